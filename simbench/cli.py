@@ -1,0 +1,56 @@
+"""The `simbench` command line: a thin Typer layer over the Python API.
+
+Each command family lives in `simbench/commands/<name>.py` and registers itself here.
+Errors a user can fix are printed as one line on stderr with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+import typer
+
+from simbench.errors import SimbenchError
+
+COMMAND_MODULES = [
+    "simbench.commands.personas",
+]
+
+app = typer.Typer(
+    name="simbench",
+    help="Benchmark language models that learn from their users while they talk to them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def fail(message: str, code: int) -> None:
+    """Print a one-line error on stderr and exit with `code`."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="simbench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.ClickException as exc:
+        fail(exc.format_message(), 2)
+    except SimbenchError as exc:
+        fail(str(exc), exc.exit_code)
+    if isinstance(result, int) and result:
+        raise SystemExit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""CLI command families. Each module exposes `register(app: typer.Typer) -> None`."""

@@ -1,0 +1,175 @@
+"""`simbench personas`: list, validate and show persona files, and print their JSON Schema.
+
+Arguments take a persona file path or a shipped persona id ("concise"). Bad input raises
+`InputError`, which `simbench.cli.main` prints as one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, List
+
+import typer
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from simbench.persona.engine import PersonaEngine
+    from simbench.persona.spec import Persona
+
+personas_app = typer.Typer(
+    help="List, validate and inspect personas (simulated users and their preference schedules).",
+    no_args_is_help=True,
+)
+
+TIMELINE_WIDTH = 60
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `personas` command family to the top-level app."""
+    app.add_typer(personas_app, name="personas")
+
+
+@personas_app.command("list")
+def list_personas() -> None:
+    """Table of the shipped personas: id and name, scenario, phases, episode length, noise."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from simbench.paths import DEFAULT_PERSONA, shipped_personas
+    from simbench.persona.engine import PersonaEngine
+    from simbench.persona.loader import load_persona
+
+    table = Table(
+        title="shipped personas (personas/)",
+        caption="T: interactions per episode; noise: share of irrelevant follow-ups",
+        box=box.SIMPLE_HEAD,
+    )
+    personas = [load_persona(path, check_prompts=False) for path in shipped_personas()]
+    # Ids never break across lines (scripts grep them); names and phases wrap instead.
+    table.add_column("persona", min_width=max(len(p.id) for p in personas))
+    table.add_column("scenario", no_wrap=True)
+    table.add_column("phases", min_width=24)
+    table.add_column("T", justify="right", no_wrap=True)
+    table.add_column("noise", justify="right", no_wrap=True)
+    for persona in personas:
+        marker = " (default)" if persona.source.stem == DEFAULT_PERSONA else ""
+        table.add_row(
+            f"[bold]{persona.id}[/bold]\n[dim]{escape(persona.name)}{marker}[/dim]",
+            PersonaEngine(persona).scenario(),
+            phases_text(persona),
+            str(persona.interactions),
+            f"{persona.noise.irrelevant_rate:g}",
+        )
+    Console().print(table)
+
+
+@personas_app.command("validate")
+def validate(files: List[str] = typer.Argument(..., help="Persona files or shipped persona ids.")) -> None:
+    """Validate persona files (schema, schedule rules, prompt pools); stop at the first bad one."""
+    from simbench.paths import resolve_persona
+    from simbench.persona.loader import load_persona
+
+    for ref in files:
+        path = resolve_persona(ref, flag="FILE")
+        persona = load_persona(path, check_prompts=True)
+        phases = len(persona.schedule)
+        typer.echo(f"ok {path} ({persona.id}: {phases} phase(s), {persona.interactions} interactions)")
+
+
+@personas_app.command("show")
+def show(file: str = typer.Argument(..., help="A persona file or shipped persona id.")) -> None:
+    """Timeline of a persona's preferences over the episode, one row per preference."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from simbench.paths import resolve_persona
+    from simbench.persona.engine import PersonaEngine
+    from simbench.persona.loader import load_persona
+
+    persona = load_persona(resolve_persona(file, flag="FILE"), check_prompts=False)
+    engine = PersonaEngine(persona)
+    console = Console()
+    console.print(
+        f"[bold]{persona.id}[/bold]: {escape(persona.name)}  ({engine.scenario()}, "
+        f"{persona.interactions} interactions, irrelevant follow-ups {persona.noise.irrelevant_rate:g})"
+    )
+    console.print(escape(persona.background.strip()), style="dim")
+    spans = {pid: spans_text(engine, pid) for pid in engine.ever()}
+    # Fit the bar into the terminal next to the other two columns (borders and padding: ~10).
+    pid_width = max(len("preference"), *map(len, spans))
+    span_width = max(len("active during"), *map(len, spans.values()))
+    room = console.width - pid_width - span_width - 10
+    width = max(1, min(TIMELINE_WIDTH, persona.interactions, room))
+    table = Table(show_edge=False)
+    table.add_column("preference", no_wrap=True)
+    table.add_column(axis_text(engine, width), no_wrap=True)
+    table.add_column("active during", no_wrap=True)
+    for pid in engine.ever():
+        table.add_row(pid, timeline_bar(engine, pid, width), spans[pid])
+    console.print(table)
+    for pid in engine.ever():
+        console.print(f"  [bold]{pid}[/bold]: {escape(persona.preference(pid).description)}")
+
+
+@personas_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of persona files."""
+    from simbench.persona.spec import Persona
+
+    typer.echo(json.dumps(Persona.model_json_schema(), indent=2))
+
+
+def phases_text(persona: Persona) -> str:
+    """One line per phase: the first lists its preferences, later ones what changed.
+
+    e.g. '0: no-emojis' / '15: +no-filler-praise' / '30: +no-lists -no-emojis'.
+    """
+    lines: list[str] = []
+    previous: list[str] = []
+    for phase in persona.schedule:
+        if not previous:
+            change = ", ".join(phase.preferences)
+        else:
+            added = [f"+{p}" for p in phase.preferences if p not in previous]
+            dropped = [f"-{p}" for p in previous if p not in phase.preferences]
+            change = " ".join(added + dropped)
+        lines.append(f"{phase.at}: {change}")
+        previous = phase.preferences
+    return "\n".join(lines)
+
+
+def cell_start(cell: int, width: int, interactions: int) -> int:
+    """First interaction a timeline cell covers when `interactions` are drawn in `width` cells."""
+    return cell * interactions // width
+
+
+def timeline_bar(engine: PersonaEngine, pid: str, width: int) -> str:
+    """A bar of `width` cells: '█' where `pid` is active at the cell's first interaction."""
+    interactions = engine.persona.interactions
+    cells = (engine.active(cell_start(c, width, interactions)) for c in range(width))
+    return "".join("█" if pid in active else "·" for active in cells)
+
+
+def axis_text(engine: PersonaEngine, width: int) -> str:
+    """Header of the timeline column: '|' at each phase start, 0 and the episode length at the ends."""
+    interactions = engine.persona.interactions
+    cells = [" "] * width
+    for start in (0, *engine.switch_points()):
+        # The first cell whose start is >= the phase start: where that phase's bar begins.
+        cells[min(width - 1, -(-start * width // interactions))] = "|"
+    label = f"0 .. {interactions} interactions"
+    return "".join(cells) + "\n" + label[:width].ljust(width)
+
+
+def spans_text(engine: PersonaEngine, pid: str) -> str:
+    """Interaction ranges during which `pid` is active, e.g. '0-29, 45-59'."""
+    spans: list[list[int]] = []
+    for k, (start, end) in enumerate(engine.phase_bounds()):
+        if pid not in engine.persona.schedule[k].preferences:
+            continue
+        if spans and spans[-1][1] == start - 1:
+            spans[-1][1] = end - 1
+        else:
+            spans.append([start, end - 1])
+    return ", ".join(f"{a}-{b}" for a, b in spans)

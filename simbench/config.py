@@ -1,0 +1,122 @@
+"""`RunConfig`: everything that defines a run. CLI flags and config files map onto it.
+
+Validation fails with the flag (or config-file field) and the bad value in one line. The
+config is stored in the run's manifest; `--resume` refuses to continue under a different one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from simbench.errors import InputError
+
+
+class RunConfig(BaseModel):
+    """One persona x learner x seed episode."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    persona: str = Field(
+        "concise",
+        description="Persona YAML file, or the id of a persona shipped in personas/.",
+    )
+    learner: str = Field("sdpo-token", description="Learning arm (`simbench list learners`).")
+    model: str = Field(
+        "smollm2-135m", description="Policy model: `smollm2-135m`, a local folder or a HF id."
+    )
+    backend: str = Field("hf", description="Generation backend: `hf` or `vllm` (GPU).")
+    device: str = Field("cpu", description="Torch device for the policy: cpu, cuda, cuda:N.")
+    user: str = Field("rules", description="User simulator: `rules`, `openai` or `local`.")
+    user_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options of the user simulator (base_url, model, api_key_env, ...).",
+    )
+    interactions: int | None = Field(
+        None, ge=1, description="Episode length; default: the persona's `interactions`."
+    )
+    turns: int = Field(1, ge=1, le=8, description="User follow-ups per interaction.")
+    batch_size: int = Field(8, ge=1, description="Interactions per learner update.")
+    probe_every: int = Field(
+        16, ge=1, description="Interactions between probes (a multiple of batch_size)."
+    )
+    probe_prompts: int = Field(16, ge=1, description="Held-out probe prompts per probe.")
+    general_questions: int = Field(
+        8, ge=0, description="General-capability questions per probe (collateral drift)."
+    )
+    max_new_tokens: int = Field(96, ge=1, le=4096, description="Cap on response length.")
+    temperature: float = Field(0.7, ge=0.0, description="Sampling temperature (training).")
+    top_p: float = Field(0.9, gt=0.0, le=1.0, description="Nucleus sampling (training).")
+    seed: int = Field(0, ge=0, description="Run seed; every random draw derives from it.")
+    checkpoint_every: int | None = Field(
+        None, ge=1, description="Interactions between checkpoints (default: probe_every)."
+    )
+    learner_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Learner options (lr, lora_r, top_k, memory_size, ...).",
+    )
+    max_failed_updates: int = Field(
+        3, ge=1, description="Consecutive non-finite updates before the run stops."
+    )
+
+    @model_validator(mode="after")
+    def _schedule_fits_batches(self) -> "RunConfig":
+        if self.probe_every % self.batch_size:
+            raise ValueError(
+                f"probe_every={self.probe_every} must be a multiple of "
+                f"batch_size={self.batch_size} (probes happen between update batches)"
+            )
+        every = self.checkpoint_every
+        if every is not None and every % self.batch_size:
+            raise ValueError(
+                f"checkpoint_every={every} must be a multiple of batch_size={self.batch_size}"
+            )
+        return self
+
+    def for_resume_check(self) -> dict[str, Any]:
+        """The fields that must match for `--resume` to continue a run."""
+        return self.model_dump(mode="json")
+
+
+def flag_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def build_config(values: dict[str, Any], where: str | None = None) -> RunConfig:
+    """Validate `values` into a RunConfig; errors name the flag (or `where`'s field)."""
+    try:
+        return RunConfig.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        bad = error.get("input")
+        message = error["msg"].removeprefix("Value error, ")
+        if not field:
+            raise InputError(where or "config", message) from None
+        location = f"{where}: {field}" if where else flag_name(field)
+        shown = "" if isinstance(bad, dict) else f" (got {bad!r})"
+        raise InputError(location, f"{message}{shown}") from None
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON config file (safe loader) into a dict of RunConfig fields."""
+    import yaml
+
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("--config", f"file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise InputError(where, "not UTF-8 text") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InputError(where, f"cannot parse: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise InputError(where, "must be a mapping of run settings")
+    build_config(data, where)
+    return data

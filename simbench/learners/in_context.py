@@ -1,0 +1,60 @@
+"""In-context arms: no weight updates, the system prompt carries the preferences.
+
+`in-context-oracle` states the active preferences directly (the paper's reference arm and
+the ceiling c_j of normalised metrics); `in-context-memory` accumulates the user's recent
+follow-ups, which is what a deployed assistant without weight updates could do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+from typing import Sequence
+
+from simbench.learners.base import LearnerContext, Turn, UpdateResult
+from simbench.learners.frozen import FrozenLearner
+from simbench.persona.preference import Preference
+
+ORACLE_HEADER = "You are a helpful assistant. This user has told you how they like answers:"
+MEMORY_HEADER = (
+    "You are a helpful assistant. Earlier in this conversation history the user gave this "
+    "feedback on your answers; follow it:"
+)
+
+
+class OracleLearner(FrozenLearner):
+    """Puts the active preference descriptions in the system prompt."""
+
+    def system_prompt(self, active: Sequence[Preference]) -> str | None:
+        if not active:
+            return None
+        return "\n".join([ORACLE_HEADER, *(f"- {p.description}" for p in active)])
+
+
+class MemoryLearner:
+    """Keeps the last `memory_size` follow-ups and shows them in the system prompt."""
+
+    def __init__(self, context: LearnerContext) -> None:
+        size = int(context.options.get("memory_size", 8))
+        if size < 1:
+            raise ValueError(f"memory_size must be >= 1, got {size}")
+        self.memory: deque[str] = deque(maxlen=size)
+
+    def system_prompt(self, active: Sequence[Preference]) -> str | None:
+        if not self.memory:
+            return None
+        return "\n".join([MEMORY_HEADER, *(f"- {text}" for text in self.memory)])
+
+    def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
+        for turn in turns:
+            self.memory.append(" ".join(turn.follow_up.split()))
+        return None
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "memory.json").write_text(json.dumps(list(self.memory)))
+
+    def load(self, directory: Path) -> None:
+        self.memory.clear()
+        self.memory.extend(json.loads((directory / "memory.json").read_text()))

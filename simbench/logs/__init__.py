@@ -1,0 +1,1 @@
+"""Run-folder logs: versioned JSONL record schemas and crash-safe appending/reading."""

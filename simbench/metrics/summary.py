@@ -1,0 +1,232 @@
+"""One JSON-ready summary per run: scenario type, baselines, adaptation, unlearning, forgetting,
+drift and cost. Reports and the leaderboard read this instead of recomputing metrics."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from simbench.errors import InputError
+from simbench.metrics.adaptation import (
+    SUSTAIN, THRESHOLD, adaptation_in_phase, newly_active, normalised_gain,
+)
+from simbench.metrics.cost import run_cost
+from simbench.metrics.curves import (
+    Curve, PhaseWindow, adherence_curves, bootstrap_ci, mean_finite, phase_windows, row_means,
+)
+from simbench.metrics.forgetting import forgetting_metrics, general_drift
+from simbench.metrics.unlearning import opposite_of, unlearning_events, unlearning_in_phase
+
+if TYPE_CHECKING:
+    from simbench.metrics import RunLogs
+
+
+def detect_scenario(windows: Sequence[PhaseWindow], opposites: Mapping[str, str]) -> str:
+    """"single" | "profile" | "flip" | "revert" | "drop" | "complementary" from the schedule.
+
+    One distinct active set: "single" (one preference) or "profile" (several). Otherwise the
+    first that applies: "flip" (a preference's opposite becomes active after it), "revert" (a
+    preference returns after leaving), "drop" (one leaves without its opposite arriving),
+    "complementary" (every phase is a superset of the one before).
+    """
+    sets = [frozenset(window.preferences) for window in windows]
+    if len(set(sets)) == 1:
+        return "single" if len(sets[0]) == 1 else "profile"
+    for k, window in enumerate(windows):
+        later = set().union(*(w.preferences for w in windows[k + 1 :]))
+        if any(opposite_of(pref, opposites) in later for pref in window.preferences):
+            return "flip"
+    left: set[str] = set()
+    for before, after in zip(sets, sets[1:]):
+        if after & left:
+            return "revert"
+        left |= before - after
+    return "drop" if left else "complementary"
+
+
+def baselines_from_runs(
+    frozen: RunLogs | None, oracle: RunLogs | None, pref: str, phase: int, *, run: RunLogs
+) -> tuple[float, float, str]:
+    """(b, c, note) for `pref` in schedule phase `phase` of `run`.
+
+    b = the frozen arm's adherence (mean over its probe times: its model never changes);
+    without a frozen run, `run`'s adherence at t=0, before any interaction. c = the
+    in-context oracle's adherence while `phase` is active; without one, 1. `note` says which.
+    """
+    windows = phase_windows(run.schedule, run.episode_length)
+    if not 0 <= phase < len(windows):
+        raise InputError("phase", f"{phase} is not a phase of the schedule (0..{len(windows) - 1})")
+    return _baselines(
+        adherence_curves(frozen.probes) if frozen else None,
+        adherence_curves(oracle.probes) if oracle else None,
+        adherence_curves(run.probes),
+        pref,
+        windows[phase],
+        is_last=phase == len(windows) - 1,
+    )
+
+
+def _baselines(
+    frozen: Mapping[str, Curve] | None, oracle: Mapping[str, Curve] | None,
+    own: Mapping[str, Curve], pref: str, window: PhaseWindow, is_last: bool,
+) -> tuple[float, float, str]:
+    notes = []
+    frozen_curve = frozen.get(pref) if frozen is not None else None
+    if frozen_curve is not None and np.any(~np.isnan(frozen_curve.s)):
+        b = mean_finite(frozen_curve.s)
+        notes.append(f"b = frozen-arm adherence (mean of {frozen_curve.t.size} probe times)")
+    else:
+        why = "no frozen run" if frozen is None else f"frozen run never checked '{pref}'"
+        own_curve = own.get(pref)
+        if own_curve is None or own_curve.t.size == 0:
+            b = float("nan")
+            notes.append(f"{why} and no probes of '{pref}': b unknown")
+        elif own_curve.t[0] == 0:
+            b = float(own_curve.s[0])
+            notes.append(f"{why}: b = adherence at t=0")
+        else:
+            b = float(own_curve.s[0])
+            notes.append(f"{why} and no probe at t=0: b = adherence at t={int(own_curve.t[0])}")
+    oracle_curve = oracle.get(pref) if oracle is not None else None
+    # The oracle's prompt holds the phase's preferences while they are active: start <= t < end
+    # (the probe at `end` already sees the next phase), plus t = T in the last phase.
+    active = (
+        oracle_curve.window(window.start, window.end if is_last else window.end - 1)
+        if oracle_curve is not None else None
+    )
+    if active is not None and np.any(~np.isnan(active.s)):
+        c = mean_finite(active.s)
+        notes.append(f"c = in-context-oracle adherence in phase {window.index} ({active.t.size} probe times)")
+    else:
+        c = 1.0
+        why = (
+            "no oracle run" if oracle is None
+            else f"oracle run has no probes of '{pref}' in phase {window.index}"
+        )
+        notes.append(f"{why}: c = 1")
+    return b, c, "; ".join(notes)
+
+
+def summarise_run(
+    logs: RunLogs,
+    frozen: RunLogs | None = None,
+    oracle: RunLogs | None = None,
+    general: Iterable[Mapping[str, Any]] | None = None,
+    threshold: float = THRESHOLD,
+    sustain: int = SUSTAIN,
+    bootstrap: int = 1000,
+) -> dict[str, Any]:
+    """All metrics of one run as plain JSON values (NaN and inf become null).
+
+    `frozen`/`oracle` are the same persona's frozen and in-context-oracle runs (baselines b
+    and c); `general` are optional general-capability probe results {t, id, correct}. CIs
+    bootstrap over probe prompts with b and c held fixed, seeded by the run's seed.
+    """
+    for name, other in (("frozen", frozen), ("oracle", oracle)):
+        if other is not None and other.schedule != logs.schedule:
+            raise InputError(
+                f"{name} run {other.run_dir or ''}",
+                "has a different persona schedule than the run",
+                "compare arms of the same persona",
+            )
+    windows = phase_windows(logs.schedule, logs.episode_length)
+    curves = adherence_curves(logs.probes)
+    for window in windows:
+        for pref in window.preferences:
+            if pref not in curves:
+                raise InputError(
+                    f"probes.jsonl of {logs.run_dir or 'the run'}",
+                    f"no record checks '{pref}'",
+                    "probes must check every preference of the schedule",
+                )
+    frozen_curves = adherence_curves(frozen.probes) if frozen else None
+    oracle_curves = adherence_curves(oracle.probes) if oracle else None
+
+    def baselines(pref: str, window: PhaseWindow) -> tuple[float, float, str]:
+        is_last = window.index == len(windows) - 1
+        return _baselines(frozen_curves, oracle_curves, curves, pref, window, is_last)
+
+    adaptation = []
+    for window, pref in newly_active(windows):
+        b, c, note = baselines(pref, window)
+        result = adaptation_in_phase(curves[pref], window, b, c, threshold, sustain)
+        adaptation.append({**result.to_dict(), "baseline_note": note,
+                           **_adaptation_cis(curves[pref], window, b, c, bootstrap, logs.seed)})
+    unlearning = []
+    for event in unlearning_events(windows, logs.opposites):
+        window = windows[event.to_phase]
+        b, _, note = baselines(event.preference, window)
+        result = unlearning_in_phase(curves[event.preference], event, window, b, threshold, sustain)
+        unlearning.append({**result.to_dict(), "baseline_note": note})
+    scenario = detect_scenario(windows, logs.opposites)
+    forgetting = None
+    if scenario == "complementary":
+        b_by_pref = {pref: baselines(pref, window)[0] for window, pref in newly_active(windows)}
+        forgetting = forgetting_metrics(curves, windows, b_by_pref).to_dict()
+    summary = {
+        "learner": logs.learner,
+        "seed": logs.seed,
+        "episode_length": logs.episode_length,
+        "scenario": scenario,
+        "threshold": threshold,
+        "sustain": sustain,
+        "phases": [{"index": w.index, "start": w.start, "end": w.end, "preferences": list(w.preferences)}
+                   for w in windows],
+        "adherence": {pref: {"t": curve.t.tolist(), "s": curve.s.tolist()} for pref, curve in curves.items()},
+        "adaptation": adaptation,
+        "unlearning": unlearning,
+        "forgetting": forgetting,
+        "general_drift": general_drift(general).to_dict() if general is not None else None,
+        "cost": run_cost(logs.interactions, logs.updates, logs.probes, logs.manifest).to_dict(),
+        "headline": _headline(adaptation, unlearning, forgetting),
+    }
+    return _jsonable(summary)
+
+
+def _adaptation_cis(curve: Curve, window: PhaseWindow, b: float, c: float, n: int, seed: int) -> dict:
+    """95% bootstrap CIs over probe prompts for AULC and final adherence."""
+    inside = curve.window(window.start, window.end)
+    if inside.t.size == 0:
+        return {"aulc_ci": [None, None], "final_s_ci": [None, None]}
+    by_prompt = inside.passed.T  # prompts x times
+
+    def aulc(sample: np.ndarray) -> float:
+        return mean_finite(normalised_gain(row_means(sample.T), b, c))
+
+    return {
+        "aulc_ci": list(bootstrap_ci(by_prompt, n=n, seed=seed, statistic=aulc)),
+        "final_s_ci": list(bootstrap_ci(by_prompt[:, -1], n=n, seed=seed)),
+    }
+
+
+def _headline(adaptation: list[dict], unlearning: list[dict], forgetting: dict | None) -> dict:
+    """Run-level means for leaderboards (censored steps count as the phase length)."""
+    flips = [u for u in unlearning if u["kind"] == "flip"]
+    return {
+        "aulc": mean_finite([a["aulc"] for a in adaptation]),
+        "steps_to_threshold": mean_finite([a["steps_to_threshold"] for a in adaptation]),
+        "censored": sum(a["censored"] for a in adaptation),
+        "perseveration": mean_finite([u["perseveration"] for u in flips]),
+        "steps_to_unlearn": mean_finite([u["steps_to_unlearn"] for u in flips]),
+        "acc": forgetting["acc"] if forgetting else None,
+        "bwt": forgetting["bwt"] if forgetting else None,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy scalars/arrays unwrapped, NaN and inf as None."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value

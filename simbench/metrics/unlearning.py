@@ -1,0 +1,138 @@
+"""Unlearning a preference the user stopped holding (flipped to its opposite, or dropped):
+U(t), sustained steps-to-unlearn and perseveration area (design.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from simbench.metrics.adaptation import SUSTAIN, THRESHOLD, has_headroom, sustained_steps
+from simbench.metrics.curves import Curve, PhaseWindow, mean_finite
+
+
+def unlearning_score(s: np.ndarray | float, s_at_change: float, b: float) -> np.ndarray:
+    """U = clip((s(τ) - s(t)) / (s(τ) - b), 0, 1): 0 while the old habit holds, 1 back at base.
+
+    When s(τ) <= b the learner never rose above the frozen model, so there is nothing to
+    unlearn and the ratio is undefined; U is then 1 where s <= b and 0 above it (callers
+    flag `nothing_to_unlearn`). NaN inputs give NaN.
+    """
+    s = np.asarray(s, dtype=float)
+    if np.isnan(s_at_change) or np.isnan(b):
+        return np.full(s.shape, np.nan)
+    if has_headroom(b, s_at_change):
+        u = np.clip((s_at_change - s) / (s_at_change - b), 0.0, 1.0)
+    else:
+        u = np.where(s <= b, 1.0, 0.0)
+    return np.where(np.isnan(s), np.nan, u)
+
+
+@dataclass(frozen=True)
+class UnlearningEvent:
+    """Preference `preference` active in phase `from_phase` and gone in `to_phase`.
+
+    `kind` is "flip" when its opposite (`replaced_by`) is active in `to_phase`, else "drop".
+    """
+
+    preference: str
+    from_phase: int
+    to_phase: int
+    kind: str
+    replaced_by: str | None
+
+
+def unlearning_events(
+    windows: Sequence[PhaseWindow], opposites: Mapping[str, str]
+) -> list[UnlearningEvent]:
+    """Every preference leaving the active set at a phase boundary, in schedule order."""
+    events = []
+    for before, after in zip(windows, windows[1:]):
+        for pref in before.preferences:
+            if pref in after.preferences:
+                continue
+            opposite = opposite_of(pref, opposites)
+            flipped = opposite is not None and opposite in after.preferences
+            events.append(
+                UnlearningEvent(pref, before.index, after.index, "flip" if flipped else "drop",
+                                opposite if flipped else None)
+            )
+    return events
+
+
+def opposite_of(pref: str, opposites: Mapping[str, str]) -> str | None:
+    """The opposite of `pref`, reading the mapping in both directions."""
+    if pref in opposites:
+        return opposites[pref]
+    return next((a for a, b in opposites.items() if b == pref), None)
+
+
+@dataclass(frozen=True)
+class UnlearningResult:
+    """How fast the old preference faded after it stopped being wanted at `start` (= τ)."""
+
+    preference: str
+    kind: str
+    replaced_by: str | None
+    phase: int
+    start: int
+    end: int
+    b: float
+    s_at_change: float
+    n_probes: int
+    steps_to_unlearn: int
+    censored: bool
+    perseveration: float
+    final_s: float
+    final_u: float
+    flags: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["flags"] = list(self.flags)
+        return out
+
+
+def unlearning_in_phase(
+    curve: Curve, event: UnlearningEvent, window: PhaseWindow, b: float,
+    threshold: float = THRESHOLD, sustain: int = SUSTAIN,
+) -> UnlearningResult:
+    """Unlearning metrics of `curve` (the old preference) over the probes of `window`.
+
+    s(τ) is the old preference's adherence at the last probe at or before the change;
+    steps-to-unlearn is the first t - τ with U >= threshold held for `sustain` probes
+    (censored at the phase length); perseveration = mean(1 - U) over the phase's probes.
+    """
+    inside = curve.window(window.start, window.end)
+    s_at_change = curve.at_or_before(window.start)
+    u = unlearning_score(inside.s, s_at_change, b)
+    steps, censored = sustained_steps(inside.t, u, window.start, window.length, threshold, sustain)
+    flags = []
+    if censored:
+        flags.append("censored")
+    if np.isnan(s_at_change):
+        flags.append("no_probe_before_change")
+    elif not np.isnan(b) and not has_headroom(b, s_at_change):
+        flags.append("nothing_to_unlearn")
+    if inside.t.size == 0:
+        flags.append("no_probes")
+    elif inside.t.size < sustain:
+        flags.append("too_few_probes_to_sustain")
+    return UnlearningResult(
+        preference=curve.preference,
+        kind=event.kind,
+        replaced_by=event.replaced_by,
+        phase=window.index,
+        start=window.start,
+        end=window.end,
+        b=float(b),
+        s_at_change=float(s_at_change),
+        n_probes=int(inside.t.size),
+        steps_to_unlearn=steps,
+        censored=censored,
+        perseveration=mean_finite(1.0 - u),
+        final_s=float(inside.s[-1]) if inside.t.size else float("nan"),
+        final_u=float(u[-1]) if inside.t.size else float("nan"),
+        flags=tuple(flags),
+    )

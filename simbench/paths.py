@@ -1,0 +1,59 @@
+"""Where simbench's shipped files live: the repository's personas/ folder and package data.
+
+Commands accept either a persona file path or the id of a shipped persona ("concise"),
+so resolving that reference happens here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from simbench.errors import InputError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+PACKAGE_DATA_DIR = PACKAGE_DIR / "prompts" / "data"
+# Conciseness is the preference SmolLM2-135M measurably learns from hindsight (design.md §5).
+DEFAULT_PERSONA = "concise"
+PERSONA_SUFFIXES = (".yaml", ".yml")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def personas_dir() -> Path:
+    """The repository's personas/ folder (present in a source checkout or editable install)."""
+    folder = REPO_ROOT / "personas"
+    if not folder.is_dir():
+        hint = "install simbench from a source checkout (pip install -e .) or pass a persona file path"
+        raise InputError(str(folder), "shipped personas folder not found", hint)
+    return folder
+
+
+def shipped_personas() -> list[Path]:
+    """Every shipped persona file, sorted by name."""
+    return sorted(p for p in personas_dir().iterdir() if p.suffix in PERSONA_SUFFIXES and p.is_file())
+
+
+def default_persona_path() -> Path:
+    """The default persona file (personas/concise.yaml)."""
+    return resolve_persona(DEFAULT_PERSONA)
+
+
+def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
+    """A persona file from a path, or from the id of a shipped persona ("concise")."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if path.exists():
+        raise InputError(f"{flag} {str(ref)!r}", "is not a file")
+    text = str(ref)
+    if _ID.match(text):
+        for suffix in PERSONA_SUFFIXES:
+            candidate = personas_dir() / f"{text}{suffix}"
+            if candidate.is_file():
+                return candidate
+    from simbench.persona.spec import did_you_mean
+
+    ids = [p.stem for p in shipped_personas()] if (REPO_ROOT / "personas").is_dir() else []
+    hint = did_you_mean(text, ids) if ids else None
+    raise InputError(f"{flag} {text!r}", "no such persona file or shipped persona id", hint)

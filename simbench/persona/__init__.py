@@ -1,0 +1,1 @@
+"""Personas: preferences with verifiable checkers, and schedules that shift them over time."""

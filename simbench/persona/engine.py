@@ -1,0 +1,77 @@
+"""What the simulated user wants at interaction t: a pure function of the persona's schedule.
+
+Phase k covers interactions [at_k, at_{k+1}); the last phase also covers t >= interactions,
+so a probe after the final interaction sees the final preferences.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simbench.persona.preference import Preference
+    from simbench.persona.spec import Persona
+
+
+class PersonaEngine:
+    """Answers schedule questions about one validated persona; holds no mutable state."""
+
+    def __init__(self, persona: Persona) -> None:
+        self.persona = persona
+        self._starts = [phase.at for phase in persona.schedule]
+        self._phases = tuple(tuple(phase.preferences) for phase in persona.schedule)
+
+    def phase_index(self, t: int) -> int:
+        """Index of the phase active at interaction `t` (0-based)."""
+        if t < 0:
+            raise ValueError(f"interaction index must be >= 0, got {t}")
+        return bisect.bisect_right(self._starts, t) - 1
+
+    def active(self, t: int) -> tuple[str, ...]:
+        """Ids of the preferences active at interaction `t`, in the order the file lists them."""
+        return self._phases[self.phase_index(t)]
+
+    def active_preferences(self, t: int) -> tuple[Preference, ...]:
+        """The `Preference` objects active at interaction `t`."""
+        return tuple(self.persona.preference(pid) for pid in self.active(t))
+
+    def phase_bounds(self) -> list[tuple[int, int]]:
+        """(start, end) of every phase, end exclusive; the last ends at `interactions`."""
+        ends = self._starts[1:] + [self.persona.interactions]
+        return list(zip(self._starts, ends))
+
+    def switch_points(self) -> tuple[int, ...]:
+        """Interactions at which the active preferences change (every phase start after 0)."""
+        return tuple(self._starts[1:])
+
+    def ever(self) -> tuple[str, ...]:
+        """Every preference the persona ever holds, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for phase in self._phases:
+            seen.update(dict.fromkeys(phase))
+        return tuple(seen)
+
+    def transitions(self) -> tuple[str, ...]:
+        """How each switch changes the preferences: 'flip', 'add', 'drop', 'revert' or 'shift'."""
+        return tuple(self._transition(k) for k in range(1, len(self._phases)))
+
+    def scenario(self) -> str:
+        """One label for the whole schedule: 'static', or its distinct transitions joined by '+'."""
+        kinds = list(dict.fromkeys(self.transitions()))
+        return "+".join(kinds) if kinds else "static"
+
+    def _transition(self, k: int) -> str:
+        before, after = set(self._phases[k - 1]), set(self._phases[k])
+        if any(set(earlier) == after for earlier in self._phases[: k - 1]):
+            return "revert"
+        removed, added = before - after, after - before
+        # Opposites are checked both ways: a local preference may name a built-in as opposite.
+        pairs = {(pid, self.persona.preference(pid).opposite) for pid in removed | added}
+        if any((a, b) in pairs or (b, a) in pairs for a in removed for b in added):
+            return "flip"
+        if not removed:
+            return "add"
+        if not added:
+            return "drop"
+        return "shift"

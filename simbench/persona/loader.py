@@ -1,0 +1,208 @@
+"""Read a persona YAML file safely and turn every problem into one `InputError` line.
+
+Only plain YAML data is accepted (safe loader, no aliases, no duplicate keys, at most 1 MB,
+UTF-8), so a persona file can neither run code nor expand into a billion-element document.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simbench.errors import InputError
+from simbench.paths import PACKAGE_DATA_DIR
+from simbench.persona.spec import RULE_ERROR, Persona, did_you_mean
+
+MAX_BYTES = 1_000_000
+BUILTIN_PREFIX = "builtin:"
+VALUE_CHARS = 60
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """SafeLoader without aliases (the alias-bomb vector) and without duplicate keys."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            problem = "YAML aliases (*name) are not allowed in persona files; write the value out"
+            raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    problem = f"duplicate key {key!r}"
+                    raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml_mapping(path: Path, where: str) -> dict[str, Any]:
+    """The top-level mapping of a YAML file, or an `InputError` naming the file and line."""
+    if not path.is_file():
+        raise InputError(where, "no such file")
+    with path.open("rb") as handle:
+        # Bounded read: the size check must hold even if the file grows after a stat.
+        raw = handle.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        size = max(path.stat().st_size, len(raw))
+        raise InputError(where, f"file is {size} bytes, above the {MAX_BYTES}-byte limit for persona files")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = f"not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start})"
+        raise InputError(f"{where}: line {line}", problem, "save the file as UTF-8") from None
+    return parse_yaml_mapping(text, where)
+
+
+def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
+    """Parse YAML `text` with the plain loader; the result must be a non-empty mapping."""
+    try:
+        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        at = f": line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"{where}{at}", f"YAML error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(where, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise InputError(where, "YAML nested too deeply") from None
+    if data is None:
+        raise InputError(where, "empty file", "a persona needs at least id, name, background and schedule")
+    if not isinstance(data, dict):
+        raise InputError(where, f"top level must be a mapping of persona fields, got {type(data).__name__}")
+    return data
+
+
+def parse_persona(data: dict[str, Any], where: str) -> Persona:
+    """Validate parsed YAML as a `Persona`; the first problem becomes one `InputError`."""
+    try:
+        return Persona.model_validate(data)
+    except ValidationError as exc:
+        raise translate(exc, where) from None
+
+
+def load_persona(path: str | Path, *, check_prompts: bool = True) -> Persona:
+    """Load and validate a persona file; with `check_prompts`, also load its prompt pools."""
+    path = Path(path)
+    where = str(path)
+    persona = parse_persona(read_yaml_mapping(path, where), where)
+    # The source is not persona content (content_hash ignores it), so it lives in a private attr.
+    persona._source = path
+    if check_prompts:
+        load_persona_prompts(persona)
+    return persona
+
+
+def prompt_path(persona: Persona, field: str) -> Path | None:
+    """The resolved file behind `prompts.<field>` (None for built-in pools), kept in bounds."""
+    ref = getattr(persona.prompts, field)
+    if ref.startswith(BUILTIN_PREFIX):
+        return None
+    base = _base_dir(persona)
+    # expanduser as load_prompts does, so '~/x' cannot slip past the bounds check.
+    path = (base / Path(ref).expanduser()).resolve()
+    roots = [base.resolve(), PACKAGE_DATA_DIR.resolve()]
+    if not persona.allow_outside_paths and not any(path.is_relative_to(root) for root in roots):
+        raise InputError(
+            f"{_where(persona)}: prompts.{field}",
+            f"path {ref!r} resolves outside the persona's folder ({path})",
+            "move the prompt file next to the persona, or set allow_outside_paths: true",
+        )
+    return path
+
+
+def load_persona_prompts(persona: Persona) -> tuple[list[Any], list[Any]]:
+    """The persona's (training, probe) prompts, checked to be in bounds and disjoint."""
+    from simbench.prompts import check_disjoint, load_prompts
+
+    pools = []
+    for field in ("train", "probe"):
+        prompt_path(persona, field)
+        try:
+            pools.append(load_prompts(getattr(persona.prompts, field), _base_dir(persona)))
+        except InputError as exc:
+            raise InputError(f"{_where(persona)}: prompts.{field}", str(exc)) from None
+    check_disjoint(pools[0], pools[1], f"{_where(persona)}: prompts")
+    return pools[0], pools[1]
+
+
+def translate(exc: ValidationError, where: str) -> InputError:
+    """The first pydantic error as 'file: field.path: problem (hint)'."""
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == RULE_ERROR:
+        return InputError(f"{where}: {ctx['field']}", ctx["problem"], ctx.get("hint") or None)
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        model = _model_at(loc[:-1])
+        hint = did_you_mean(key, list(model.model_fields)) if model else None
+        return InputError(_at(where, loc[:-1]), f"unknown key {key!r}", hint)
+    if kind == "missing":
+        return InputError(_at(where, loc[:-1]), f"missing required field {str(loc[-1])!r}")
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return InputError(_at(where, loc), f"must be {bounds[kind]} {limit}, got {_short(value)}")
+    if kind in ("too_short", "string_too_short") and ctx.get("min_length") == 1:
+        return InputError(_at(where, loc), "must not be empty")
+    if kind == "string_pattern_mismatch":
+        hint = "use letters, digits and single dashes, e.g. 'my-persona'"
+        return InputError(_at(where, loc), f"{_short(value)} is not a lowercase slug", hint)
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return InputError(_at(where, loc), f"should be a mapping, got {_short(value)}")
+    message = error["msg"]
+    if message.startswith("Input should"):
+        return InputError(_at(where, loc), f"{message[len('Input '):]}, got {_short(value)}")
+    return InputError(_at(where, loc), message[0].lower() + message[1:])
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('schedule', 1, 'preferences', 0) -> 'schedule[1].preferences[0]'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _at(where: str, loc: tuple[Any, ...]) -> str:
+    return f"{where}: {field_path(loc)}" if loc else where
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 3] + "..."
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model describing the mapping at `loc` (for did-you-mean on unknown keys)."""
+    current: Any = Persona
+    for part in loc:
+        if isinstance(part, int):
+            current = get_args(current)[0] if get_origin(current) is list else None
+        elif isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+            current = current.model_fields[part].annotation
+        else:
+            return None
+        args = [a for a in get_args(current) if a is not type(None)]
+        if get_origin(current) is Union and len(args) == 1:
+            current = args[0]
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _base_dir(persona: Persona) -> Path:
+    return persona.source.resolve().parent if persona.source else Path.cwd()
+
+
+def _where(persona: Persona) -> str:
+    return str(persona.source) if persona.source else f"persona {persona.id!r}"

@@ -1,0 +1,77 @@
+"""Checkers for persona-local preferences, built from a declarative `check:` block.
+
+Words and sentences are counted exactly as the built-in checkers count them (code ignored,
+list items and headings are sentences), so `max_sentences: 2` agrees with `concise`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+from simbench.persona import checkers
+from simbench.persona.preference import CheckResult, Preference
+
+if TYPE_CHECKING:
+    from simbench.persona.spec import LocalCheck, LocalPreference
+
+EVIDENCE_CHARS = 60
+
+
+def count_words(text: str) -> int:
+    """Words in the prose of `text` ("don't" and "well-known" are one word; code is ignored)."""
+    return len(checkers.words(checkers.prose(text)))
+
+
+def count_sentences(text: str) -> int:
+    """Sentences in the prose of `text`; each list item and heading counts as one."""
+    return len(checkers.sentences(checkers.prose(text)))
+
+
+@dataclass(frozen=True)
+class DeclarativeChecker:
+    """A pure checker that passes when every condition set on it holds."""
+
+    max_words: Optional[int] = None
+    min_words: Optional[int] = None
+    max_sentences: Optional[int] = None
+    forbid_regex: Optional[str] = None
+    require_regex: Optional[str] = None
+
+    def __call__(self, text: str) -> CheckResult:
+        problems = []
+        if self.max_words is not None or self.min_words is not None:
+            words = count_words(text)
+            if self.max_words is not None and words > self.max_words:
+                problems.append(f"{words} words (max {self.max_words})")
+            if self.min_words is not None and words < self.min_words:
+                problems.append(f"{words} words (min {self.min_words})")
+        if self.max_sentences is not None:
+            sentences = count_sentences(text)
+            if sentences > self.max_sentences:
+                problems.append(f"{sentences} sentences (max {self.max_sentences})")
+        if self.forbid_regex is not None:
+            match = re.search(self.forbid_regex, text)
+            if match:
+                problems.append(f"forbidden {match.group(0)[:EVIDENCE_CHARS]!r}")
+        if self.require_regex is not None and not re.search(self.require_regex, text):
+            problems.append(f"missing a match of {self.require_regex!r}")
+        return CheckResult(passed=not problems, evidence="; ".join(problems))
+
+
+def build_checker(check: LocalCheck) -> DeclarativeChecker:
+    """The checker a persona file's `check:` block describes."""
+    return DeclarativeChecker(**check.model_dump())
+
+
+def to_preference(local: LocalPreference) -> Preference:
+    """A persona-local definition as the `Preference` every user simulator and probe uses."""
+    return Preference(
+        id=local.id,
+        description=local.description,
+        checker=build_checker(local.check),
+        opposite=local.opposite,
+        complaints=tuple(local.complaints),
+        praise=tuple(local.praise),
+    )

@@ -1,0 +1,41 @@
+"""The `Preference` and `CheckResult` types every persona, user simulator and probe shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Whether a response satisfies a preference, and what violated it (empty when passed)."""
+
+    passed: bool
+    evidence: str = ""
+
+
+class Checker(Protocol):
+    """A pure function deciding whether `text` satisfies a preference."""
+
+    def __call__(self, text: str) -> CheckResult: ...
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A style preference a simulated user holds, with a verifiable checker.
+
+    `description` is what the user wants, written for a simulated user's prompt
+    ("Answers without any emojis."). `complaints` are varied natural follow-ups the user
+    sends when a response violates it; they say what to do, not only what to avoid.
+    `praise` are follow-ups when a response satisfies it (optional).
+    """
+
+    id: str
+    description: str
+    checker: Callable[[str], CheckResult]
+    opposite: str | None = None
+    complaints: tuple[str, ...] = ()
+    praise: tuple[str, ...] = field(default=())
+
+    def check(self, text: str) -> CheckResult:
+        return self.checker(text)

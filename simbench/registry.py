@@ -1,0 +1,64 @@
+"""Name -> implementation registries for the extension points (users, backends, learners).
+
+Entries are registered by decorator or lazily as "module:attr" strings, so listing the
+names never imports torch, vllm or openai. An unknown name raises `InputError` with the
+closest registered name as a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Callable, Generic, TypeVar
+
+from simbench.errors import InputError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A registry of factories of one kind ("user simulator", "learner", ...)."""
+
+    def __init__(self, kind: str, flag: str | None = None) -> None:
+        self.kind = kind
+        self.flag = flag or kind
+        self._entries: dict[str, T | str] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator: register `obj` under `name`."""
+
+        def decorate(obj: T) -> T:
+            self._entries[name] = obj
+            return obj
+
+        return decorate
+
+    def register_lazy(self, name: str, target: str) -> None:
+        """Register "package.module:attr", imported on first `get(name)`."""
+        if ":" not in target:
+            raise ValueError(f"lazy target must be 'module:attr', got {target!r}")
+        self._entries.setdefault(name, target)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def get(self, name: str) -> T:
+        if name not in self._entries:
+            raise InputError(self.flag, f"unknown {self.kind} {name!r}", suggest(name, self.names()))
+        entry = self._entries[name]
+        if isinstance(entry, str):
+            module_name, attr = entry.split(":", 1)
+            entry = getattr(importlib.import_module(module_name), attr)
+            self._entries[name] = entry
+        return entry  # type: ignore[return-value]
+
+
+def suggest(name: str, choices: list[str]) -> str:
+    """A hint naming the closest choice, or listing all of them."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}? choices: {', '.join(choices)}"
+    return f"choices: {', '.join(choices)}"

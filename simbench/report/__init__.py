@@ -1,0 +1,1 @@
+"""Reports built from run folders alone: terminal tables, markdown and self-contained HTML."""

@@ -1,0 +1,1 @@
+"""Running episodes: the pure loop (`episode`), building + IO + checkpoints (`run`), grids (`sweep`)."""

@@ -1,0 +1,97 @@
+"""Turning a validated `RunConfig` into the objects an episode drives (names -> objects).
+
+`resolve_inputs` reads and checks every input file and name without loading a model, so a
+bad flag or file fails before anything is written; `build_parts` then loads the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simbench.config import RunConfig
+from simbench.errors import InputError
+from simbench.prompts import GeneralQuestion, Prompt
+
+
+@dataclass
+class Inputs:
+    """Everything a run reads, validated, before any model is loaded or file written."""
+
+    config: RunConfig
+    persona: Any
+    persona_path: Path
+    engine: Any
+    train: list[Prompt]
+    probe: list[Prompt]
+    general: list[GeneralQuestion]
+
+    @property
+    def interactions(self) -> int:
+        return self.persona.interactions
+
+
+def resolve_inputs(config: RunConfig) -> Inputs:
+    """Load the persona and prompt pools and check every registry name."""
+    import simbench.backends  # noqa: F401  (registers backends)
+    import simbench.learners  # noqa: F401
+    import simbench.users  # noqa: F401
+    from simbench.backends.base import BACKENDS
+    from simbench.learners.base import LEARNERS
+    from simbench.paths import resolve_persona
+    from simbench.persona.engine import PersonaEngine
+    from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
+    from simbench.prompts import load_general
+    from simbench.users.base import USERS
+
+    for registry, name in ((LEARNERS, config.learner), (USERS, config.user), (BACKENDS, config.backend)):
+        if name not in registry:
+            registry.get(name)  # raises InputError with a did-you-mean hint
+    path = resolve_persona(config.persona, flag="--persona")
+    persona = load_persona(path, check_prompts=False)
+    if config.interactions is not None and config.interactions != persona.interactions:
+        data = persona.model_dump(mode="json")
+        data["interactions"] = config.interactions
+        source = persona.source
+        persona = parse_persona(data, f"--interactions {config.interactions} with {path}")
+        persona._source = source
+    train, probe = load_persona_prompts(persona)
+    if config.probe_prompts > len(probe):
+        raise InputError(
+            "--probe-prompts",
+            f"{config.probe_prompts} requested but the persona's probe pool has {len(probe)}",
+        )
+    general = load_general()
+    if config.general_questions > len(general):
+        raise InputError(
+            "--general-questions",
+            f"{config.general_questions} requested but only {len(general)} exist",
+        )
+    return Inputs(
+        config=config,
+        persona=persona,
+        persona_path=path,
+        engine=PersonaEngine(persona),
+        train=train,
+        probe=probe[: config.probe_prompts],
+        general=general[: config.general_questions],
+    )
+
+
+def build_user(inputs: Inputs) -> Any:
+    """The user simulator named by the config, set up from the persona."""
+    from simbench.users.base import USERS
+
+    config = inputs.config
+    factory = USERS.get(config.user)
+    options = dict(config.user_options)
+    if config.user == "rules":
+        options.setdefault("irrelevant_rate", inputs.persona.noise.irrelevant_rate)
+    else:
+        options.setdefault("background", inputs.persona.background)
+        options.setdefault("irrelevant_rate", inputs.persona.noise.irrelevant_rate)
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        raise InputError("user_options", f"invalid options for user {config.user!r}: {exc}") from None

@@ -1,0 +1,257 @@
+"""The run layer: a run folder with a manifest, streamed logs and resumable checkpoints.
+
+Every record is appended and flushed as it happens. A checkpoint (learner state + the byte
+length of every log) is written atomically at batch boundaries; `--resume` loads the latest
+one, cuts the logs back to those lengths (dropping anything written after it, torn lines
+included) and replays from there. Per-call derived seeds make the replay identical.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from simbench.config import RunConfig
+from simbench.errors import InputError, NumericalError, UserSimulatorError
+from simbench.logs.io import JsonlWriter, read_jsonl, truncate, write_atomic, write_json
+from simbench.runner.build import Inputs, resolve_inputs
+from simbench.runner.episode import (
+    BatchDone,
+    EpisodeSpec,
+    Event,
+    InteractionDone,
+    ProbeDone,
+    UpdateDone,
+    run_episode,
+)
+from simbench.runner.provenance import manifest_for
+
+LOGS = ("interactions", "updates", "probes", "general", "signals")
+KEEP_CHECKPOINTS = 2
+
+
+@dataclass
+class RunResult:
+    """How a run ended: complete, interrupted (Ctrl-C) or stopped by a failure."""
+
+    run_dir: Path
+    status: str
+    t: int
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class _State:
+    t: int = 0
+    failed_updates: int = 0
+    stop_requested: bool = False
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+def default_run_dir(config: RunConfig, persona_id: str) -> Path:
+    return Path("runs") / f"{persona_id}--{config.learner}--s{config.seed}"
+
+
+def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, Path]:
+    """Validate all inputs and the output folder; nothing is created here."""
+    inputs = resolve_inputs(config)
+    run_dir = out or default_run_dir(config, inputs.persona.id)
+    manifest = run_dir / "manifest.json"
+    if resume:
+        if not manifest.exists():
+            raise InputError("--resume", f"no run to resume in {run_dir} (manifest.json missing)")
+        stored = json.loads(manifest.read_text())["config"]
+        diff = config_diff(stored, config.for_resume_check())
+        if diff:
+            raise InputError(
+                "--resume", f"config differs from the run in {run_dir}: {'; '.join(diff)}",
+                "resume with the original flags or start a new --out folder",
+            )
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise InputError(
+            "--out", f"{run_dir} already holds files", "pass --resume to continue it or choose a new --out"
+        )
+    return inputs, run_dir
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+
+
+def execute(
+    config: RunConfig,
+    out: Path | None = None,
+    resume: bool = False,
+    on_event: Callable[[Event, dict[str, Any]], None] | None = None,
+    parts_factory: Callable[[Inputs], Any] | None = None,
+) -> RunResult:
+    """Run (or resume) one episode into a run folder; returns how it ended."""
+    inputs, run_dir = prepare(config, out, resume)
+    if resume and _manifest(run_dir).get("status") == "complete":
+        return RunResult(run_dir, "complete", inputs.interactions, "already complete")
+    if parts_factory is None:
+        from simbench.runner.parts import build_parts as parts_factory
+    parts = parts_factory(inputs)
+    spec = EpisodeSpec(
+        interactions=inputs.interactions,
+        batch_size=config.batch_size,
+        probe_every=config.probe_every,
+        turns=config.turns,
+        seed=config.seed,
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = _State()
+    if resume and (run_dir / "checkpoints" / "LATEST").exists():
+        state = restore(run_dir, parts.learner)
+    else:
+        for name in LOGS:
+            truncate(run_dir / f"{name}.jsonl", 0)
+        write_json(run_dir / "manifest.json", manifest_for(inputs))
+    writers = {name: JsonlWriter(run_dir / f"{name}.jsonl") for name in LOGS}
+    state.sizes = sizes_of(writers)
+    if not (run_dir / "checkpoints" / "LATEST").exists():
+        checkpoint(run_dir, parts.learner, writers, state)
+    every = config.checkpoint_every or config.probe_every
+    started = time.perf_counter()
+    with _graceful_interrupt(state):
+        try:
+            for event in run_episode(parts, spec, start=state.t):
+                record(event, writers)
+                if on_event:
+                    on_event(event, {"t": state.t, "interactions": spec.interactions})
+                if isinstance(event, UpdateDone):
+                    state.failed_updates = state.failed_updates + 1 if event.record.skipped else 0
+                if not isinstance(event, BatchDone):
+                    continue
+                state.t, state.sizes = event.t, sizes_of(writers)
+                if state.failed_updates >= config.max_failed_updates:
+                    checkpoint(run_dir, parts.learner, writers, state)
+                    message = (
+                        f"{state.failed_updates} consecutive updates were skipped (non-finite "
+                        f"loss or gradient) up to interaction {event.t}; lower the learning rate"
+                    )
+                    finish(run_dir, "numerical_error", state, started, message, "numerical")
+                    raise NumericalError(message)
+                if event.t % every == 0 or event.t == spec.interactions or state.stop_requested:
+                    checkpoint(run_dir, parts.learner, writers, state)
+                if state.stop_requested and event.t < spec.interactions:
+                    message = f"stopped at interaction {event.t}; continue with --resume"
+                    return finish(run_dir, "interrupted", state, started, message)
+        except UserSimulatorError as exc:
+            # The failed batch never reached the learner, so its state is that of the last
+            # batch boundary: checkpoint there and drop the batch's partial records.
+            checkpoint(run_dir, parts.learner, writers, state)
+            message = f"user simulator failed: {exc}; fix it and continue with --resume"
+            return finish(run_dir, "user_error", state, started, message, "user_simulator")
+        finally:
+            for writer in writers.values():
+                writer.close()
+    return finish(run_dir, "complete", state, started, "")
+
+
+def _manifest(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "manifest.json").read_text())
+
+
+def sizes_of(writers: dict[str, JsonlWriter]) -> dict[str, int]:
+    return {name: writer.size() for name, writer in writers.items()}
+
+
+def record(event: Event, writers: dict[str, JsonlWriter]) -> None:
+    """Append an event's records to their logs."""
+    if isinstance(event, InteractionDone):
+        writers["interactions"].write(event.record)
+    elif isinstance(event, UpdateDone):
+        writers["updates"].write(event.record)
+        for signal_record in event.token_signals:
+            writers["signals"].write({"update": event.record.update, **signal_record})
+    elif isinstance(event, ProbeDone):
+        for probe_record in event.records:
+            writers["probes"].write(probe_record)
+        for general_record in event.general:
+            writers["general"].write(general_record)
+
+
+def checkpoint(run_dir: Path, learner: Any, writers: dict[str, JsonlWriter], state: _State) -> None:
+    """Atomically save learner state + log lengths at batch boundary state.t; keep two.
+
+    `state.sizes` are the log lengths at that boundary, so records of a batch in progress
+    are never part of a checkpoint.
+    """
+    root = run_dir / "checkpoints"
+    name = f"ckpt-{state.t:07d}"
+    tmp = root / f".tmp-{name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    learner.save(tmp / "learner")
+    for writer in writers.values():
+        writer.sync()
+    write_json(tmp / "state.json", {"t": state.t, "log_sizes": state.sizes,
+                                    "failed_updates": state.failed_updates})
+    final = root / name
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    write_atomic(root / "LATEST", name + "\n")
+    for old in sorted(p for p in root.glob("ckpt-*") if p.name != name)[:-(KEEP_CHECKPOINTS - 1)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def restore(run_dir: Path, learner: Any) -> _State:
+    """Load the latest checkpoint and cut every log back to its length at that point."""
+    root = run_dir / "checkpoints"
+    ckpt = root / (root / "LATEST").read_text().strip()
+    saved = json.loads((ckpt / "state.json").read_text())
+    learner.load(ckpt / "learner")
+    for name in LOGS:
+        truncate(run_dir / f"{name}.jsonl", saved["log_sizes"].get(name, 0))
+    return _State(t=saved["t"], failed_updates=saved.get("failed_updates", 0))
+
+
+def finish(run_dir: Path, status: str, state: _State, started: float, message: str,
+           kind: str = "") -> RunResult:
+    """Record how the run ended in the manifest (atomically) and return it."""
+    seconds = time.perf_counter() - started
+    manifest_path = run_dir / "manifest.json"
+    manifest = _manifest(run_dir)
+    manifest["status"] = status
+    manifest["position"] = state.t
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    manifest.setdefault("sessions", []).append(
+        {"status": status, "t": state.t, "seconds": round(seconds, 3),
+         "peak_rss_mb": round(peak_kb / 1024, 1), "message": message, "failure": kind}
+    )
+    write_json(manifest_path, manifest)
+    return RunResult(run_dir, status, state.t, message, seconds)
+
+
+@contextmanager
+def _graceful_interrupt(state: _State) -> Iterator[None]:
+    """First Ctrl-C: finish the batch, checkpoint and stop. A second one stops at once."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if state.stop_requested:
+            raise KeyboardInterrupt
+        state.stop_requested = True
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def load_records(run_dir: Path, name: str) -> list[dict[str, Any]]:
+    return read_jsonl(run_dir / f"{name}.jsonl")

@@ -1,0 +1,121 @@
+"""The `local` simulated user: a transformers chat model writes the follow-up, in process.
+
+Same prompt as the `openai` user (prompting.py) and the same rule: the model phrases the
+message, the checkers decide `violated`. Greedy or seeded sampling; short replies.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Sequence
+
+from simbench.errors import InputError, UserSimulatorError
+from simbench.persona.preference import Preference
+from simbench.users.base import FollowUp
+from simbench.users.prompting import clean_follow_up, prompt_hash, render_user_messages
+
+# A model that ends its turn at once (or only emits quotes/labels) gets this many tries,
+# the later ones sampled, before the run stops with a user-simulator error.
+_ATTEMPTS = 3
+_FALLBACK_TEMPERATURE = 0.7
+
+
+class LocalUser:
+    """A simulated user played by an in-process transformers chat model.
+
+    `temperature=0` decodes greedily; otherwise each call samples under a seed drawn from
+    the caller's rng inside a forked torch RNG, so the global torch state is untouched and a
+    run replays. `name` labels the model in `FollowUp.meta`.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        name: str | None = None,
+        background: str = "",
+        temperature: float = 0.0,
+        max_new_tokens: int = 48,
+        show_checks: bool = True,
+    ) -> None:
+        if temperature < 0:
+            raise InputError("user.temperature", f"must be >= 0, got {temperature!r}")
+        if max_new_tokens < 1:
+            raise InputError("user.max_new_tokens", f"must be >= 1, got {max_new_tokens!r}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name or str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
+        self.background = background
+        self.temperature = temperature
+        self.max_new_tokens = max_new_tokens
+        self.show_checks = show_checks
+
+    @classmethod
+    def from_name(cls, name_or_path: str, device: str = "cpu", **kwargs: Any) -> "LocalUser":
+        """Load the user model by short name or folder (e.g. "smollm2-135m") via `sdpo.models`."""
+        from sdpo.models import load_policy
+
+        model, tokenizer = load_policy(name_or_path, device=device)
+        return cls(model, tokenizer, name=kwargs.pop("name", name_or_path), **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalUser(name={self.name!r}, temperature={self.temperature}, "
+            f"max_new_tokens={self.max_new_tokens}, show_checks={self.show_checks})"
+        )
+
+    def follow_up(
+        self,
+        prompt: str,
+        response: str,
+        active: Sequence[Preference],
+        rng: random.Random,
+    ) -> FollowUp:
+        seed = rng.randrange(2**31)
+        checks = {p.id: p.check(response) for p in active}
+        messages = render_user_messages(
+            prompt, response, active, self.background, checks if self.show_checks else None
+        )
+        text, attempts = self._generate(messages, seed)
+        meta = {
+            "irrelevant": False,
+            "checked": {pid: result.passed for pid, result in checks.items()},
+            "model": self.name,
+            "prompt_hash": prompt_hash(messages),
+            "seed": seed,
+            "attempts": attempts,
+        }
+        return FollowUp(text, tuple(p.id for p in active if not checks[p.id].passed), meta)
+
+    def follow_up_many(
+        self, items: Sequence[tuple[str, str, Sequence[Preference]]], rng: random.Random
+    ) -> list[FollowUp]:
+        """One at a time: batched decoding would pad, and padding changes greedy outputs."""
+        return [self.follow_up(prompt, response, active, rng) for prompt, response, active in items]
+
+    def _generate(self, messages: list[dict[str, str]], seed: int) -> tuple[str, int]:
+        import torch
+
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(self.model.device)
+        prompt_length = inputs["input_ids"].shape[1]
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        device = self.model.device
+        for attempt in range(1, _ATTEMPTS + 1):
+            temperature = self.temperature if attempt == 1 else max(self.temperature, _FALLBACK_TEMPERATURE)
+            sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+            options = sampling if temperature > 0 else {"do_sample": False}
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                torch.manual_seed(seed + attempt - 1)
+                with torch.no_grad():
+                    output = self.model.generate(
+                        **inputs, max_new_tokens=self.max_new_tokens, pad_token_id=pad_id, **options
+                    )
+            reply = self.tokenizer.decode(output[0, prompt_length:], skip_special_tokens=True)
+            cleaned = clean_follow_up(reply)
+            if cleaned:
+                return cleaned, attempt
+        raise UserSimulatorError(
+            f"local user model {self.name!r} produced no usable follow-up in {_ATTEMPTS} attempts "
+            f"(last reply {reply[:60]!r}); try a larger max_new_tokens or a chat-tuned model"
+        )

@@ -1,0 +1,116 @@
+"""The `openai` simulated user: any OpenAI-compatible endpoint writes the follow-up text.
+
+The LLM only phrases the message; the preferences' checkers still decide `violated`, so
+the ground truth never depends on the simulator model's judgement.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+from simbench.errors import InputError
+from simbench.persona.preference import Preference
+from simbench.users.base import FollowUp
+from simbench.users.endpoint import ChatEndpoint, Completion, RetryPolicy, map_bounded
+from simbench.users.prompting import clean_follow_up, render_user_messages
+
+FollowUpItem = tuple[str, str, Sequence[Preference]]  # (prompt, response, active preferences)
+
+
+class OpenAIUser:
+    """A simulated user served by an OpenAI-compatible chat endpoint (OpenAI, vLLM, llama.cpp).
+
+    `seed`: None sends no seed (for endpoints that reject it); otherwise each request's seed
+    mixes it with a draw from the caller's rng, so a run replays. `show_checks` tells the
+    LLM which wishes the answer breaks (the checkers' verdicts), so it phrases feedback
+    instead of judging; turn it off to let a strong model judge on its own.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        temperature: float = 0.7,
+        seed: int | None = 0,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        concurrency: int = 4,
+        background: str = "",
+        max_tokens: int = 64,
+        show_checks: bool = True,
+    ) -> None:
+        if temperature < 0:
+            raise InputError("user.temperature", f"must be >= 0, got {temperature!r}")
+        if concurrency < 1:
+            raise InputError("user.concurrency", f"must be >= 1, got {concurrency!r}")
+        if max_tokens < 1:
+            raise InputError("user.max_tokens", f"must be >= 1, got {max_tokens!r}")
+        retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
+        self.endpoint = ChatEndpoint(base_url, model, api_key_env, timeout, retry, where="user")
+        self.temperature = temperature
+        self.seed = seed
+        self.concurrency = concurrency
+        self.background = background
+        self.max_tokens = max_tokens
+        self.show_checks = show_checks
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAIUser(endpoint={self.endpoint!r}, temperature={self.temperature}, seed={self.seed}, "
+            f"concurrency={self.concurrency}, max_tokens={self.max_tokens}, show_checks={self.show_checks})"
+        )
+
+    def follow_up(
+        self,
+        prompt: str,
+        response: str,
+        active: Sequence[Preference],
+        rng: random.Random,
+    ) -> FollowUp:
+        return self._one((prompt, response, active), self._request_seed(rng))
+
+    def follow_up_many(self, items: Sequence[FollowUpItem], rng: random.Random) -> list[FollowUp]:
+        """Follow-ups for a batch, `concurrency` requests at a time, in the order of `items`.
+
+        Seeds are drawn from `rng` up front in item order, so the result does not depend on
+        which request the server finishes first.
+        """
+        seeds = [self._request_seed(rng) for _ in items]
+        return map_bounded(lambda pair: self._one(*pair), list(zip(items, seeds)), self.concurrency)
+
+    def _request_seed(self, rng: random.Random) -> int | None:
+        draw = rng.randrange(2**31)  # drawn even without a seed, so the rng stream is the same
+        return None if self.seed is None else (self.seed * 1_000_003 + draw) % 2**31
+
+    def _one(self, item: FollowUpItem, seed: int | None) -> FollowUp:
+        prompt, response, active = item
+        checks = {p.id: p.check(response) for p in active}
+        messages = render_user_messages(
+            prompt, response, active, self.background, checks if self.show_checks else None
+        )
+        completion = self.endpoint.complete(
+            messages,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            seed=seed,
+            postprocess=clean_follow_up,
+        )
+        violated = tuple(p.id for p in active if not checks[p.id].passed)
+        return FollowUp(completion.text, violated, _meta(completion, checks, seed))
+
+
+def _meta(completion: Completion, checks: dict, seed: int | None) -> dict:
+    return {
+        "irrelevant": False,
+        "checked": {pid: result.passed for pid, result in checks.items()},
+        "model": completion.model,
+        "served_model": completion.served_model,
+        "prompt_hash": completion.prompt_hash,
+        "attempts": completion.attempts,
+        "seed": seed,
+        "seconds": round(completion.seconds, 4),
+    }

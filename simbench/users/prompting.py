@@ -1,0 +1,87 @@
+"""The one place the simulated user's chat prompt is rendered (LLM-backed users share it).
+
+Persona background + active preference descriptions (+ optionally the checkers' verdicts) +
+the (prompt, response) exchange -> chat messages asking for ONE short natural follow-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Mapping, Sequence
+
+from simbench.persona.preference import CheckResult, Preference
+
+DEFAULT_BACKGROUND = "You are an everyday user chatting with an AI assistant."
+
+_INSTRUCTIONS = (
+    "You are playing a user who is chatting with an AI assistant. Stay in character.\n"
+    "{background}\n\n"
+    "How you want the assistant to answer:\n"
+    "{preferences}\n\n"
+    "Read the assistant's latest answer and write the ONE next message you would send. "
+    "Keep it short and natural (one or two sentences). If the answer goes against any of "
+    "your wishes, say plainly what the assistant should do differently next time. If it "
+    "follows all of them, just say a short thanks. Write only the message itself: no "
+    "quotes, no labels, and do not mention that you are playing a role."
+)
+
+_EXCHANGE = "My message was:\n{prompt}\n\nThe assistant answered:\n{response}\n\nYour next message:"
+
+
+def render_user_messages(
+    prompt: str,
+    response: str,
+    active: Sequence[Preference],
+    background: str = "",
+    checks: Mapping[str, CheckResult] | None = None,
+) -> list[dict[str, str]]:
+    """Chat messages (system + user) asking an LLM to write the persona's next message.
+
+    `checks` (preference id -> checker result) marks each wish as kept or broken by this
+    answer, so the LLM only phrases the feedback while the checkers decide what is wrong;
+    without it the LLM must judge the answer itself. Preference ids never appear, only the
+    descriptions written for users.
+    """
+    lines = []
+    for preference in active:
+        line = f"- {preference.description.strip()}"
+        result = checks.get(preference.id) if checks is not None else None
+        if result is not None:
+            line += " (this answer follows it)" if result.passed else _broken_note(result)
+        lines.append(line)
+    if not lines:
+        lines.append("- No particular wishes: any reasonable answer is fine.")
+    system = _INSTRUCTIONS.format(
+        background=(background.strip() or DEFAULT_BACKGROUND),
+        preferences="\n".join(lines),
+    )
+    user = _EXCHANGE.format(prompt=prompt.strip(), response=response.strip())
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _broken_note(result: CheckResult) -> str:
+    evidence = " ".join(result.evidence.split())
+    return f" (this answer breaks it: {evidence})" if evidence else " (this answer breaks it)"
+
+
+def prompt_hash(messages: Sequence[Mapping[str, str]]) -> str:
+    """sha256 of the messages as canonical JSON: identifies the exact prompt sent."""
+    canonical = json.dumps(list(messages), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def clean_follow_up(text: str) -> str:
+    """Strip the wrappers small models add around a message: quotes, labels, extra lines.
+
+    Keeps only the first paragraph, since the prompt asks for one short message and
+    anything after a blank line is the model continuing the conversation on its own.
+    """
+    text = text.strip()
+    for label in ("Your next message:", "Next message:", "User:", "Message:"):
+        if text.lower().startswith(label.lower()):
+            text = text[len(label) :].strip()
+    text = text.split("\n\n", 1)[0].strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return " ".join(text.split())

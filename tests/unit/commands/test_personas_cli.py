@@ -1,0 +1,150 @@
+"""`simbench personas ...`: list, validate, show, schema; bad files exit 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from simbench.cli import main
+from simbench.paths import DEFAULT_PERSONA, default_persona_path, shipped_personas
+from simbench.persona.spec import Persona
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simbench", *args], capture_output=True, text=True, timeout=120)
+
+
+def run_inprocess(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_library_has_the_required_scenarios():
+    from simbench.persona.engine import PersonaEngine
+    from simbench.persona.loader import load_persona
+
+    personas = [load_persona(p, check_prompts=False) for p in shipped_personas()]
+    scenarios = [PersonaEngine(p).scenario() for p in personas]
+    assert len(personas) >= 12
+    assert sum(s == "static" and len(p.schedule[0].preferences) == 1 for s, p in zip(scenarios, personas)) >= 3
+    assert sum(s == "static" and len(p.schedule[0].preferences) >= 2 for s, p in zip(scenarios, personas)) >= 2
+    assert sum(s == "flip" for s in scenarios) >= 3
+    assert "add" in scenarios and "drop" in scenarios and any("revert" in s for s in scenarios)
+    assert any(0.25 <= p.noise.irrelevant_rate <= 0.35 for p in personas)
+    assert default_persona_path().stem == DEFAULT_PERSONA == "concise"
+
+
+def test_validate_accepts_every_shipped_persona():
+    paths = [str(p) for p in shipped_personas()]
+    result = run_cli("personas", "validate", *paths)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(paths) and all(line.startswith("ok ") for line in lines)
+
+
+def test_validate_accepts_a_shipped_persona_id(capsys):
+    code, out, _ = run_inprocess(capsys, "personas", "validate", "concise")
+    assert code == 0 and out.startswith("ok ") and "concise.yaml" in out
+
+
+def test_validate_stops_at_first_bad_file_with_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    data = yaml.safe_load(default_persona_path().read_text(encoding="utf-8"))
+    data["schedule"][0]["preferences"] = ["consice"]
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    result = run_cli("personas", "validate", str(default_persona_path()), str(bad), str(default_persona_path()))
+    assert result.returncode == 2
+    assert result.stdout.count("ok ") == 1
+    assert result.stderr == f"error: {bad}: schedule[0].preferences[0]: unknown preference 'consice' (did you mean 'concise'?)\n"
+    assert "Traceback" not in result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_validate_unknown_reference_suggests_a_shipped_persona(capsys):
+    code, _, err = run_inprocess(capsys, "personas", "validate", "concize")
+    assert code == 2 and "no such persona file or shipped persona id" in err and "did you mean 'concise'?" in err
+
+
+BREAKS = [
+    (lambda d: d["schedule"][0]["preferences"].append("no-such-preference"), "schedule[0].preferences["),
+    (lambda d: d["schedule"][-1].update(at=d["interactions"]), "].at: "),
+    (lambda d: d.update(colour="blue"), "unknown key 'colour'"),
+    (lambda d: d.update(interactions="many"), "interactions: should be a valid integer"),
+    (lambda d: d["schedule"].insert(0, {"at": 0, "preferences": list(d["schedule"][0]["preferences"])}), "schedule[1].at: duplicate phase start 0"),
+]
+
+
+@pytest.mark.parametrize("index_path", list(enumerate(shipped_personas())), ids=lambda ip: ip[1].stem)
+def test_broken_copy_of_each_shipped_persona_fails_naming_file_and_field(tmp_path, capsys, index_path):
+    index, path = index_path
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    mutate, field = BREAKS[index % len(BREAKS)]
+    mutate(data)
+    broken = tmp_path / path.name
+    broken.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    code, out, err = run_inprocess(capsys, "personas", "validate", str(broken))
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {broken}: ") and field in err and err.count("\n") == 1
+
+
+def test_list_shows_every_shipped_persona_with_its_scenario(capsys):
+    code, out, _ = run_inprocess(capsys, "personas", "list")
+    assert code == 0
+    for path in shipped_personas():
+        assert path.stem in out
+    assert "flip" in out and "add" in out and "static" in out and "(default)" in out
+
+
+def test_show_draws_one_timeline_row_per_preference(capsys):
+    code, out, _ = run_inprocess(capsys, "personas", "show", "complementary-additions")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip().startswith("no-") and "█" in line}
+    assert set(rows) == {"no-emojis", "no-filler-praise", "no-markdown-emphasis", "no-lists"}
+    # Each later preference's bar starts later: fewer filled cells.
+    filled = [rows[p].count("█") for p in ("no-emojis", "no-filler-praise", "no-markdown-emphasis", "no-lists")]
+    assert filled == sorted(filled, reverse=True) and filled[0] > filled[-1] > 0
+    assert "0-59" in rows["no-emojis"] and "45-59" in rows["no-lists"]
+
+
+def test_show_of_a_revert_lists_both_spans(capsys):
+    code, out, _ = run_inprocess(capsys, "personas", "show", "revert-concise")
+    assert code == 0
+    concise_row = next(line for line in out.splitlines() if line.strip().startswith("concise"))
+    assert "0-19, 40-59" in concise_row
+
+
+def test_schema_prints_the_persona_json_schema(capsys):
+    code, out, _ = run_inprocess(capsys, "personas", "schema")
+    assert code == 0
+    assert json.loads(out) == Persona.model_json_schema()
+
+
+def test_show_of_a_bad_file_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "empty.yaml"
+    bad.write_text("", encoding="utf-8")
+    result = run_cli("personas", "show", str(bad))
+    assert result.returncode == 2 and result.stderr == f"error: {bad}: empty file (a persona needs at least id, name, background and schedule)\n"
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("width", [7, 23, 47, 60])
+def test_timeline_phase_markers_sit_where_each_new_bar_begins(width):
+    from simbench.commands.personas import axis_text, timeline_bar
+    from simbench.paths import resolve_persona
+    from simbench.persona.engine import PersonaEngine
+    from simbench.persona.loader import load_persona
+
+    engine = PersonaEngine(load_persona(resolve_persona("complementary-additions"), check_prompts=False))
+    markers = [i for i, ch in enumerate(axis_text(engine, width).splitlines()[0]) if ch == "|"]
+    starts = [timeline_bar(engine, pid, width).index("█") for pid in engine.ever()]
+    assert markers == sorted(set(starts)) and len(timeline_bar(engine, "no-lists", width)) == width

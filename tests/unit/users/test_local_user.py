@@ -1,0 +1,79 @@
+"""The `local` user on a tiny random Llama: the plumbing (prompt, FollowUp, checkers, seeds).
+
+The random model writes gibberish; these tests protect what surrounds it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from simbench.errors import InputError
+from simbench.persona.preference import CheckResult, Preference
+from simbench.users.base import USERS
+from simbench.users.local import LocalUser
+from simbench.users.prompting import prompt_hash, render_user_messages
+
+NO_SHOUT = Preference(
+    "pref-noshout-l1",
+    "Answers without exclamation marks.",
+    lambda text: CheckResult("!" not in text, "has '!'" if "!" in text else ""),
+)
+
+
+def test_follow_up_renders_the_shared_prompt_and_checkers_decide(tiny_model, smol_tokenizer):
+    user = LocalUser(tiny_model, smol_tokenizer, name="tiny", max_new_tokens=8, background="A sailor.")
+    follow_up = user.follow_up("Tell me a fact.", "Cats sleep a lot!", [NO_SHOUT], random.Random(0))
+    expected = render_user_messages(
+        "Tell me a fact.", "Cats sleep a lot!", [NO_SHOUT], "A sailor.",
+        {"pref-noshout-l1": NO_SHOUT.check("Cats sleep a lot!")},
+    )
+    assert follow_up.text and follow_up.text == follow_up.text.strip()
+    assert follow_up.violated == ("pref-noshout-l1",)
+    assert follow_up.meta["prompt_hash"] == prompt_hash(expected)
+    assert follow_up.meta["model"] == "tiny" and follow_up.meta["checked"] == {"pref-noshout-l1": False}
+    kept = user.follow_up("Tell me a fact.", "Cats sleep a lot.", [NO_SHOUT], random.Random(0))
+    assert kept.violated == () and kept.meta["checked"] == {"pref-noshout-l1": True}
+
+
+def test_sampling_is_deterministic_for_a_seed_and_leaves_global_torch_rng_alone(tiny_model, smol_tokenizer):
+    import torch
+
+    user = LocalUser(tiny_model, smol_tokenizer, temperature=1.0, max_new_tokens=8)
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    texts = [user.follow_up("q", "r", [], random.Random(seed)).text for seed in (1, 1, 2, 3)]
+    after = torch.rand(1)
+    assert texts[0] == texts[1]
+    assert len(set(texts[1:])) > 1
+    assert torch.equal(before, after)
+
+
+def test_greedy_decoding_ignores_the_seed(tiny_model, smol_tokenizer):
+    user = LocalUser(tiny_model, smol_tokenizer, temperature=0.0, max_new_tokens=8)
+    first = user.follow_up("q", "r", [], random.Random(1))
+    second = user.follow_up("q", "r", [], random.Random(2))
+    assert first.text == second.text and first.meta["seed"] != second.meta["seed"]
+
+
+def test_batch_matches_one_by_one_calls(tiny_model, smol_tokenizer):
+    user = LocalUser(tiny_model, smol_tokenizer, temperature=1.0, max_new_tokens=6)
+    items = [("q1", "r!", [NO_SHOUT]), ("q2", "r", [NO_SHOUT])]
+    batch = user.follow_up_many(items, random.Random(4))
+    rng = random.Random(4)
+    single = [user.follow_up(p, r, a, rng) for p, r, a in items]
+    assert batch == single
+    assert [f.violated for f in batch] == [("pref-noshout-l1",), ()]
+
+
+def test_bad_settings_are_input_errors(tiny_model, smol_tokenizer):
+    with pytest.raises(InputError, match="max_new_tokens"):
+        LocalUser(tiny_model, smol_tokenizer, max_new_tokens=0)
+    with pytest.raises(InputError, match="temperature"):
+        LocalUser(tiny_model, smol_tokenizer, temperature=-0.5)
+
+
+def test_local_user_is_registered_by_name():
+    assert USERS.get("local") is LocalUser
