@@ -6,6 +6,7 @@ can load the same files the updater checkpoints.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ def attach_lora(model: Any, config: Any) -> Any:
         task_type="CAUSAL_LM",
     )
     # The LoRA A matrices start random: seed them without disturbing the caller's RNG.
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        # peft 0.21 calls a transformers method that transformers 5 deprecates.
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         torch.manual_seed(config.seed)
         try:
             wrapped = get_peft_model(model, lora)

@@ -16,6 +16,7 @@ from simbench.errors import SimbenchError
 
 COMMAND_MODULES = [
     "simbench.commands.personas",
+    "simbench.commands.run",
 ]
 
 app = typer.Typer(

@@ -231,7 +231,7 @@ class HFBackend:
                 # Drop finished rows so the remaining decode steps cost only the live rows.
                 index = torch.tensor(keep, device=device)
                 cache.batch_select_indices(index)
-                chosen, attention, next_position = chosen[index], attention[index], next_position[index]+1
+                chosen, attention, next_position = chosen[index], attention[index], next_position[index]
                 live = [live[k] for k in keep]
             attention = torch.cat([attention, attention.new_ones((len(live), 1))], dim=-1)
             out = self.model(

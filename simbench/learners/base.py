@@ -17,7 +17,11 @@ from simbench.registry import Registry
 
 @dataclass(frozen=True)
 class Turn:
-    """One assistant turn that received a follow-up: (history x, response y, follow-up o)."""
+    """One assistant turn that received a follow-up: (history x, response y, follow-up o).
+
+    `response_ids` exclude the end-of-turn token; `stopped` says whether the policy ended
+    the turn itself (so learners can train the stop decision) or hit the length cap.
+    """
 
     t: int
     turn: int
@@ -26,6 +30,7 @@ class Turn:
     response_ids: tuple[int, ...]
     follow_up: str
     active: tuple[str, ...]
+    stopped: bool = True
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,7 @@ def converse(
                 response_ids=output.token_ids,
                 follow_up=follow_up.text,
                 active=active[t],
+                stopped=output.finish_reason == "stop",
             )
             histories[t] += [
                 {"role": "assistant", "content": output.text},

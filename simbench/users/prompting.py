@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Mapping, Sequence
 
 from simbench.persona.preference import CheckResult, Preference
@@ -71,16 +72,20 @@ def prompt_hash(messages: Sequence[Mapping[str, str]]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# "User:", "Next message:", "Here's my next message:", "Your reply:" ... at the very start.
+_LABEL = re.compile(
+    r"^(?:(?:here(?:'s| is)\s+)?(?:my|your|the)?\s*(?:next\s+)?(?:message|reply|response|follow-up)|user)\s*:\s*",
+    re.IGNORECASE,
+)
+
+
 def clean_follow_up(text: str) -> str:
     """Strip the wrappers small models add around a message: quotes, labels, extra lines.
 
     Keeps only the first paragraph, since the prompt asks for one short message and
     anything after a blank line is the model continuing the conversation on its own.
     """
-    text = text.strip()
-    for label in ("Your next message:", "Next message:", "User:", "Message:"):
-        if text.lower().startswith(label.lower()):
-            text = text[len(label) :].strip()
+    text = _LABEL.sub("", text.strip()).strip()
     text = text.split("\n\n", 1)[0].strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1].strip()

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from simbench.errors import InputError
+from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import CheckResult, Preference
 from simbench.users.base import USERS
 from simbench.users.local import LocalUser
@@ -51,11 +51,22 @@ def test_sampling_is_deterministic_for_a_seed_and_leaves_global_torch_rng_alone(
     assert torch.equal(before, after)
 
 
-def test_greedy_decoding_ignores_the_seed(tiny_model, smol_tokenizer):
+def test_greedy_reply_that_cleans_to_nothing_falls_back_to_seeded_sampling(tiny_model, smol_tokenizer):
+    # A random Llama's greedy reply is only newlines, which cleans to an empty message.
     user = LocalUser(tiny_model, smol_tokenizer, temperature=0.0, max_new_tokens=8)
     first = user.follow_up("q", "r", [], random.Random(1))
-    second = user.follow_up("q", "r", [], random.Random(2))
-    assert first.text == second.text and first.meta["seed"] != second.meta["seed"]
+    again = user.follow_up("q", "r", [], random.Random(1))
+    other = user.follow_up("q", "r", [], random.Random(2))
+    assert first.meta["attempts"] == 2 and first.text
+    assert first == again and other.text != first.text
+
+
+def test_a_model_that_never_writes_text_raises_a_user_simulator_error(tiny_model, smol_tokenizer):
+    newline = smol_tokenizer.encode("\n", add_special_tokens=False)
+    tiny_model.generation_config.sequence_bias = {tuple(newline): 1e4}
+    user = LocalUser(tiny_model, smol_tokenizer, name="tiny", temperature=1.0, max_new_tokens=4)
+    with pytest.raises(UserSimulatorError, match="'tiny' produced no usable follow-up in 3 attempts"):
+        user.follow_up("q", "r", [], random.Random(0))
 
 
 def test_batch_matches_one_by_one_calls(tiny_model, smol_tokenizer):

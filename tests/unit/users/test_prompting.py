@@ -64,6 +64,9 @@ def test_prompt_hash_is_sha256_of_canonical_json_and_changes_with_any_content():
 def test_clean_follow_up_strips_labels_quotes_and_extra_paragraphs():
     assert clean_follow_up('  "Shorter please."  ') == "Shorter please."
     assert clean_follow_up("Your next message: Thanks!") == "Thanks!"
+    assert clean_follow_up("Here's my next message: Shorter, please.") == "Shorter, please."
+    assert clean_follow_up("Message: ok") == "ok"
     assert clean_follow_up("User: Less   text\nplease.\n\nAssistant: sure") == "Less text please."
     assert clean_follow_up(' "" ') == ""
     assert clean_follow_up("It's 'fine'") == "It's 'fine'"
+    assert clean_follow_up("The message was too long: shorten it.") == "The message was too long: shorten it."

@@ -1,0 +1,293 @@
+"""`SDPOUpdater`: one SDPO update per batch of (messages, response, follow-up) samples.
+
+Per micro-batch: ONE batched no-grad teacher forward on the hindsight contexts, ONE student
+forward with grad on the plain contexts, one backward. The student's own detached log-probs
+serve as the "old" log-probs, so the official code's third (x, no-grad) pass is not needed.
+Non-finite losses or gradients skip the step and are recorded, never applied.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from sdpo import __version__, losses
+from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
+from sdpo.config import SDPOConfig
+from sdpo.errors import CheckpointError
+from sdpo.hindsight import HindsightContexts, HindsightSample, build_contexts, check_sample, student_batch, teacher_batch
+from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
+from sdpo.teacher import make_teacher
+
+CHECKPOINT_FORMAT = 1
+# Config fields that shape the adapter or teacher state; a checkpoint must agree on them.
+_STRUCTURAL = ("lora_r", "lora_alpha", "target_modules", "teacher")
+
+
+@dataclass
+class UpdateRecord:
+    """What one `step` did. `to_dict()` is the compact JSON form; per-token advantages are
+    available through `token_advantages()` only (they can be large)."""
+
+    step: int
+    skipped: bool
+    reason: str
+    loss: float
+    advantage_mean: float
+    advantage_min: float
+    advantage_max: float
+    negative_share: float
+    kl: float
+    grad_norm: float
+    tokens: int
+    samples: int
+    seconds: float
+    loss_kind: str
+    teacher: str
+    centred: bool
+    advantages: list[list[float]] = field(default_factory=list, repr=False)
+
+    def token_advantages(self) -> list[list[float]]:
+        """Per-sample, per-response-token A_t = teacher − student log-prob (before centring)."""
+        return self.advantages
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary (non-finite numbers become None), without per-token values."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if key == "advantages":
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            out[key] = value
+        return out
+
+
+class SDPOUpdater:
+    """Trains LoRA adapters on `model` from hindsight samples; see module docstring.
+
+    `model` is wrapped with LoRA (`self.model`); peft injects the adapters into the original
+    modules, so generation with the original object also uses the trained adapters.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, config: SDPOConfig | None = None) -> None:
+        self.config = config or SDPOConfig()
+        self.tokenizer = tokenizer
+        self.model = attach_lora(model, self.config)
+        self.model.eval()
+        self.parameters = trainable_parameters(self.model)
+        self.optimizer = torch.optim.AdamW(
+            list(self.parameters.values()), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        self.teacher = make_teacher(self.model, self.config)
+        self.steps = 0
+        self.applied_steps = 0
+        self._vocab = self.model.get_output_embeddings().weight.shape[0]
+
+    def step(self, batch: Sequence[HindsightSample]) -> UpdateRecord:
+        """One optimizer update from `batch` (split into `grad_accum` micro-batches)."""
+        started = time.perf_counter()
+        if not batch:
+            raise ValueError("step() needs at least one sample")
+        for index, sample in enumerate(batch):
+            check_sample(sample, index, self._vocab)
+        cfg = self.config
+        contexts = [build_contexts(self.tokenizer, s, cfg.hindsight_template) for s in batch]
+        total_tokens = sum(len(s.response_ids) for s in batch)
+        normaliser = float(total_tokens)
+        parts = min(cfg.grad_accum, len(batch))
+        bounds = [round(i * len(batch) / parts) for i in range(parts + 1)]
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss_total, kl_total, advantages = 0.0, 0.0, []
+        reason = ""
+        for lo, hi in zip(bounds, bounds[1:]):
+            loss, kl_sum, chunk_adv = self._micro_step(batch[lo:hi], contexts[lo:hi], normaliser)
+            advantages.extend(chunk_adv)
+            loss_total += loss
+            kl_total += kl_sum
+            if not math.isfinite(loss):
+                reason = "non-finite loss"
+                break
+
+        grad_norm = float("nan")
+        if not reason:
+            limit = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(list(self.parameters.values()), limit))
+            if not math.isfinite(grad_norm):
+                reason = "non-finite gradient"
+        if reason:
+            self.optimizer.zero_grad(set_to_none=True)
+        else:
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.teacher.after_step(self.model)
+            self.applied_steps += 1
+
+        record = _record(
+            step=self.steps,
+            reason=reason,
+            loss=loss_total,
+            kl=kl_total / max(total_tokens, 1),
+            grad_norm=grad_norm,
+            advantages=advantages,
+            samples=len(batch),
+            seconds=time.perf_counter() - started,
+            config=cfg,
+        )
+        self.steps += 1
+        return record
+
+    def _micro_step(
+        self, samples: Sequence[HindsightSample], contexts: Sequence[HindsightContexts], normaliser: float
+    ) -> tuple[float, float, list[list[float]]]:
+        """Teacher pass, student pass, loss, backward (unless non-finite). Returns (this
+        micro-batch's share of the loss, summed per-token KL, raw advantages per sample)."""
+        cfg = self.config
+        pad = pad_token_id(self.tokenizer)
+        teacher_logits = self.teacher.logits(self.model, teacher_batch(contexts, pad))
+        student = student_batch(contexts, pad)
+        device = teacher_logits.device
+        targets, mask = student.targets.to(device), student.mask.to(device)
+
+        self.model.train()
+        try:
+            student_logits = response_logits(self.model, student)
+        finally:
+            self.model.eval()
+        student_lp = gather_logprobs(student_logits, targets)
+        teacher_lp = gather_logprobs(teacher_logits, targets)
+        raw = losses.token_advantages(teacher_lp, student_lp, mask)
+        weights = self._importance_weights(samples, student_lp, mask) if cfg.is_clip is not None else None
+
+        if cfg.loss == "logit":
+            loss = losses.logit_level_loss(
+                student_logits, teacher_logits, mask, cfg.top_k, cfg.divergence, cfg.alpha, normaliser, weights
+            )
+        elif cfg.loss == "sequence":
+            rewards = losses.sequence_rewards(raw, mask)
+            if cfg.centre_advantages:
+                rewards = rewards - rewards.mean()
+            loss = losses.sequence_level_loss(student_lp, rewards, mask, normaliser)
+        else:
+            adv = losses.token_advantages(teacher_lp, student_lp, mask, centre=cfg.centre_advantages)
+            loss = losses.token_level_loss(student_lp, adv, mask, normaliser, weights)
+
+        kl_sum = float((losses.full_kl(student_logits, teacher_logits) * mask).sum())
+        value = float(loss.detach())
+        if math.isfinite(value):
+            loss.backward()
+        lengths = [len(s.response_ids) for s in samples]
+        return value, kl_sum, [raw[b, :n].tolist() for b, n in enumerate(lengths)]
+
+    def _importance_weights(
+        self, samples: Sequence[HindsightSample], student_lp: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        # Samples without generator log-probs use the student's own (ratio exactly 1).
+        old = student_lp.detach().clone()
+        for b, sample in enumerate(samples):
+            if sample.old_logprobs is not None:
+                n = len(sample.old_logprobs)
+                old[b, :n] = torch.tensor(sample.old_logprobs, dtype=old.dtype, device=old.device)
+        return losses.importance_weights(student_lp, old, float(self.config.is_clip)) * mask
+
+    def save(self, folder: str | Path) -> None:
+        """Write adapter, optimizer, teacher state and counters to `folder`, atomically
+        (a crash leaves either the previous checkpoint or the new one, never a mix)."""
+        target = Path(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        try:
+            save_adapter(self.model, scratch / "adapter")
+            torch.save(self.optimizer.state_dict(), scratch / "optimizer.pt")
+            torch.save(self.teacher.state_dict(), scratch / "teacher.pt")
+            state = {
+                "format": CHECKPOINT_FORMAT,
+                "sdpo_version": __version__,
+                "steps": self.steps,
+                "applied_steps": self.applied_steps,
+                "config": self.config.to_dict(),
+            }
+            (scratch / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+            _replace_folder(scratch, target)
+        finally:
+            if scratch.exists():
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    def load(self, folder: str | Path) -> None:
+        """Restore a checkpoint written by `save` into this updater (same LoRA shape/teacher)."""
+        source = Path(folder)
+        state_file = source / "state.json"
+        if not state_file.is_file():
+            raise CheckpointError(str(source), "no state.json: not an SDPO updater checkpoint")
+        state = json.loads(state_file.read_text())
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(str(state_file), f"unsupported format {state.get('format')!r}")
+        mine = self.config.to_dict()
+        for key in _STRUCTURAL:
+            if state["config"].get(key) != mine[key]:
+                raise CheckpointError(
+                    str(state_file),
+                    f"{key}={state['config'].get(key)!r} but this updater has {key}={mine[key]!r}",
+                    "build the updater with the checkpoint's config",
+                )
+        load_adapter(self.model, source / "adapter")
+        self.optimizer.load_state_dict(torch.load(source / "optimizer.pt", weights_only=True))
+        self.teacher.load_state_dict(torch.load(source / "teacher.pt", weights_only=True))
+        self.steps = int(state["steps"])
+        self.applied_steps = int(state["applied_steps"])
+
+
+def _record(
+    *,
+    step: int,
+    reason: str,
+    loss: float,
+    kl: float,
+    grad_norm: float,
+    advantages: list[list[float]],
+    samples: int,
+    seconds: float,
+    config: SDPOConfig,
+) -> UpdateRecord:
+    flat = [a for row in advantages for a in row]
+    finite = [a for a in flat if math.isfinite(a)]
+    return UpdateRecord(
+        step=step,
+        skipped=bool(reason),
+        reason=reason,
+        loss=loss,
+        advantage_mean=sum(finite) / len(finite) if finite else float("nan"),
+        advantage_min=min(finite, default=float("nan")),
+        advantage_max=max(finite, default=float("nan")),
+        negative_share=sum(a < 0 for a in finite) / len(finite) if finite else float("nan"),
+        kl=kl,
+        grad_norm=grad_norm,
+        tokens=len(flat),
+        samples=samples,
+        seconds=seconds,
+        loss_kind=config.loss,
+        teacher=config.teacher,
+        centred=config.centre_advantages,
+        advantages=advantages,
+    )
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    # os.rename cannot replace a non-empty folder: move the old one aside first.
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.rename(target, old / "checkpoint")
+        os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, target)

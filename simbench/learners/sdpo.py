@@ -1,0 +1,120 @@
+"""SDPO arms: online self-distillation from each follow-up (sdpo/ does the math).
+
+`sdpo-token` is paper 1's per-token advantage loss, `sdpo-logit` paper 2's top-K logit
+distillation, and `sdpo-unrelated` the control: SDPO where every follow-up is swapped for an
+unrelated user message, which separates learning from feedback content from generic drift
+(e.g. shorter answers after any extra context).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from simbench.learners.base import LearnerContext, Turn, UpdateResult
+from simbench.learners.frozen import FrozenLearner
+from simbench.seeding import derive_rng, derive_seed
+
+SIGNAL_SAMPLES = 2  # per-token advantages of this many samples per update go to signals.jsonl
+
+
+def end_of_turn_id(tokenizer: Any) -> int:
+    """The token that ends an assistant turn (ChatML's <|im_end|> if present, else EOS)."""
+    token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(token_id, int) and token_id != tokenizer.unk_token_id and token_id >= 0:
+        return token_id
+    return int(tokenizer.eos_token_id)
+
+
+def lora_learner_options(context: LearnerContext, **fixed: Any) -> tuple[dict[str, Any], int]:
+    """SDPO config values from the learner options, and how many token signals to log."""
+    options = dict(context.options)
+    signal_samples = int(options.pop("signal_samples", SIGNAL_SAMPLES))
+    options.setdefault("seed", context.seed)
+    options.update(fixed)
+    return options, signal_samples
+
+
+class SDPOLearner(FrozenLearner):
+    """Wraps `sdpo.SDPOUpdater`: one update per batch of turns."""
+
+    def __init__(self, context: LearnerContext, loss: str, unrelated: bool = False) -> None:
+        from sdpo.config import SDPOConfig
+        from sdpo.errors import ConfigError
+        from sdpo.updater import SDPOUpdater
+
+        options, self.signal_samples = lora_learner_options(context, loss=loss)
+        try:
+            config = SDPOConfig.from_dict(options)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        self.updater = SDPOUpdater(context.model, context.tokenizer, config)
+        self.model = self.updater.model
+        self.tokenizer = context.tokenizer
+        self.seed = context.seed
+        self.unrelated = unrelated
+        self.eot = end_of_turn_id(context.tokenizer)
+
+    def feedback(self, turn: Turn) -> str:
+        if not self.unrelated:
+            return turn.follow_up
+        from simbench.users.rules import unrelated_message
+
+        return unrelated_message(derive_rng(self.seed, "unrelated", turn.t, turn.turn))
+
+    def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
+        import torch
+        from sdpo.hindsight import HindsightSample
+
+        if not turns:
+            return None
+        samples = [
+            HindsightSample(
+                messages=[dict(m) for m in turn.messages],
+                response_ids=list(turn.response_ids) + ([self.eot] if turn.stopped else []),
+                follow_up=self.feedback(turn),
+            )
+            for turn in turns
+        ]
+        torch.manual_seed(derive_seed(self.seed, "update", self.updater.steps))
+        record = self.updater.step(samples)
+        stats = record.to_dict()
+        stats["feedback"] = "unrelated" if self.unrelated else "user"
+        return UpdateResult(
+            skipped=record.skipped,
+            reason=record.reason,
+            stats=stats,
+            token_signals=self.token_signals(turns, samples, record.token_advantages()),
+        )
+
+    def token_signals(self, turns: Sequence[Turn], samples: Sequence[Any], advantages: list) -> list:
+        """Per-token advantages of the first few samples, for reports' colouring."""
+        out = []
+        for turn, sample, values in list(zip(turns, samples, advantages))[: self.signal_samples]:
+            out.append({
+                "t": turn.t,
+                "turn": turn.turn,
+                "response": turn.response_text,
+                "follow_up": sample.follow_up,
+                "tokens": [self.tokenizer.decode([i]) for i in sample.response_ids],
+                "advantages": [round(float(v), 5) for v in values],
+            })
+        return out
+
+    def save(self, directory: Path) -> None:
+        self.updater.save(directory)
+
+    def load(self, directory: Path) -> None:
+        self.updater.load(directory)
+
+
+def token_learner(context: LearnerContext) -> SDPOLearner:
+    return SDPOLearner(context, loss="token")
+
+
+def logit_learner(context: LearnerContext) -> SDPOLearner:
+    return SDPOLearner(context, loss="logit")
+
+
+def unrelated_learner(context: LearnerContext) -> SDPOLearner:
+    return SDPOLearner(context, loss="token", unrelated=True)

@@ -1,0 +1,119 @@
+"""`sft-hindsight`: regenerate each answer with the follow-up in context, then imitate it.
+
+The baseline SDPO is compared against: the same hindsight context, but used to produce a
+new target response for plain supervised fine-tuning (LoRA), instead of per-token credit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from simbench.learners.base import LearnerContext, Turn, UpdateResult
+from simbench.learners.frozen import FrozenLearner
+from simbench.learners.sdpo import end_of_turn_id, lora_learner_options
+from simbench.seeding import derive_seed
+
+
+class SFTHindsightLearner(FrozenLearner):
+    """One supervised LoRA step per batch on hindsight regenerations."""
+
+    def __init__(self, context: LearnerContext) -> None:
+        import torch
+        from sdpo.adapters import attach_lora, trainable_parameters
+        from sdpo.config import SDPOConfig
+        from sdpo.errors import ConfigError
+
+        options, _ = lora_learner_options(context)
+        try:
+            self.config = SDPOConfig.from_dict(options)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        if context.regenerate is None:
+            raise ValueError("sft-hindsight needs a generation backend to regenerate answers")
+        self.model = attach_lora(context.model, self.config)
+        self.parameters = list(trainable_parameters(self.model).values())
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=self.config.lr)
+        self.tokenizer = context.tokenizer
+        self.regenerate = context.regenerate
+        self.seed = context.seed
+        self.eot = end_of_turn_id(context.tokenizer)
+        self.steps = 0
+
+    def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
+        import torch
+        from sdpo.hindsight import HindsightSample, build_contexts, hindsight_messages, student_batch
+        from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
+
+        if not turns:
+            return None
+        started = time.perf_counter()
+        template = self.config.hindsight_template
+        prompts = [hindsight_messages(t.messages, t.follow_up, template) for t in turns]
+        targets = self.regenerate(prompts, derive_seed(self.seed, "sft-regenerate", turns[0].t))
+        samples = [
+            HindsightSample(
+                messages=[dict(m) for m in turn.messages],
+                response_ids=list(out.token_ids) + ([self.eot] if out.finish_reason == "stop" else []),
+                follow_up=turn.follow_up,
+            )
+            for turn, out in zip(turns, targets)
+            if out.token_ids or out.finish_reason == "stop"
+        ]
+        if not samples:
+            return UpdateResult(skipped=True, reason="empty regenerations")
+        batch = student_batch([build_contexts(self.tokenizer, s, template) for s in samples],
+                              pad_token_id(self.tokenizer))
+        torch.manual_seed(derive_seed(self.seed, "update", self.steps))
+        self.model.train()
+        device = next(self.model.parameters()).device
+        try:
+            logits = response_logits(self.model, batch)
+            logprobs = gather_logprobs(logits, batch.targets.to(device))
+            mask = batch.mask.to(device=device, dtype=logprobs.dtype)
+            loss = -(logprobs * mask).sum() / mask.sum().clamp(min=1)
+            self.optimizer.zero_grad(set_to_none=True)
+            reason = ""
+            if math.isfinite(loss.item()):
+                loss.backward()
+                limit = self.config.max_grad_norm or float("inf")
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.parameters, limit))
+                if math.isfinite(grad_norm):
+                    self.optimizer.step()
+                else:
+                    reason = "non-finite gradient"
+            else:
+                grad_norm, reason = float("nan"), "non-finite loss"
+            self.optimizer.zero_grad(set_to_none=True)
+        finally:
+            self.model.eval()
+        self.steps += 1
+        stats = {
+            "loss": loss.item() if math.isfinite(loss.item()) else None,
+            "grad_norm": grad_norm if math.isfinite(grad_norm) else None,
+            "tokens": int(mask.sum().item()),
+            "samples": len(samples),
+            "target_words": [len(out.text.split()) for out in targets],
+            "seconds": time.perf_counter() - started,
+        }
+        return UpdateResult(skipped=bool(reason), reason=reason, stats=stats)
+
+    def save(self, directory: Path) -> None:
+        import torch
+        from sdpo.adapters import save_adapter
+
+        directory.mkdir(parents=True, exist_ok=True)
+        save_adapter(self.model, directory / "adapter")
+        torch.save({"optimizer": self.optimizer.state_dict(), "steps": self.steps},
+                   directory / "optimizer.pt")
+
+    def load(self, directory: Path) -> None:
+        import torch
+        from sdpo.adapters import load_adapter
+
+        load_adapter(self.model, directory / "adapter")
+        state = torch.load(directory / "optimizer.pt", weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.steps = int(state["steps"])

@@ -1,0 +1,193 @@
+"""Building blocks of the self-contained HTML reports: escaping, tables, token colouring, page.
+
+Every value passes through `esc` (html.escape with quote=True) unless it is a `Raw` fragment
+this package built itself, and the page forbids scripts and network loads by its
+Content-Security-Policy, so model or user text can never run or fetch anything.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Iterable, Sequence
+
+# No scripts, no fetches: inline styles and inline SVG only.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 1100px; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
+     border-bottom: 1px solid #ddd; padding-bottom: .2rem; } h3 { font-size: 1rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .88rem; }
+th, td { border: 1px solid #d0d0d0; padding: .25rem .5rem; vertical-align: top; text-align: left; }
+th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.note { color: #555; font-size: .88rem; } .figure { margin: 1rem 0; }
+.text { white-space: pre-wrap; background: #fafafa; border: 1px solid #e4e4e4;
+        padding: .4rem .6rem; font-size: .88rem; margin: .2rem 0 .6rem; }
+.tokens { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: .85rem;
+          line-height: 1.9; border: 1px solid #e4e4e4; padding: .4rem .6rem; }
+.tokens span { border-radius: 2px; }
+.card { border: 1px solid #ddd; border-radius: 4px; padding: .5rem .8rem; margin: .8rem 0; }
+"""
+
+
+class Raw(str):
+    """An HTML fragment built by this package (already safe); everything else is escaped."""
+
+
+def esc(value: Any) -> str:
+    """Text as HTML, safe in element content and in quoted attribute values."""
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    """A number for a table cell: None/NaN as an en dash, floats with `digits` decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def fmt_interval(mean: Any, lo: Any, hi: Any, digits: int = 2) -> str:
+    """"m [lo, hi]", or just "m" when the interval is unknown."""
+    if lo is None or hi is None:
+        return fmt(mean, digits)
+    return f"{fmt(mean, digits)} [{fmt(lo, digits)}, {fmt(hi, digits)}]"
+
+
+def cell(value: Any) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    return esc(value)
+
+
+def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], numeric_from: int | None = None) -> Raw:
+    """An HTML table; columns from `numeric_from` on are right-aligned."""
+    head = "".join(f"<th>{cell(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            css = ' class="num"' if numeric_from is not None and i >= numeric_from else ""
+            cells.append(f"<td{css}>{cell(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return Raw(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def text_block(text: str) -> Raw:
+    """Model or user text, escaped, with its line breaks kept."""
+    return Raw(f'<div class="text">{esc(text)}</div>')
+
+
+def advantage_colour(value: float, scale: float) -> str:
+    """Background for a token's advantage: green positive, red negative, stronger when larger."""
+    if scale <= 0 or not math.isfinite(value) or value == 0:
+        return "transparent"
+    alpha = 0.08 + 0.72 * min(abs(value) / scale, 1.0)
+    rgb = "0,160,60" if value > 0 else "220,30,30"
+    return f"rgba({rgb},{alpha:.2f})"
+
+
+def token_spans(tokens: Sequence[str], advantages: Sequence[float]) -> Raw:
+    """Each token in a span coloured by its advantage, the value in its title (tooltip).
+
+    Colours are scaled by the largest |advantage| of the response, so each response uses
+    the whole colour range; the title holds the exact value.
+    """
+    finite = [abs(a) for a in advantages if a is not None and math.isfinite(a)]
+    scale = max(finite, default=0.0)
+    spans = []
+    for token, value in zip(tokens, advantages):
+        number = float("nan") if value is None else float(value)
+        title = f"A = {number:+.4f}" if math.isfinite(number) else "A = n/a"
+        spans.append(
+            f'<span style="background:{advantage_colour(number, scale)}" title="{esc(title)}">'
+            f"{esc(token)}</span>"
+        )
+    return Raw(f'<div class="tokens">{"".join(spans)}</div>')
+
+
+def definition_list(items: Iterable[tuple[str, Any]]) -> Raw:
+    """A two-column key/value table without a header row."""
+    rows = "".join(f"<tr><th>{esc(key)}</th><td>{cell(value)}</td></tr>" for key, value in items)
+    return Raw(f"<table><tbody>{rows}</tbody></table>")
+
+
+def page(title: str, parts: Iterable[str]) -> str:
+    """A complete HTML document with inline style and no external resource."""
+    body = "\n".join(str(part) for part in parts)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{esc(title)}</h1>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def section_html(section: Any) -> Raw:
+    """A report.run_report.Section as a heading, a table and its notes."""
+    notes = "".join(f'<p class="note">{esc(note)}</p>' for note in section.notes)
+    return Raw(f"<h3>{esc(section.title)}</h3>{table(section.headers, section.rows, numeric_from=1)}{notes}")
+
+
+def run_report_html(report: Any) -> str:
+    """report.html for a report.run_report.RunReport: one self-contained page."""
+    from simbench.report.plots import adherence_svg
+    from simbench.report.run_report import adherence_section, metric_sections, run_facts, run_title
+
+    summary = report.summary
+    parts: list[str] = [definition_list(run_facts(report))]
+    parts.append("<h2>Baselines</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in report.baselines.describe()) + "</ul>")
+    parts.append("<h2>Adherence per preference</h2>")
+    parts.append(
+        '<p class="note">Share of held-out probe answers that pass each preference\'s checker; '
+        "dashed lines mark phase switches.</p>"
+    )
+    parts.append(f'<div class="figure">{adherence_svg(summary["adherence"], summary["phases"], salt="run-adherence")}</div>')
+    parts.append(f"<details><summary>values</summary>{section_html(adherence_section(summary))}</details>")
+    parts.append("<h2>Metrics</h2>")
+    parts += [section_html(section) for section in metric_sections(summary)]
+    parts.append("<h2>Interactions</h2>")
+    if not report.interactions:
+        parts.append('<p class="note">No interactions were logged.</p>')
+    for record in report.interactions:
+        parts.append(interaction_html(record))
+    if report.probe_examples:
+        parts.append("<h2>Probe answers at the first and last probe</h2>")
+        for probe in report.probe_examples:
+            failed = [pid for pid, check in probe.checks.items() if not check.passed]
+            parts.append(f'<div class="card"><strong>{esc(probe.probe_id)} at t={esc(probe.t)}</strong> '
+                         f'<span class="note">fails: {esc(", ".join(failed) or "none")}</span>'
+                         f"{text_block(probe.prompt)}{text_block(probe.response)}</div>")
+    parts.append("<h2>Per-token advantages</h2>")
+    if not report.signals:
+        parts.append('<p class="note">This run logged no token signals (only SDPO learners write signals.jsonl).</p>')
+    else:
+        parts.append('<p class="note">Green: the hindsight teacher made the token more likely than the '
+                     "student did (positive advantage); red: less likely. Hover a token for its value.</p>")
+    for signal in report.signals:
+        parts.append(
+            f'<div class="card"><strong>update {esc(signal.get("update", "?"))}, interaction '
+            f't={esc(signal.get("t", "?"))}</strong><div class="note">follow-up:</div>'
+            f'{text_block(str(signal.get("follow_up", "")))}'
+            f'{token_spans(signal["tokens"], signal["advantages"])}</div>'
+        )
+    return page(run_title(report.manifest), parts)
+
+
+def interaction_html(record: Any) -> Raw:
+    prompt = record.messages[-1]["content"] if record.messages else ""
+    head = (f"t={record.t}, turn {record.turn} · active: {', '.join(record.active) or 'none'} · "
+            f"reacted to: {', '.join(record.violated) or 'nothing'}"
+            + (" · irrelevant by design" if record.irrelevant else ""))
+    return Raw(
+        f'<div class="card"><strong>{esc(head)}</strong>'
+        f'<div class="note">prompt</div>{text_block(prompt)}'
+        f'<div class="note">response</div>{text_block(record.response)}'
+        f'<div class="note">follow-up</div>{text_block(record.follow_up)}</div>'
+    )

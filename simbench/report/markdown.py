@@ -1,0 +1,95 @@
+"""Markdown renderings of reports: tables with escaped cells and fenced blocks for long text.
+
+Table cells are HTML-escaped (a markdown viewer may render inline HTML) and have their pipes
+and line breaks neutralised; model and user text goes into fences longer than any backtick
+run inside it, so nothing in it is interpreted.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from simbench.report.run_report import RunReport, Section
+
+
+def md_cell(value: Any) -> str:
+    """A table cell: escaped, one line, pipes escaped."""
+    text = html.escape(str(value), quote=True)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def md_table(headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(md_cell(h) for h in headers) + " |",
+             "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(md_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fenced(text: str, info: str = "text") -> str:
+    """`text` verbatim in a code fence that no backtick run inside it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def section_markdown(section: Section) -> str:
+    parts = [f"### {md_cell(section.title)}", "", md_table(section.headers, section.rows)]
+    parts += [""] + [f"- {md_cell(note)}" for note in section.notes] if section.notes else []
+    return "\n".join(parts)
+
+
+def run_report_markdown(report: RunReport) -> str:
+    """report.md: facts, baselines, adherence table, metrics, interactions, token signals."""
+    from simbench.report.run_report import adherence_section, metric_sections, run_facts, run_title
+
+    out = [f"# {md_cell(run_title(report.manifest))}", "", md_table(["", ""], run_facts(report)), ""]
+    out += ["## Baselines", ""] + [f"- {md_cell(line)}" for line in report.baselines.describe()] + [""]
+    out += ["## Adherence", "", "The HTML report plots these curves with the phase switches marked.", ""]
+    out += [section_markdown(adherence_section(report.summary)), ""]
+    out += ["## Metrics", ""]
+    for section in metric_sections(report.summary):
+        out += [section_markdown(section), ""]
+    out += ["## Interactions", ""]
+    if not report.interactions:
+        out += ["No interactions were logged.", ""]
+    for record in report.interactions:
+        out += interaction_markdown(record)
+    if report.probe_examples:
+        out += ["## Probe answers at the first and last probe", ""]
+        for probe in report.probe_examples:
+            failed = [pid for pid, check in probe.checks.items() if not check.passed]
+            out += [f"**{md_cell(probe.probe_id)} at t={probe.t}** "
+                    f"(fails: {md_cell(', '.join(failed) or 'none')})", "",
+                    fenced(probe.response), ""]
+    out += ["## Per-token advantages", ""]
+    if not report.signals:
+        out += ["This run logged no token signals (only SDPO learners write signals.jsonl).", ""]
+    for signal in report.signals:
+        out += signal_markdown(signal)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def interaction_markdown(record: Any) -> list[str]:
+    prompt = record.messages[-1]["content"] if record.messages else ""
+    head = (f"### t={record.t}, turn {record.turn} · active: {', '.join(record.active) or 'none'}"
+            f" · reacted to: {', '.join(record.violated) or 'nothing'}"
+            + (" · irrelevant by design" if record.irrelevant else ""))
+    return [md_cell(head), "", "Prompt:", "", fenced(prompt), "",
+            "Response:", "", fenced(record.response), "", "Follow-up:", "", fenced(record.follow_up), ""]
+
+
+def signal_markdown(signal: dict[str, Any], top: int = 5) -> list[str]:
+    """The follow-up, and the tokens with the most negative and most positive advantages."""
+    pairs = [(a, tok) for tok, a in zip(signal["tokens"], signal["advantages"])]
+    lowest = sorted(pairs)[:top]
+    highest = sorted(pairs, reverse=True)[:top]
+
+    def show(items: list[tuple[float, str]]) -> str:
+        return ", ".join(f"{md_cell(repr(tok))} {a:+.3f}" for a, tok in items) or "none"
+
+    return [f"### update {signal.get('update', '?')}, interaction t={signal.get('t', '?')}", "",
+            "Follow-up:", "", fenced(str(signal.get("follow_up", ""))), "",
+            f"- most negative: {show(lowest)}", f"- most positive: {show(highest)}", ""]

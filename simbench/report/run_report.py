@@ -1,0 +1,340 @@
+"""`simbench report RUN_DIR`: gather one run's summary, baselines, sample interactions and
+token signals from its folder, and write report.md and a self-contained report.html.
+
+Baselines (frozen b, in-context-oracle c) come from sibling runs in the same parent folder
+with the same persona, seed, model, episode length and probe set; the report names them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from simbench.errors import InputError
+
+FROZEN = "frozen"
+ORACLE = "in-context-oracle"
+SAMPLE_INTERACTIONS = 6
+SAMPLE_UPDATES = 3
+SIGNALS_PER_UPDATE = 2
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """The sibling runs used for b and c (None: not found), and why in words."""
+
+    frozen: Path | None
+    oracle: Path | None
+
+    def describe(self) -> list[str]:
+        lines = []
+        for role, path, fallback in (
+            ("frozen arm (b)", self.frozen, "none found: b = the run's own adherence at t=0"),
+            ("in-context oracle (c)", self.oracle, "none found: c = 1"),
+        ):
+            lines.append(f"{role}: {path}" if path else f"{role}: {fallback}")
+        return lines
+
+
+@dataclass
+class RunReport:
+    """What a run report shows; rendered by report.markdown and report.html."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    baselines: Baselines
+    interactions: list[Any] = field(default_factory=list)
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    probe_examples: list[Any] = field(default_factory=list)
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    """The manifest of `run_dir`, or None when it has none or it is unreadable."""
+    try:
+        data = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def comparable_key(manifest: dict[str, Any]) -> tuple:
+    """Runs with equal keys may serve as each other's baselines: same persona (content hash),
+    seed, model, episode length and probe prompts."""
+    persona = manifest.get("persona") or {}
+    probe = (manifest.get("prompts") or {}).get("probe") or {}
+    return (
+        persona.get("content_hash") or persona.get("id"),
+        json.dumps(persona.get("schedule"), sort_keys=True),
+        manifest.get("seed"),
+        manifest.get("model"),
+        manifest.get("interactions"),
+        probe.get("sha256"),
+    )
+
+
+def pick_baselines(manifest: dict[str, Any], candidates: Sequence[tuple[Path, dict[str, Any]]]) -> Baselines:
+    """The frozen and oracle runs among `candidates` comparable to `manifest`.
+
+    A complete run is preferred to an unfinished one, then the first by folder name. A run
+    may be its own baseline (the frozen arm is normalised by itself), which keeps every arm
+    of a persona on the same scale.
+    """
+    key = comparable_key(manifest)
+    chosen: dict[str, Path | None] = {FROZEN: None, ORACLE: None}
+    for learner in chosen:
+        matches = [
+            (other.get("status") != "complete", str(path), path)
+            for path, other in candidates
+            if other.get("learner") == learner and comparable_key(other) == key
+        ]
+        if matches:
+            chosen[learner] = min(matches)[2]
+    return Baselines(chosen[FROZEN], chosen[ORACLE])
+
+
+def sibling_runs(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """(folder, manifest) of every run folder next to `run_dir` (itself included)."""
+    parent = run_dir.resolve().parent
+    out = []
+    for path in sorted(parent.iterdir()):
+        if path.is_dir():
+            manifest = read_manifest(path)
+            if manifest is not None:
+                out.append((path, manifest))
+    return out
+
+
+def read_general(run_dir: Path) -> list[dict[str, Any]] | None:
+    """general.jsonl records (validated), or None when the run asked no general questions."""
+    from pydantic import ValidationError
+
+    from simbench.logs.io import iter_jsonl
+    from simbench.logs.schema import GeneralRecord
+
+    path = run_dir / "general.jsonl"
+    records = []
+    try:
+        for row in iter_jsonl(path):
+            records.append(GeneralRecord.model_validate(row).model_dump())
+    except ValueError as exc:  # ValidationError is a ValueError too
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc).split(": ")[-1]
+        raise InputError(f"{path}: record {len(records) + 1}", detail) from None
+    return records or None
+
+
+def read_signals(run_dir: Path) -> list[dict[str, Any]]:
+    """signals.jsonl records (per-token advantages of SDPO updates); [] when absent."""
+    from simbench.logs.io import iter_jsonl
+
+    path = run_dir / "signals.jsonl"
+    records = []
+    try:
+        rows = list(iter_jsonl(path))
+    except ValueError as exc:
+        raise InputError(str(path), str(exc).split(": ", 1)[-1]) from None
+    for lineno, record in enumerate(rows, start=1):
+        tokens, advantages = record.get("tokens"), record.get("advantages")
+        if not isinstance(tokens, list) or not isinstance(advantages, list) or len(tokens) != len(advantages):
+            raise InputError(
+                f"{path}: record {lineno}",
+                "needs 'tokens' and 'advantages' lists of equal length",
+                "the sdpo learner writes them; regenerate the run if the file was edited",
+            )
+        if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in advantages):
+            raise InputError(f"{path}: record {lineno}", "advantages must be numbers")
+        records.append(record)
+    return records
+
+
+def spread(items: Sequence[Any], k: int) -> list[Any]:
+    """Up to k items evenly spread over `items` (first and last included)."""
+    if len(items) <= k:
+        return list(items)
+    if k == 1:
+        return [items[0]]
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
+
+
+def sample_interactions(interactions: Sequence[Any], k: int = SAMPLE_INTERACTIONS) -> list[Any]:
+    """Every turn of up to k interactions spread over the episode."""
+    times = spread(sorted({record.t for record in interactions}), k)
+    chosen = set(times)
+    return sorted((r for r in interactions if r.t in chosen), key=lambda r: (r.t, r.turn))
+
+
+def sample_signals(signals: Sequence[dict[str, Any]], updates: int = SAMPLE_UPDATES,
+                   per_update: int = SIGNALS_PER_UPDATE) -> list[dict[str, Any]]:
+    """Signal records of up to `updates` updates spread over the run, `per_update` each."""
+    numbers = spread(sorted({int(s.get("update", 0)) for s in signals}), updates)
+    out = []
+    for number in numbers:
+        out.extend([s for s in signals if int(s.get("update", 0)) == number][:per_update])
+    return out
+
+
+def probe_examples(probes: Sequence[Any], prompts: int = 2) -> list[Any]:
+    """The first `prompts` probe prompts' answers at the first and the last probe time."""
+    if not probes:
+        return []
+    times = sorted({p.t for p in probes})
+    ids = sorted({p.probe_id for p in probes})[:prompts]
+    latest = {(p.t, p.probe_id): p for p in probes}  # a resumed run's re-probe wins
+    picked = [latest.get((t, pid)) for pid in ids for t in dict.fromkeys((times[0], times[-1]))]
+    return [p for p in picked if p is not None]
+
+
+def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
+    """Everything a run report shows, from the run folder (and its baseline siblings) alone."""
+    from simbench.metrics import load_run_logs, summarise_run
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError("RUN_DIR", f"{run_dir} is not a folder", "pass a folder written by `simbench run`")
+    logs = load_run_logs(run_dir)
+    baselines = pick_baselines(logs.manifest, sibling_runs(run_dir))
+    frozen = load_run_logs(baselines.frozen) if baselines.frozen else None
+    oracle = load_run_logs(baselines.oracle) if baselines.oracle else None
+    summary = summarise_run(logs, frozen, oracle, general=read_general(run_dir), bootstrap=bootstrap)
+    return RunReport(
+        run_dir=run_dir,
+        manifest=logs.manifest,
+        summary=summary,
+        baselines=baselines,
+        interactions=sample_interactions(logs.interactions),
+        signals=sample_signals(read_signals(run_dir)),
+        probe_examples=probe_examples(logs.probes),
+    )
+
+
+def write_run_report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000) -> tuple[Path, Path]:
+    """Write report.md and report.html into `out` (default: the run folder); return both paths."""
+    from simbench.report.markdown import run_report_markdown
+    from simbench.report.html import run_report_html
+
+    report = build_run_report(run_dir, bootstrap=bootstrap)
+    folder = Path(out) if out is not None else report.run_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = folder / "report.md", folder / "report.html"
+    md_path.write_text(run_report_markdown(report), encoding="utf-8")
+    html_path.write_text(run_report_html(report), encoding="utf-8")
+    return md_path, html_path
+
+
+def run_title(manifest: dict[str, Any]) -> str:
+    persona = manifest.get("persona") or {}
+    name = persona.get("name") or persona.get("id") or "?"
+    return f"simbench run: {name} · {manifest.get('learner', '?')} · seed {manifest.get('seed', '?')}"
+
+
+def run_facts(report: RunReport) -> list[tuple[str, Any]]:
+    """Key facts of the run shown at the top of both renderings."""
+    m, s = report.manifest, report.summary
+    persona = m.get("persona") or {}
+    versions = m.get("versions") or {}
+    sessions = [x for x in m.get("sessions") or [] if isinstance(x, dict)]
+    peaks = [float(x["peak_rss_mb"]) for x in sessions if isinstance(x.get("peak_rss_mb"), (int, float))]
+    return [
+        ("run folder", str(report.run_dir)),
+        ("persona", f"{persona.get('id', '?')} ({persona.get('name', '?')}), content hash "
+                    f"{str(persona.get('content_hash', '?'))[:12]}"),
+        ("scenario", s["scenario"]),
+        ("learner", m.get("learner", "?")),
+        ("model", m.get("model", "?")),
+        ("user simulator", simulator_of(m)),
+        ("seed", m.get("seed", "?")),
+        ("interactions", f"{m.get('position', '?')} of {m.get('interactions', '?')} (status: {m.get('status', '?')})"),
+        ("wall time", f"{sum(float(x.get('seconds', 0)) for x in sessions):.1f} s over {len(sessions)} session(s)"),
+        ("peak RSS", f"{max(peaks):.0f} MiB (process maximum)" if peaks else "not recorded"),
+        ("git commit", m.get("git_commit", "unknown")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "unknown"),
+    ]
+
+
+def simulator_of(manifest: dict[str, Any]) -> str:
+    """The user simulator in words: its name plus the model it calls, if any."""
+    user = manifest.get("user") or "?"
+    options = (manifest.get("config") or {}).get("user_options") or {}
+    model = options.get("model")
+    return f"{user} ({model})" if model else str(user)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of the metrics part of a report, format-neutral (cells are plain text)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def metric_sections(summary: dict[str, Any]) -> list[Section]:
+    """The metrics of a run summary as tables: adaptation, unlearning, forgetting, drift, cost."""
+    from simbench.report.html import fmt, fmt_interval
+
+    sections = []
+    rows = [
+        [a["preference"], str(a["phase"]), fmt(a["b"]), fmt(a["c"]),
+         f"{a['steps_to_threshold']}{' (censored)' if a['censored'] else ''}",
+         fmt_interval(a["aulc"], *(a.get("aulc_ci") or [None, None])),
+         fmt_interval(a["final_s"], *(a.get("final_s_ci") or [None, None])),
+         ", ".join(a["flags"]) or "–"]
+        for a in summary["adaptation"]
+    ]
+    notes = sorted({a["baseline_note"] for a in summary["adaptation"]})
+    sections.append(Section(
+        f"Adaptation (threshold g ≥ {summary['threshold']} held for {summary['sustain']} probes)",
+        ["preference", "phase", "b", "c", "steps to threshold", "AULC [95% CI]",
+         "final adherence [95% CI]", "flags"], rows, notes))
+    if summary["unlearning"]:
+        rows = [
+            [u["preference"], u["kind"], u.get("replaced_by") or "–", str(u["phase"]),
+             fmt(u["s_at_change"]), f"{u['steps_to_unlearn']}{' (censored)' if u['censored'] else ''}",
+             fmt(u["perseveration"]), fmt(u["final_u"]), ", ".join(u["flags"]) or "–"]
+            for u in summary["unlearning"]
+        ]
+        sections.append(Section(
+            "Unlearning (old preference fading after it is no longer wanted)",
+            ["preference", "kind", "replaced by", "phase", "s at change", "steps to unlearn",
+             "perseveration (lower is better)", "final U", "flags"], rows))
+    forgetting = summary.get("forgetting")
+    if forgetting:
+        prefs = forgetting["preferences"]
+        rows = [[("b (baseline)" if i == 0 else f"end of phase {i - 1}")] + [fmt(v) for v in row]
+                for i, row in enumerate(forgetting["R"])]
+        sections.append(Section(
+            "Forgetting (R: adherence to each preference at the end of each phase; first row b)",
+            ["row"] + prefs, rows,
+            [f"ACC {fmt(forgetting['acc'])} · BWT {fmt(forgetting['bwt'])} · "
+             f"forgetting F {fmt(forgetting['forgetting'])} · min-ACC {fmt(forgetting['min_acc'])}"]))
+    drift = summary.get("general_drift")
+    if drift:
+        rows = [[str(t), fmt(a), fmt(d)] for t, a, d in zip(drift["t"], drift["accuracy"], drift["drift"])]
+        sections.append(Section("Collateral drift (general-capability questions)",
+                                ["t", "accuracy", "change since t=0"], rows))
+    cost = summary["cost"]
+    rows = [[stage, fmt(seconds, 3)] for stage, seconds in cost["seconds_per_interaction"].items()]
+    notes = [f"{cost['interactions']} interactions, {cost['updates']} updates "
+             f"({cost['skipped_updates']} skipped), {fmt(cost['tokens_per_interaction'], 1)} tokens "
+             f"per interaction, {fmt(cost['probe_tokens_per_response'], 1)} per probe answer"]
+    if cost["peak_memory_mb"]:
+        notes.append("peak memory: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in cost["peak_memory_mb"].items()))
+    sections.append(Section("Cost (seconds per interaction by stage)", ["stage", "seconds"], rows, notes))
+    return sections
+
+
+def adherence_section(summary: dict[str, Any]) -> Section:
+    """Adherence s_j(t) as a table: one row per probe time, one column per preference."""
+    from simbench.report.html import fmt
+
+    curves = summary["adherence"]
+    prefs = sorted(curves)
+    times = sorted({t for curve in curves.values() for t in curve["t"]})
+    lookup = {(p, t): s for p in prefs for t, s in zip(curves[p]["t"], curves[p]["s"])}
+    starts = {phase["start"]: phase["index"] for phase in summary["phases"]}
+    rows = [[f"{t}" + (f" (phase {starts[t]} starts)" if t in starts else "")]
+            + [fmt(lookup.get((p, t))) for p in prefs] for t in times]
+    return Section("Adherence by probe time", ["t"] + prefs, rows)
