@@ -1,4 +1,4 @@
-"""Pure, regex-based checkers for the built-in preferences, and the text utilities they share.
+"""Pure, regex-based checkers for the built-in preferences (text utilities: persona/text.py).
 
 Every checker maps a response to `CheckResult(passed, evidence)`; decisions on tricky cases
 (code, quotes, URLs, empty answers) live here once and are tabled in docs/preferences.md.
@@ -10,134 +10,18 @@ import math
 import re
 
 from simbench.persona.preference import CheckResult
-
-PASS = CheckResult(True)
-
-# --- Text utilities ---
-# Shared conventions: fenced and inline code are never prose; URLs are masked (their dots and
-# '?' are not punctuation); curly apostrophes become straight ones.
-
-# An unclosed fence runs to the end of the text, as markdown renderers display it.
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
-_INLINE_CODE = re.compile(r"`[^`\n]+`")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+")
-_URL_TRAIL = re.compile(r"[.,;:!?)\]'\"]+$")
-_QUOTED = re.compile(r"\"[^\"\n]{0,200}\"|“[^”\n]{0,200}”")
-_WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,2}[.)]|\(\d{1,2}\)|[a-z]\))[ \t]+(?=\S)", re.M)
-_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?=\S)", re.M)
-_HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+\S.*$", re.M)
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]*_]*(?=\s|$)")
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st vs etc e.g i.e approx no fig jr sr prof inc ltd cf al".split()
+from simbench.persona.text import (
+    HEADING_LINE,
+    first_match,
+    list_items,
+    prose,
+    quote,
+    sentences,
+    unquoted,
+    words,
 )
 
-
-def _mask_url(match: re.Match[str]) -> str:
-    # Trailing punctuation belongs to the sentence ("see www.x.org."), not to the link.
-    trail = _URL_TRAIL.search(match.group())
-    return "link" + (trail.group() if trail else "")
-
-
-def strip_code(text: str) -> str:
-    """`text` without fenced code blocks (left as paragraph breaks) and inline code spans."""
-    return _INLINE_CODE.sub("code", _FENCE.sub("\n\n", text))
-
-
-def prose(text: str) -> str:
-    """The prose every checker reads: code removed, URLs masked as 'link', apostrophes unified."""
-    return _URL.sub(_mask_url, strip_code(text)).replace("’", "'").replace("‘", "'")
-
-
-def unquoted(text: str) -> str:
-    """`text` with double-quoted spans (straight or curly, one line, <= 200 chars) emptied.
-
-    Used by the voice checks (exclamation, first person, hedging, tone, final question):
-    quoted words are someone else's, e.g. the song title "I Will Survive".
-    """
-    return _QUOTED.sub('""', text)
-
-
-def list_items(text: str) -> list[str]:
-    """Lines of `text` that are bullet or numbered list items ('- x', '* x', '1. x', 'a) x')."""
-    return [line.strip() for line in text.splitlines() if _LIST_ITEM.match(line)]
-
-
-def words(text: str) -> list[str]:
-    """Words of `text` ("don't" and "well-known" are one word); list markers are not words."""
-    return _WORD.findall(_HEADING.sub("", _LIST_ITEM.sub("", text)))
-
-
-def _units(text: str) -> list[str]:
-    """Paragraph pieces: a list item, heading or line after a colon starts its own piece;
-    other lines join the previous one, so hard-wrapped prose is not split at line ends."""
-    units: list[str] = []
-    for paragraph in re.split(r"\n[ \t]*\n", text):
-        joinable = False
-        for line in paragraph.splitlines():
-            stripped = line.strip()
-            if not stripped:
-                continue
-            starts_new = bool(_LIST_ITEM.match(line) or _HEADING.match(line))
-            if joinable and not starts_new:
-                units[-1] += " " + stripped
-            else:
-                units.append(stripped)
-            joinable = not (_HEADING.match(line) or stripped.endswith(":"))
-    return units
-
-
-def _ends_sentence(unit: str, end: re.Match[str]) -> bool:
-    rest = unit[end.end() :].lstrip()
-    if rest and rest[0].islower():  # "e.g. the", "approx. three": not a boundary
-        return False
-    if not end.group().startswith(".") or end.group().startswith(".."):
-        return True
-    before = unit[: end.start()].split()
-    last = before[-1].lower().lstrip("(") if before else ""
-    return not (last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()))
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences of `text` (pass `prose(text)`): list items and headings count as sentences.
-
-    Splits after . ! ? … unless an abbreviation or lowercase word follows; a piece with no
-    letter or digit (a trailing emoji, a stray bullet) is glued to the sentence before it.
-    """
-    result: list[str] = []
-    for unit in _units(text):
-        unit = _HEADING.sub("", _LIST_ITEM.sub("", unit))  # "1." is a marker, not a sentence
-        start = 0
-        for match in _SENTENCE_END.finditer(unit):
-            if _ends_sentence(unit, match):
-                result.append(unit[start : match.end()].strip())
-                start = match.end()
-        result.append(unit[start:].strip())
-    merged: list[str] = []
-    for piece in result:
-        if not piece:
-            continue
-        if merged and not any(ch.isalnum() for ch in piece):
-            merged[-1] += " " + piece
-        else:
-            merged.append(piece)
-    return [s for s in merged if any(ch.isalnum() for ch in s)]
-
-
-def quote(fragment: str, limit: int = 80) -> str:
-    """`fragment` on one line, cut to `limit` characters, in single quotes for evidence."""
-    flat = " ".join(fragment.split())
-    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
-
-
-def _first_match(pattern: re.Pattern[str], pieces: list[str]) -> tuple[str, str] | None:
-    """(matched text, piece containing it) for the first piece `pattern` finds, else None."""
-    for piece in pieces:
-        found = pattern.search(piece)
-        if found:
-            return found.group(), piece
-    return None
-
+PASS = CheckResult(True)
 
 # --- Lists ---
 
@@ -304,7 +188,7 @@ def check_no_filler_praise(text: str) -> CheckResult:
     with "Great/Good/What a fascinating ... question/topic/choice/idea/point", or says "Thanks
     for asking", "I love this question", "I'm glad you asked". Praise words in a content
     sentence ("Brown rice is a good choice.") or later in the answer pass."""
-    hit = _first_match(_FILLER_PRAISE, sentences(prose(text))[:2])
+    hit = first_match(_FILLER_PRAISE, sentences(prose(text))[:2])
     if hit is None:
         return PASS
     return CheckResult(False, f"praise opener {quote(hit[0])} in {quote(hit[1])}")
@@ -325,7 +209,7 @@ def check_no_closing_offer(text: str) -> CheckResult:
     """Fails when one of the last two sentences offers more help ("Let me know if...", "Feel
     free to ask", "Hope this helps", "Would you like me to...?"). Sign-offs that offer
     nothing ("Happy baking.", "Good luck") pass; so does such a phrase earlier in the text."""
-    hit = _first_match(_CLOSING_OFFER, sentences(prose(text))[-2:][::-1])
+    hit = first_match(_CLOSING_OFFER, sentences(prose(text))[-2:][::-1])
     if hit is None:
         return PASS
     return CheckResult(False, f"closing offer {quote(hit[0])} in {quote(hit[1])}")
@@ -341,7 +225,7 @@ def check_no_exclamation(text: str) -> CheckResult:
     """Fails on any '!' outside code and double quotes (He shouted "Stop!" passes); '?!'
     counts, '!=' and markdown images do not; '!' in a URL is masked."""
     body = unquoted(prose(text))
-    hit = _first_match(_EXCLAMATION, sentences(body))
+    hit = first_match(_EXCLAMATION, sentences(body))
     if hit is None:
         return PASS
     count = len(_EXCLAMATION.findall(body))
@@ -356,10 +240,14 @@ _NUMERAL_CONTEXT = frozenset(
 )
 
 
-def _is_numeral(body: str, match: re.Match[str]) -> bool:
+def _not_pronoun(body: str, match: re.Match[str]) -> bool:
+    """A capital I that is a numeral (World War I, outline "I. Intro") or a code (I/O, I-95)."""
+    after = body[match.end() : match.end() + 2]
+    if re.fullmatch(r"[/-]\w", after):
+        return True
     line_start = body.rfind("\n", 0, match.start()) + 1
-    if not body[line_start : match.start()].strip() and body[match.end() : match.end() + 1] in ".)":
-        return True  # outline numbering: "I. Introduction", "I) Setup"
+    if not body[line_start : match.start()].strip() and after[:1] in (".", ")"):
+        return True
     before = body[: match.start()].split()
     return bool(before) and before[-1].lower() in _NUMERAL_CONTEXT
 
@@ -369,7 +257,7 @@ def first_person_words(text: str) -> list[str]:
     found: list[str] = []
     body = unquoted(prose(text))
     for match in _FIRST_PERSON.finditer(body):
-        if match.group() == "I" and _is_numeral(body, match):
+        if match.group() == "I" and _not_pronoun(body, match):
             continue
         end = body.find(" ", match.end())
         found.append(body[match.start() : end if end != -1 else len(body)].strip(".,;:!?\"'"))
@@ -379,7 +267,8 @@ def first_person_words(text: str) -> list[str]:
 def check_no_first_person(text: str) -> CheckResult:
     """Fails on I / I'm / I'd / me / my / myself outside code and double quotes. Plural "we",
     "us", "our", "let's" are allowed (generic "we" is ordinary explanation); "mine" is not
-    checked (coal mine); roman numerals (World War I, "I. Introduction") are not first person."""
+    checked (coal mine); roman numerals (World War I, "I. Introduction") and codes (I/O, I-95)
+    are not first person."""
     found = first_person_words(text)
     if not found:
         return PASS
@@ -403,7 +292,7 @@ def check_no_hedging(text: str) -> CheckResult:
     found = _HEDGE.findall(body)
     if not found:
         return PASS
-    where = _first_match(_HEDGE, sentences(body))
+    where = first_match(_HEDGE, sentences(body))
     context = f" in {quote(where[1])}" if where else ""
     return CheckResult(False, f"hedging {', '.join(quote(h) for h in dict.fromkeys(found))}{context}")
 
@@ -429,19 +318,28 @@ _FILLER_WORDS = frozenset(
     " oh hmm thanks thank you great good excellent fantastic wonderful interesting fascinating"
     " what a that's such question so happy to help glad".split()
 )
+# Openings that announce, restate or talk about the question instead of answering it.
 _PREAMBLE = re.compile(
     r"^(?:here(?:'s| is| are)\b|let me\b|let's\b|i(?:'d| would) (?:be )?(?:happy|glad|love)\b"
     r"|i can (?:help|explain|tell)\b|i(?:'ll| will) (?:explain|help|walk|break|outline|go|try)\b"
-    r"|i(?:'m| am) (?:happy|glad)\b|to answer\b|in (?:this|my) (?:answer|response|guide|post)\b"
+    r"|i(?:'m| am) (?:happy|glad|here)\b|to answer\b|in (?:this|my) (?:answer|response|guide)\b"
     r"|before (?:we|i) (?:dive|begin|start|get)\b|when it comes to\b|as an ai\b"
     r"|you(?:'re| are) asking\b|you (?:want|wish|would like|'d like) to know\b"
-    r"|(?:your|the) question\b|there (?:are|is) (?:several|many|a few|various|a number of|multiple"
-    r"|lots of|a lot of|numerous|different|some)\b|it(?:'s| is) (?:important|worth|essential)"
-    r" to (?:note|remember|understand|consider)\b|(?:choosing|deciding|figuring out|finding"
-    r"|picking|knowing)\b.{0,60}\bcan be (?:tricky|challenging|difficult|hard|confusing"
-    r"|overwhelming)\b)"
+    r"|there (?:are|is) (?:several|many|a few|various|a number of|multiple|lots of|a lot of"
+    r"|numerous|different|some)\b|it(?:'s| is) (?:important|worth|essential) to (?:note"
+    r"|remember|understand|consider)\b)"
+    # A title instead of an answer: "The quest for better sleep.", "Ah, the art of baking."
+    r"|^(?:ah,? |oh,? )?the (?:age-old |eternal |timeless |classic |ultimate |never-ending )?"
+    r"(?:quest|art|debate|dilemma|struggle|challenge|mystery|journey) (?:of|for|about|to)\b"
+    # Talking about the question itself: "The age-old question of...", "The answer to this..."
+    r"|\b(?:this|your|the|that|a|an|age-old|classic|common|great|good) question\b"
+    r"|\bthe answer to (?:this|your|that|the)\b"
     rf"|\bis an? (?:common|popular|frequently asked|complex|tricky|{_PRAISE_ADJ})"
-    r" (?:question|topic|concern|dilemma)\b",
+    r" (?:question|topic|concern|dilemma)\b"
+    # Commenting on how hard the task is: "Making friends can be a daunting task".
+    r"|\bcan be (?:both |quite |very |a bit |a little |an? |really )*(?:daunting|tricky"
+    r"|challenging|difficult|hard|confusing|overwhelming|intimidating|exhilarating|exciting"
+    r"|rewarding|delicate|fun|journey|process|task)\b",
     re.I,
 )
 
@@ -451,11 +349,14 @@ def check_answer_first(text: str) -> CheckResult:
     - only filler words ("Sure!", "Great question.", "Hello there!");
     - a preamble ("Here are some tips", "Let's break it down", "I'd be happy to help",
       "There are several ways...", "When it comes to...", "It's important to note");
-    - a restatement ("You're asking whether...", "X is a common question");
+    - talk about the question ("The age-old question of...", "The answer to this question
+      lies in...", "You're asking whether...", "X is a common question");
+    - talk about the difficulty ("Making friends can be a daunting task");
+    - a title ("The quest for better sleep.", "The art of connecting with people...");
     - a sentence ending in ':' (announces what follows) or in '?' (answers with a question).
     Whether the sentence is correct or echoes the prompt's wording is not checked; a first
     sentence "It depends on the flour." passes; an empty response fails."""
-    first_sentences = sentences(_HEADING_LINE.sub("", prose(text)))
+    first_sentences = sentences(HEADING_LINE.sub("", prose(text)))
     if not first_sentences:
         return CheckResult(False, "empty response")
     first = first_sentences[0].strip(" *_")
@@ -473,10 +374,11 @@ def check_answer_first(text: str) -> CheckResult:
 
 # --- Formatting and plain language ---
 
+# Spans are capped at 200 characters so a long line of stray asterisks stays linear to scan.
 _EMPHASIS = re.compile(
-    r"\*\*(?=\S)[^\n]+?(?<=\S)\*\*|__(?=\S)[^\n]+?(?<=\S)__"  # bold
-    r"|(?<![\w*])\*(?=[^\s*])[^*\n]+?(?<=[^\s*])\*(?![\w*])"  # *italic*
-    r"|(?<![\w_])_(?=[^\s_])[^_\n]+?(?<=[^\s_])_(?![\w_])"  # _italic_
+    r"\*\*(?=\S)[^\n]{1,200}?(?<=\S)\*\*|__(?=\S)[^\n]{1,200}?(?<=\S)__"  # bold
+    r"|(?<![\w*])\*(?=[^\s*])[^*\n]{1,200}?(?<=[^\s*])\*(?![\w*])"  # *italic*
+    r"|(?<![\w_])_(?=[^\s_])[^_\n]{1,200}?(?<=[^\s_])_(?![\w_])"  # _italic_
 )
 # Setext heading: a text line underlined with === or ---. A --- after a blank line is a rule.
 _SETEXT = re.compile(r"^[ \t]*[^\s\-=|][^\n]*\n[ \t]*(?:=+|-{2,})[ \t]*$", re.M)
@@ -487,7 +389,7 @@ def check_no_markdown_emphasis(text: str) -> CheckResult:
     *italic* or _italic_ outside code. A heading-like line without markup ("Benefits:") passes,
     as do '2 * 3 * 4', snake_case names, list bullets and a '---' rule after a blank line."""
     body = prose(text)
-    for label, pattern in (("heading", _HEADING_LINE), ("heading", _SETEXT), ("emphasis", _EMPHASIS)):
+    for label, pattern in (("heading", HEADING_LINE), ("heading", _SETEXT), ("emphasis", _EMPHASIS)):
         found = pattern.search(body)
         if found:
             return CheckResult(False, f"markdown {label} {quote(found.group())}")

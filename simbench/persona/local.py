@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from simbench.persona import checkers
+from simbench.persona.text import prose, sentences, words
 from simbench.persona.preference import CheckResult, Preference
 
 if TYPE_CHECKING:
@@ -21,12 +21,12 @@ EVIDENCE_CHARS = 60
 
 def count_words(text: str) -> int:
     """Words in the prose of `text` ("don't" and "well-known" are one word; code is ignored)."""
-    return len(checkers.words(checkers.prose(text)))
+    return len(words(prose(text)))
 
 
 def count_sentences(text: str) -> int:
     """Sentences in the prose of `text`; each list item and heading counts as one."""
-    return len(checkers.sentences(checkers.prose(text)))
+    return len(sentences(prose(text)))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""The built-in preference library: required ids, symmetric opposites, usable feedback, lookup."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from simbench.persona.library import BUILTIN, builtin_ids, get_preference
+from simbench.persona.preference import CheckResult, Preference
+
+REQUIRED = {
+    "lists": "no-lists", "no-lists": "lists", "concise": "detailed", "detailed": "concise",
+    "emojis": "no-emojis", "no-emojis": "emojis", "casual": "formal", "formal": "casual",
+    "no-filler-praise": None, "no-closing-offer": None, "no-exclamation": None,
+    "no-first-person": None, "no-markdown-emphasis": None, "answer-first": None,
+    "no-hedging": None, "ends-with-question": None, "plain-language": None,
+}
+
+
+def test_library_has_every_required_id_with_its_opposite():
+    assert len(BUILTIN) >= 16
+    for pid, opposite in REQUIRED.items():
+        assert BUILTIN[pid].opposite == opposite, pid
+
+
+def test_ids_are_kebab_case_and_match_their_keys():
+    for key, pref in BUILTIN.items():
+        assert isinstance(pref, Preference)
+        assert key == pref.id
+        assert re.fullmatch(r"[a-z]+(?:-[a-z]+)*", pref.id), pref.id
+
+
+def test_opposites_are_symmetric_and_exist():
+    for pref in BUILTIN.values():
+        if pref.opposite is not None:
+            assert pref.opposite in BUILTIN, pref.id
+            assert BUILTIN[pref.opposite].opposite == pref.id, pref.id
+
+
+def test_every_preference_has_varied_complaints_and_praise():
+    for pref in BUILTIN.values():
+        assert pref.description.strip(), pref.id
+        assert len(set(pref.complaints)) >= 4 and len(pref.complaints) == len(set(pref.complaints))
+        assert len(set(pref.praise)) >= 3, pref.id
+
+
+def test_feedback_never_names_a_preference_id():
+    ids = [pid for pid in BUILTIN if "-" in pid]  # single words like "lists" are plain English
+    for pref in BUILTIN.values():
+        for line in pref.complaints + pref.praise:
+            assert not any(pid in line.lower() for pid in ids), (pref.id, line)
+
+
+@pytest.mark.parametrize("pid", [p for p in BUILTIN if p.startswith("no-")] + ["formal"])
+def test_complaints_model_the_wanted_style_instead_of_showing_the_unwanted_one(pid):
+    # A complaint about exclamation marks must not contain one: small models copy what they see.
+    pref = BUILTIN[pid]
+    for line in pref.complaints:
+        assert pref.check(line).passed, (pid, line, pref.check(line).evidence)
+
+
+ASKS_FOR_SOMETHING = {"lists", "concise", "detailed", "emojis", "casual", "answer-first",
+                      "ends-with-question", "plain-language"}
+
+
+def test_empty_response_fails_preferences_that_ask_and_passes_those_that_forbid():
+    for pref in BUILTIN.values():
+        result = pref.check("  \n")
+        assert isinstance(result, CheckResult)
+        assert result.passed == (pref.id not in ASKS_FOR_SOMETHING), pref.id
+
+
+def test_builtin_ids_are_sorted_and_complete():
+    assert builtin_ids() == sorted(BUILTIN)
+
+
+def test_get_preference_returns_the_builtin():
+    assert get_preference("no-emojis") is BUILTIN["no-emojis"]
+
+
+def test_unknown_id_raises_key_error_suggesting_the_closest_id():
+    with pytest.raises(KeyError, match="did you mean 'no-emojis'"):
+        get_preference("no-emoji")
