@@ -15,8 +15,12 @@ import typer
 from simbench.errors import SimbenchError
 
 COMMAND_MODULES = [
+    "simbench.commands.list",
     "simbench.commands.personas",
+    "simbench.commands.report",
     "simbench.commands.run",
+    "simbench.commands.signal",
+    "simbench.commands.distill",
 ]
 
 app = typer.Typer(

@@ -93,7 +93,8 @@ def advantage_colour(value: float, scale: float) -> str:
 
 
 def token_spans(tokens: Sequence[str], advantages: Sequence[float]) -> Raw:
-    """Each token in a span coloured by its advantage, the value in its title (tooltip).
+    """Each token in a span coloured by its advantage; its title (tooltip) shows the token
+    (repr, so whitespace is visible) and the value.
 
     Colours are scaled by the largest |advantage| of the response, so each response uses
     the whole colour range; the title holds the exact value.
@@ -103,7 +104,8 @@ def token_spans(tokens: Sequence[str], advantages: Sequence[float]) -> Raw:
     spans = []
     for token, value in zip(tokens, advantages):
         number = float("nan") if value is None else float(value)
-        title = f"A = {number:+.4f}" if math.isfinite(number) else "A = n/a"
+        shown = f"{number:+.4f}" if math.isfinite(number) else "n/a"
+        title = f"{token!r}: A = {shown}"
         spans.append(
             f'<span style="background:{advantage_colour(number, scale)}" title="{esc(title)}">'
             f"{esc(token)}</span>"
@@ -142,13 +144,15 @@ def run_report_html(report: Any) -> str:
 
     summary = report.summary
     parts: list[str] = [definition_list(run_facts(report))]
-    parts.append("<h2>Baselines</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in report.baselines.describe()) + "</ul>")
+    baselines = report.baselines.describe(report.run_dir)
+    parts.append("<h2>Baselines</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in baselines) + "</ul>")
     parts.append("<h2>Adherence per preference</h2>")
     parts.append(
         '<p class="note">Share of held-out probe answers that pass each preference\'s checker; '
         "dashed lines mark phase switches.</p>"
     )
-    parts.append(f'<div class="figure">{adherence_svg(summary["adherence"], summary["phases"], salt="run-adherence")}</div>')
+    plot = adherence_svg(summary["adherence"], summary["phases"], salt="run-adherence")
+    parts.append(f'<div class="figure">{plot}</div>')
     parts.append(f"<details><summary>values</summary>{section_html(adherence_section(summary))}</details>")
     parts.append("<h2>Metrics</h2>")
     parts += [section_html(section) for section in metric_sections(summary)]
@@ -163,10 +167,12 @@ def run_report_html(report: Any) -> str:
             failed = [pid for pid, check in probe.checks.items() if not check.passed]
             parts.append(f'<div class="card"><strong>{esc(probe.probe_id)} at t={esc(probe.t)}</strong> '
                          f'<span class="note">fails: {esc(", ".join(failed) or "none")}</span>'
-                         f"{text_block(probe.prompt)}{text_block(probe.response)}</div>")
+                         f'<div class="note">prompt</div>{text_block(probe.prompt)}'
+                         f'<div class="note">answer</div>{text_block(probe.response)}</div>')
     parts.append("<h2>Per-token advantages</h2>")
     if not report.signals:
-        parts.append('<p class="note">This run logged no token signals (only SDPO learners write signals.jsonl).</p>')
+        parts.append('<p class="note">This run logged no token signals '
+                     "(only SDPO learners write signals.jsonl).</p>")
     else:
         parts.append('<p class="note">Green: the hindsight teacher made the token more likely than the '
                      "student did (positive advantage); red: less likely. Hover a token for its value.</p>")
@@ -191,3 +197,54 @@ def interaction_html(record: Any) -> Raw:
         f'<div class="note">response</div>{text_block(record.response)}'
         f'<div class="note">follow-up</div>{text_block(record.follow_up)}</div>'
     )
+
+
+def joined(values: dict[str, list[str]]) -> str:
+    """{"torch": ["2.13"], ...} as "torch 2.13; ..." (several values comma-separated)."""
+    return "; ".join(f"{key} {', '.join(items)}" for key, items in values.items())
+
+
+def leaderboard_html(board: dict[str, Any]) -> str:
+    """leaderboard.html: the table, bar plots with CIs, provenance and notes, self-contained."""
+    from simbench.report.markdown import leaderboard_cell
+    from simbench.report.plots import interval_bars_svg
+
+    columns = board["columns"]
+    headers = ["learner", "model"] + [f"{c['scenario']}: {c['metric']}" for c in columns]
+    rows = [[row["learner"], row["model"]]
+            + [leaderboard_cell(row["cells"][c["scenario"]][c["metric"]]) for c in columns]
+            for row in board["rows"]]
+    seeds = board["provenance"]["seeds"]
+    parts: list[str] = [
+        f'<p class="note">Mean [95% CI] over {len(seeds)} seed(s); each seed\'s value is the mean '
+        "over its personas of that scenario type.</p>",
+        table(headers, rows, numeric_from=2),
+    ]
+    for metric, label in (("adaptation", "normalised AULC"), ("unlearning", "perseveration")):
+        scenarios = [c["scenario"] for c in columns if c["metric"] == metric]
+        if not scenarios:
+            continue
+        series = {}
+        for row in board["rows"]:
+            stats = [row["cells"][s][metric] for s in scenarios]
+            series[f"{row['learner']} ({row['model']})"] = [
+                (x["mean"], x["lo"], x["hi"]) if x else (None, None, None) for x in stats]
+        parts.append(f"<h2>{esc(metric.capitalize())}</h2>")
+        plot = interval_bars_svg(scenarios, series, label, salt=f"board-{metric}")
+        parts.append(f'<div class="figure">{plot}</div>')
+    meanings = "".join(f"<li><strong>{esc(name)}</strong>: {esc(text)}</li>"
+                       for name, text in board["metrics"].items())
+    parts.append(f"<h2>Metrics</h2><ul>{meanings}</ul>")
+    prov = board["provenance"]
+    facts = [(key.replace("_", " "), ", ".join(map(str, prov[key])))
+             for key in ("simulator", "judge", "model", "git_commit", "seeds")]
+    facts.append(("persona hashes", joined(prov["persona_hashes"])))
+    facts.append(("versions", joined(prov["versions"])))
+    parts.append("<h2>Provenance</h2>" + definition_list(facts))
+    if board["notes"]:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in board["notes"]) + "</ul>")
+    parts.append("<h2>Runs</h2>" + table(
+        ["run", "persona", "learner", "seed", "scenario", "frozen baseline", "oracle baseline"],
+        [[r["run"], r["persona"], r["learner"], r["seed"], r["scenario"],
+          r["frozen_baseline"] or "none", r["oracle_baseline"] or "none"] for r in board["runs"]]))
+    return page(f"simbench leaderboard: {board['results_dir']}", parts)

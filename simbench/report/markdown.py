@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 
 def md_cell(value: Any) -> str:
-    """A table cell: escaped, one line, pipes escaped."""
-    text = html.escape(str(value), quote=True)
+    """A table cell: one line, `<`/`>`/`&` escaped (no tag can form, so quotes stay readable),
+    pipes escaped."""
+    text = html.escape(str(value), quote=False)
     return " ".join(text.split()).replace("|", "\\|")
 
 
@@ -46,7 +47,8 @@ def run_report_markdown(report: RunReport) -> str:
     from simbench.report.run_report import adherence_section, metric_sections, run_facts, run_title
 
     out = [f"# {md_cell(run_title(report.manifest))}", "", md_table(["", ""], run_facts(report)), ""]
-    out += ["## Baselines", ""] + [f"- {md_cell(line)}" for line in report.baselines.describe()] + [""]
+    baselines = report.baselines.describe(report.run_dir)
+    out += ["## Baselines", ""] + [f"- {md_cell(line)}" for line in baselines] + [""]
     out += ["## Adherence", "", "The HTML report plots these curves with the phase switches marked.", ""]
     out += [section_markdown(adherence_section(report.summary)), ""]
     out += ["## Metrics", ""]
@@ -93,3 +95,42 @@ def signal_markdown(signal: dict[str, Any], top: int = 5) -> list[str]:
     return [f"### update {signal.get('update', '?')}, interaction t={signal.get('t', '?')}", "",
             "Follow-up:", "", fenced(str(signal.get("follow_up", ""))), "",
             f"- most negative: {show(lowest)}", f"- most positive: {show(highest)}", ""]
+
+
+def leaderboard_cell(stats: dict[str, Any] | None) -> str:
+    """"mean [lo, hi]" of a leaderboard cell, "–" when the metric does not apply."""
+    from simbench.report.html import fmt_interval
+
+    if stats is None:
+        return "–"
+    return fmt_interval(stats["mean"], stats["lo"], stats["hi"])
+
+
+def leaderboard_markdown(board: dict[str, Any]) -> str:
+    """leaderboard.md: the table, what each metric means, provenance and caveats."""
+    from simbench.report.html import joined
+
+    columns = board["columns"]
+    headers = ["learner", "model"] + [f"{c['scenario']}: {c['metric']}" for c in columns]
+    rows = [[row["learner"], row["model"]]
+            + [leaderboard_cell(row["cells"][c["scenario"]][c["metric"]]) for c in columns]
+            for row in board["rows"]]
+    seeds = board["provenance"]["seeds"]
+    out = [f"# simbench leaderboard: {md_cell(board['results_dir'])}", "",
+           f"Mean [95% CI] over {len(seeds)} seed(s) ({md_cell(', '.join(map(str, seeds)))}); "
+           "each seed's value is the mean over its personas of that scenario type.", "",
+           md_table(headers, rows), "", "## Metrics", ""]
+    out += [f"- **{name}**: {md_cell(text)}" for name, text in board["metrics"].items()]
+    out += ["", "## Provenance", ""]
+    prov = board["provenance"]
+    for key in ("simulator", "judge", "model", "git_commit", "seeds"):
+        out.append(f"- {key.replace('_', ' ')}: {md_cell(', '.join(map(str, prov[key])))}")
+    out.append("- persona hashes: " + md_cell(joined(prov["persona_hashes"])))
+    out.append("- versions: " + md_cell(joined(prov["versions"])))
+    if board["notes"]:
+        out += ["", "## Notes", ""] + [f"- {md_cell(note)}" for note in board["notes"]]
+    out += ["", "## Runs", "", md_table(
+        ["run", "persona", "learner", "seed", "scenario", "frozen baseline", "oracle baseline"],
+        [[r["run"], r["persona"], r["learner"], r["seed"], r["scenario"],
+          r["frozen_baseline"] or "none", r["oracle_baseline"] or "none"] for r in board["runs"]])]
+    return "\n".join(out) + "\n"

@@ -28,13 +28,18 @@ class Baselines:
     frozen: Path | None
     oracle: Path | None
 
-    def describe(self) -> list[str]:
+    def describe(self, run_dir: Path | None = None) -> list[str]:
         lines = []
         for role, path, fallback in (
             ("frozen arm (b)", self.frozen, "none found: b = the run's own adherence at t=0"),
             ("in-context oracle (c)", self.oracle, "none found: c = 1"),
         ):
-            lines.append(f"{role}: {path}" if path else f"{role}: {fallback}")
+            if path is None:
+                lines.append(f"{role}: {fallback}")
+            elif run_dir is not None and path.resolve() == run_dir.resolve():
+                lines.append(f"{role}: this run")
+            else:  # a sibling folder, named relative to the run so a moved report stays right
+                lines.append(f"{role}: ../{path.name}")
         return lines
 
 
@@ -209,7 +214,9 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
     )
 
 
-def write_run_report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000) -> tuple[Path, Path]:
+def write_run_report(
+    run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000
+) -> tuple[Path, Path]:
     """Write report.md and report.html into `out` (default: the run folder); return both paths."""
     from simbench.report.markdown import run_report_markdown
     from simbench.report.html import run_report_html
@@ -245,8 +252,10 @@ def run_facts(report: RunReport) -> list[tuple[str, Any]]:
         ("model", m.get("model", "?")),
         ("user simulator", simulator_of(m)),
         ("seed", m.get("seed", "?")),
-        ("interactions", f"{m.get('position', '?')} of {m.get('interactions', '?')} (status: {m.get('status', '?')})"),
-        ("wall time", f"{sum(float(x.get('seconds', 0)) for x in sessions):.1f} s over {len(sessions)} session(s)"),
+        ("interactions", f"{m.get('position', '?')} of {m.get('interactions', '?')} "
+                         f"(status: {m.get('status', '?')})"),
+        ("wall time", f"{sum(float(x.get('seconds', 0)) for x in sessions):.1f} s "
+                      f"over {len(sessions)} session(s)"),
         ("peak RSS", f"{max(peaks):.0f} MiB (process maximum)" if peaks else "not recorded"),
         ("git commit", m.get("git_commit", "unknown")),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "unknown"),

@@ -32,7 +32,7 @@ from simbench.runner.episode import (
     UpdateDone,
     run_episode,
 )
-from simbench.runner.provenance import manifest_for
+from simbench.runner.provenance import manifest_for, redact
 
 LOGS = ("interactions", "updates", "probes", "general", "signals")
 KEEP_CHECKPOINTS = 2
@@ -70,7 +70,10 @@ def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, 
         if not manifest.exists():
             raise InputError("--resume", f"no run to resume in {run_dir} (manifest.json missing)")
         stored = json.loads(manifest.read_text())["config"]
-        diff = config_diff(stored, config.for_resume_check())
+        current = config.for_resume_check()
+        # The manifest stores user options with secrets dropped; compare like with like.
+        current["user_options"] = redact(current["user_options"])
+        diff = config_diff(stored, current)
         if diff:
             raise InputError(
                 "--resume", f"config differs from the run in {run_dir}: {'; '.join(diff)}",
@@ -113,6 +116,8 @@ def execute(
     state = _State()
     if resume and (run_dir / "checkpoints" / "LATEST").exists():
         state = restore(run_dir, parts.learner)
+        # Until this session finishes, the run is running again, not in its last end state.
+        write_json(run_dir / "manifest.json", {**_manifest(run_dir), "status": "running"})
     else:
         for name in LOGS:
             truncate(run_dir / f"{name}.jsonl", 0)
@@ -225,11 +230,13 @@ def finish(run_dir: Path, status: str, state: _State, started: float, message: s
     manifest = _manifest(run_dir)
     manifest["status"] = status
     manifest["position"] = state.t
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is the process's peak so far: in a sweep it covers earlier runs too.
+    peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     manifest.setdefault("sessions", []).append(
         {"status": status, "t": state.t, "seconds": round(seconds, 3),
-         "peak_rss_mb": round(peak_kb / 1024, 1), "message": message, "failure": kind}
+         "peak_rss_mb": peak_mb, "message": message, "failure": kind}
     )
+    manifest["peak_rss_mb"] = max(s["peak_rss_mb"] for s in manifest["sessions"])
     write_json(manifest_path, manifest)
     return RunResult(run_dir, status, state.t, message, seconds)
 

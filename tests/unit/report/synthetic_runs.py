@@ -1,11 +1,15 @@
 """Writes small but real run folders (manifest + JSONL logs through the record schemas), so
-report and leaderboard tests read files exactly as `simbench run` writes them."""
+report and leaderboard tests read files exactly as `simbench run` writes them.
+
+A helper module rather than a conftest.py, imported by the report tests."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
+
+import pytest
 
 from simbench.logs.schema import CheckOutcome, GeneralRecord, InteractionRecord, ProbeRecord, UpdateLogRecord
 
@@ -105,3 +109,34 @@ def never(pref: str, t: int, i: int) -> bool:
 
 def always(pref: str, t: int, i: int) -> bool:
     return True
+
+
+PAYLOAD = XSS + ATTR
+
+
+def signal_records(updates: int = 4) -> list[dict]:
+    """signals.jsonl records as the sdpo learner writes them, carrying injection payloads."""
+    return [
+        {"update": u, "t": 2 * (u + 1), "turn": 0, "response": "Hello" + PAYLOAD,
+         "follow_up": "too long " + PAYLOAD, "tokens": ["Hello", XSS, ATTR, " world"],
+         "advantages": [0.5, -1.0, 0.25, 0.0]}
+        for u in range(updates)
+    ]
+
+
+def write_flip_results(root: Path) -> Path:
+    """root/ with a frozen, an oracle and an sdpo-token run of one flip persona (seed 0)."""
+    common = dict(persona_name="Flipper " + PAYLOAD)
+    write_run(root / "flipper--frozen--s0", learner="frozen", passing=lambda p, t, i: i == 0, **common)
+    write_run(root / "flipper--in-context-oracle--s0", learner="in-context-oracle",
+              passing=lambda p, t, i: i < 3, **common)
+    write_run(root / "flipper--sdpo-token--s0", learner="sdpo-token",
+              passing=rising({"concise": 0, "detailed": 4}), text=PAYLOAD, follow_up=PAYLOAD,
+              signals=signal_records(), **common)
+    return root
+
+
+@pytest.fixture
+def flip_results(tmp_path: Path) -> Path:
+    """A results folder of synthetic flip runs (import this fixture into a test module)."""
+    return write_flip_results(tmp_path / "results")

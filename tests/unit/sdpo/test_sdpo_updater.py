@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from conftest import make_tiny_llama
+from tinymodels import make_tiny_llama
 from sdpo.config import SDPOConfig
 from sdpo.errors import CheckpointError, SampleError
 from sdpo.hindsight import HindsightSample

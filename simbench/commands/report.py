@@ -1,0 +1,130 @@
+"""`simbench report`, `simbench leaderboard` and `simbench sweep`: results from run folders.
+
+Reports and leaderboards read logs only; `sweep` runs a grid of personas x learners x seeds
+into one results folder that `leaderboard` then summarises.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+import click
+import typer
+from typer.core import TyperCommand
+
+
+def report_command(
+    run_dir: Path = typer.Argument(..., help="A run folder written by `simbench run`."),
+    out: Optional[Path] = typer.Option(None, help="Folder for report.md and report.html (default: RUN_DIR)."),
+    bootstrap: int = typer.Option(1000, min=1, help="Bootstrap resamples for the metrics' CIs."),
+) -> None:
+    """Write report.md and a self-contained report.html for one run."""
+    from simbench.report.run_report import write_run_report
+
+    md_path, html_path = write_run_report(run_dir, out, bootstrap=bootstrap)
+    typer.echo(f"wrote {md_path} and {html_path}")
+
+
+def leaderboard_command(
+    results_dir: Path = typer.Argument(..., help="A folder of run folders (the --out of `simbench sweep`)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for leaderboard.* (default: RESULTS_DIR)."),
+    bootstrap: int = typer.Option(200, min=1, help="Bootstrap resamples per run when there is one seed."),
+) -> None:
+    """Compare learners: mean and 95% CI of each metric per scenario type."""
+    from simbench.report.leaderboard import write_leaderboard
+
+    paths = write_leaderboard(results_dir, out, bootstrap=bootstrap)
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+def sweep_command(
+    personas: List[str] = typer.Option(..., "--personas", help="Persona files or shipped ids."),
+    learners: List[str] = typer.Option(..., "--learners", help="Learning arms (space-separated)."),
+    seeds: List[int] = typer.Option([0], "--seeds", help="Run seeds (space-separated)."),
+    out: Path = typer.Option(..., help="Results folder; one sub-folder per run."),
+    model: Optional[str] = typer.Option(None, help="Policy model (default: smollm2-135m)."),
+    user: Optional[str] = typer.Option(None, help="User simulator (default: rules)."),
+    backend: Optional[str] = typer.Option(None, help="Generation backend (default: hf)."),
+    device: Optional[str] = typer.Option(None, help="Torch device (default: cpu)."),
+    interactions: Optional[int] = typer.Option(None, help="Episode length (default: each persona's)."),
+    turns: Optional[int] = typer.Option(None, help="User follow-ups per interaction (default: 1)."),
+    batch_size: Optional[int] = typer.Option(None, help="Interactions per update (default: 8)."),
+    probe_every: Optional[int] = typer.Option(None, help="Interactions between probes (default: 16)."),
+    probe_prompts: Optional[int] = typer.Option(None, help="Probe prompts per probe (default: 16)."),
+    general_questions: Optional[int] = typer.Option(None, help="General questions per probe (default: 8)."),
+    max_new_tokens: Optional[int] = typer.Option(None, help="Response length cap (default: 96)."),
+    learner_option: Optional[List[str]] = typer.Option(None, help="Learner option KEY=VALUE for all learners."),
+    user_option: Optional[List[str]] = typer.Option(None, help="User option KEY=VALUE (repeatable)."),
+    config: Optional[Path] = typer.Option(None, help="YAML/JSON file of run settings (flags override it)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Run every persona x learner x seed; complete runs are skipped, unfinished ones resumed."""
+    from simbench.commands.run import parse_options
+    from simbench.config import load_config_file
+    from simbench.runner.sweep import run_sweep
+
+    settings: dict[str, Any] = load_config_file(config) if config else {}
+    for grid_key in ("persona", "learner", "seed"):
+        if grid_key in settings:
+            raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")
+    flags = {
+        "model": model, "user": user, "backend": backend, "device": device,
+        "interactions": interactions, "turns": turns, "batch_size": batch_size,
+        "probe_every": probe_every, "probe_prompts": probe_prompts,
+        "general_questions": general_questions, "max_new_tokens": max_new_tokens,
+    }
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    if learner_option:
+        settings["learner_options"] = {**settings.get("learner_options", {}),
+                                       **parse_options(learner_option, "--learner-option")}
+    if user_option:
+        settings["user_options"] = {**settings.get("user_options", {}),
+                                    **parse_options(user_option, "--user-option")}
+    command = shlex.join(["simbench", *sys.argv[1:]])
+    result = run_sweep(personas, learners, seeds, out, settings, command=command, progress=not quiet)
+    for outcome in result.outcomes:
+        note = f": {outcome.message}" if outcome.message else ""
+        typer.echo(f"{outcome.status:>15}  {outcome.cell.name}{note}")
+    typer.echo(f"results in {result.out} (sweep.json lists every run)")
+    if not result.ok:
+        interrupted = any(o.status == "interrupted" for o in result.outcomes)
+        raise typer.Exit(130 if interrupted else 3)
+
+
+GRID_FLAGS = ("--personas", "--learners", "--seeds")
+
+
+def expand_grid_flags(args: list[str], flags: Sequence[str] = GRID_FLAGS) -> list[str]:
+    """`--personas A B` -> `--personas A --personas B` (click options take one value each).
+
+    Values are taken until the next argument that starts with "-"; the repeated form
+    `--personas A --personas B` passes through unchanged.
+    """
+    out: list[str] = []
+    current = None
+    for arg in args:
+        if arg in flags:
+            current = arg
+            continue
+        if current is not None and not arg.startswith("-"):
+            out += [current, arg]
+            continue
+        current = None
+        out.append(arg)
+    return out
+
+
+class GridCommand(TyperCommand):
+    """A command whose grid flags take space-separated lists of values."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, expand_grid_flags(args))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)
+    app.command("leaderboard")(leaderboard_command)
+    app.command("sweep", cls=GridCommand)(sweep_command)

@@ -1,0 +1,293 @@
+"""`simbench leaderboard RESULTS_DIR`: one row per learner (and model), one column per metric
+and scenario type, mean and 95% CI over seeds; written as markdown, HTML (with a plot) and JSON.
+
+With two or more seeds a cell's interval is a t-interval over per-seed values (each the mean
+over that seed's personas of the scenario type). With one seed it is a percentile bootstrap
+over probe prompts: each resample recomputes the run's metrics from its logs, drawing the
+same prompts for the run and its frozen/oracle baselines (paired).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from simbench.errors import InputError
+from simbench.report.run_report import (
+    FROZEN, ORACLE, Baselines, pick_baselines, read_general, read_manifest, simulator_of,
+)
+
+SCENARIOS = ("single", "profile", "flip", "drop", "revert", "complementary")
+METRICS = {
+    "adaptation": "normalised AULC, mean over newly active preferences (higher is better)",
+    "unlearning": "perseveration, mean(1 - U) after a preference stops being wanted (lower is better)",
+    "forgetting": "Chaudhry forgetting F on complementary schedules (lower is better)",
+    "drift": "change in general-question accuracy from t=0 to the end (0 = no drift)",
+    "cost": "wall seconds per interaction, all stages (lower is better)",
+}
+# Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30.
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_quantile(df: int) -> float:
+    """t_{0.975, df}: the table up to 30, then the Cornish-Fisher expansion (error < 1e-4)."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    if df <= len(T_975):
+        return T_975[df - 1]
+    z = 1.959964
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+
+
+def t_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, lo, hi) of the 95% t-interval of the mean; needs two or more values."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        raise ValueError("a t-interval needs at least two values")
+    mean = float(x.mean())
+    half = t_quantile(x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+def headline_metrics(summary: dict[str, Any]) -> dict[str, float | None]:
+    """The leaderboard's five numbers of one run summary (None when not applicable)."""
+    persever = [u["perseveration"] for u in summary["unlearning"] if u["perseveration"] is not None]
+    forgetting = summary.get("forgetting")
+    drift = summary.get("general_drift")
+    return {
+        "adaptation": summary["headline"]["aulc"],
+        "unlearning": float(np.mean(persever)) if persever else None,
+        "forgetting": forgetting["forgetting"] if forgetting else None,
+        "drift": drift["drift"][-1] if drift and drift["drift"] else None,
+        "cost": summary["cost"]["seconds_per_interaction"].get("total"),
+    }
+
+
+@dataclass
+class Entry:
+    """One complete run of the results folder, with its baselines and metrics."""
+
+    path: Path
+    manifest: dict[str, Any]
+    logs: Any
+    frozen: Any
+    oracle: Any
+    general: list[dict[str, Any]] | None
+    baselines: Baselines
+    summary: dict[str, Any]
+    metrics: dict[str, float | None]
+    resamples: list[dict[str, float | None]] = field(default_factory=list)
+
+    @property
+    def row(self) -> tuple[str, str]:
+        return (self.manifest["learner"], str(self.manifest.get("model", "?")))
+
+
+def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
+    """Complete runs in the sub-folders of `results_dir`, and the folders left out (why)."""
+    from simbench.metrics import load_run_logs, summarise_run
+
+    if not results_dir.is_dir():
+        raise InputError("RESULTS_DIR", f"{results_dir} is not a folder",
+                         "pass the --out folder of `simbench sweep`")
+    found = [(p, m) for p in sorted(results_dir.iterdir())
+             if p.is_dir() and (m := read_manifest(p)) is not None]
+    if not found:
+        raise InputError("RESULTS_DIR", f"no run folders (with manifest.json) in {results_dir}")
+    complete = [(p, m) for p, m in found if m.get("status") == "complete"]
+    skipped = [{"run": p.name, "reason": f"status {m.get('status')!r}, not complete"}
+               for p, m in found if m.get("status") != "complete"]
+    loaded: dict[Path, Any] = {}
+
+    def logs_of(path: Path | None) -> Any:
+        if path is not None and path not in loaded:
+            loaded[path] = load_run_logs(path)
+        return loaded.get(path) if path is not None else None
+
+    entries = []
+    for path, manifest in complete:
+        try:
+            baselines = pick_baselines(manifest, complete)
+            logs, frozen, oracle = logs_of(path), logs_of(baselines.frozen), logs_of(baselines.oracle)
+            general = read_general(path)
+            summary = summarise_run(logs, frozen, oracle, general=general, bootstrap=1)
+        except InputError as exc:
+            skipped.append({"run": path.name, "reason": str(exc)})
+            continue
+        entries.append(Entry(path, manifest, logs, frozen, oracle, general, baselines, summary,
+                             headline_metrics(summary)))
+    return entries, skipped
+
+
+def _resample(records: Sequence[Any], key: str, draw: Sequence[str]) -> list[Any]:
+    """Records of the drawn ids, the k-th draw renamed so repeated ids stay distinct."""
+    by_id: dict[str, list[Any]] = defaultdict(list)
+    for record in records:
+        by_id[record[key] if isinstance(record, dict) else getattr(record, key)].append(record)
+    out = []
+    for k, rid in enumerate(draw):
+        for record in by_id[rid]:
+            new_id = f"{k}:{rid}"
+            if isinstance(record, dict):
+                out.append({**record, key: new_id})
+            else:
+                out.append(record.model_copy(update={key: new_id}))
+    return out
+
+
+def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float | None]]:
+    """`n` resamples of the run's metrics: probe prompts (shared with its baselines) and
+    general questions drawn with replacement, everything else recomputed from the logs."""
+    from simbench.metrics import summarise_run
+
+    rng = np.random.default_rng(seed)
+    probe_ids = sorted({p.probe_id for p in entry.logs.probes})
+    general_ids = sorted({g["id"] for g in entry.general or []})
+    out = []
+    for _ in range(n):
+        draw = [probe_ids[i] for i in rng.integers(0, len(probe_ids), len(probe_ids))]
+        general = None
+        if general_ids:
+            questions = [general_ids[i] for i in rng.integers(0, len(general_ids), len(general_ids))]
+            general = _resample(entry.general, "id", questions)
+        resampled = [
+            dataclasses.replace(logs, probes=_resample(logs.probes, "probe_id", draw)) if logs else None
+            for logs in (entry.logs, entry.frozen, entry.oracle)
+        ]
+        metrics = headline_metrics(summarise_run(*resampled, general=general, bootstrap=1))
+        metrics["cost"] = None  # one timing: no interval to draw
+        out.append(metrics)
+    return out
+
+
+def cell_stats(entries: Sequence[Entry], metric: str, n_boot: int) -> dict[str, Any] | None:
+    """Mean and 95% CI of `metric` over the entries (runs of one row and scenario type)."""
+    by_seed: dict[int, list[float]] = defaultdict(list)
+    for entry in entries:
+        value = entry.metrics[metric]
+        if value is not None:
+            by_seed[int(entry.manifest["seed"])].append(value)
+    if not by_seed:
+        return None
+    per_seed = [float(np.mean(v)) for _, v in sorted(by_seed.items())]
+    base = {"n_seeds": len(per_seed), "n_runs": sum(len(v) for v in by_seed.values())}
+    if len(per_seed) >= 2:
+        mean, lo, hi = t_interval(per_seed)
+        return {"mean": mean, "lo": lo, "hi": hi, **base, "method": f"t-interval over {len(per_seed)} seeds"}
+    mean = per_seed[0]
+    if metric == "cost" or n_boot < 1:
+        return {"mean": mean, "lo": None, "hi": None, **base, "method": "one seed: no interval"}
+    used = [e for e in entries if e.metrics[metric] is not None]
+    for entry in used:
+        if not entry.resamples:
+            entry.resamples = bootstrap_metrics(entry, n_boot, int(entry.manifest["seed"]))
+    draws = [[e.resamples[b][metric] for e in used] for b in range(n_boot)]
+    stats = np.array([np.mean(values) for d in draws if (values := [v for v in d if v is not None])])
+    if stats.size == 0:
+        return {"mean": mean, "lo": None, "hi": None, **base, "method": "one seed: no interval"}
+    lo, hi = np.percentile(stats, [2.5, 97.5])
+    pool = "general questions" if metric == "drift" else "probe prompts"
+    return {"mean": mean, "lo": float(lo), "hi": float(hi), **base,
+            "method": f"one seed: bootstrap over {pool} ({n_boot} resamples)"}
+
+
+def build_leaderboard(results_dir: str | Path, bootstrap: int = 200) -> dict[str, Any]:
+    """The leaderboard of every complete run in `results_dir` as a JSON-ready dict."""
+    results_dir = Path(results_dir)
+    entries, skipped = collect(results_dir)
+    if not entries:
+        reasons = "; ".join(f"{s['run']}: {s['reason']}" for s in skipped[:3])
+        raise InputError("RESULTS_DIR", f"no complete, readable runs in {results_dir} ({reasons})")
+    scenarios = [s for s in SCENARIOS if any(e.summary["scenario"] == s for e in entries)]
+    scenarios += sorted({e.summary["scenario"] for e in entries} - set(scenarios))
+    groups: dict[tuple[str, str], dict[str, list[Entry]]] = defaultdict(lambda: defaultdict(list))
+    for entry in entries:
+        groups[entry.row][entry.summary["scenario"]].append(entry)
+    order = {FROZEN: 0, ORACLE: 1}
+    rows = []
+    for learner, model in sorted(groups, key=lambda r: (order.get(r[0], 2), r)):
+        cells = {s: {m: cell_stats(groups[(learner, model)][s], m, bootstrap) for m in METRICS}
+                 for s in scenarios}
+        rows.append({"learner": learner, "model": model, "cells": cells})
+    columns = [{"scenario": s, "metric": m} for s in scenarios for m in METRICS
+               if any(row["cells"][s][m] is not None for row in rows)]
+    return {
+        "results_dir": str(results_dir),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "metrics": METRICS,
+        "columns": columns,
+        "rows": rows,
+        "provenance": provenance([e.manifest for e in entries]),
+        "notes": notes(entries, skipped, bootstrap),
+        "runs": [{"run": e.path.name, "persona": e.manifest["persona"].get("id"), "learner": e.row[0],
+                  "model": e.row[1], "seed": e.manifest["seed"], "scenario": e.summary["scenario"],
+                  "frozen_baseline": e.baselines.frozen.name if e.baselines.frozen else None,
+                  "oracle_baseline": e.baselines.oracle.name if e.baselines.oracle else None,
+                  "metrics": e.metrics} for e in entries],
+        "skipped": skipped,
+    }
+
+
+def provenance(manifests: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What produced the results: simulators, judge, models, persona hashes, versions, commits."""
+    versions: dict[str, set[str]] = defaultdict(set)
+    personas: dict[str, set[str]] = defaultdict(set)
+    for m in manifests:
+        for package, version in (m.get("versions") or {}).items():
+            versions[package].add(str(version))
+        persona = m.get("persona") or {}
+        personas[str(persona.get("id"))].add(str(persona.get("content_hash")))
+    judges = {str(m.get("judge") or (m.get("config") or {}).get("judge") or "none") for m in manifests}
+    return {
+        "simulator": sorted({simulator_of(m) for m in manifests}),
+        "judge": sorted(judges),
+        "model": sorted({str(m.get("model")) for m in manifests}),
+        "persona_hashes": {pid: sorted(h) for pid, h in sorted(personas.items())},
+        "versions": {pkg: sorted(v) for pkg, v in sorted(versions.items())},
+        "git_commit": sorted({str(m.get("git_commit", "unknown")) for m in manifests}),
+        "seeds": sorted({int(m["seed"]) for m in manifests}),
+    }
+
+
+def notes(entries: Sequence[Entry], skipped: Sequence[dict[str, str]], bootstrap: int) -> list[str]:
+    """Caveats a reader must see next to the numbers."""
+    out = []
+    learners = {e.row[0] for e in entries}
+    if FROZEN not in learners:
+        out.append("no frozen runs: b is each run's own adherence at t=0")
+    if ORACLE not in learners:
+        out.append("no in-context-oracle runs: c = 1 (perfect adherence) for every preference")
+    lacking = [e.path.name for e in entries if e.baselines.frozen is None or e.baselines.oracle is None]
+    if lacking and FROZEN in learners and ORACLE in learners:
+        out.append(f"{len(lacking)} run(s) lack a comparable frozen or oracle run: {', '.join(lacking[:5])}")
+    if len({int(e.manifest['seed']) for e in entries}) < 2:
+        out.append(f"one seed: intervals bootstrap probe prompts ({bootstrap} resamples); cost has no interval")
+    out += [f"left out {s['run']}: {s['reason']}" for s in skipped]
+    return out
+
+
+def write_leaderboard(results_dir: str | Path, out: str | Path | None = None,
+                      bootstrap: int = 200) -> tuple[Path, Path, Path]:
+    """Write leaderboard.md, .html and .json into `out` (default: the results folder)."""
+    from simbench.report.html import leaderboard_html
+    from simbench.report.markdown import leaderboard_markdown
+
+    board = build_leaderboard(results_dir, bootstrap=bootstrap)
+    folder = Path(out) if out is not None else Path(results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = folder / "leaderboard.md", folder / "leaderboard.html", folder / "leaderboard.json"
+    paths[0].write_text(leaderboard_markdown(board), encoding="utf-8")
+    paths[1].write_text(leaderboard_html(board), encoding="utf-8")
+    paths[2].write_text(json.dumps(board, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return paths

@@ -1,0 +1,234 @@
+"""`simbench sweep`: a grid of personas x learners x seeds run into one results folder.
+
+Every cell is validated (names, persona files, prompt pools, existing run folders) before
+anything runs. Each cell is one `execute` call into RESULTS_DIR/<persona>--<learner>--s<seed>/:
+complete runs are skipped, unfinished ones resumed, so rerunning the command continues the
+sweep. sweep.json records the grid, the command and each run's status as it goes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from simbench.config import RunConfig, build_config
+from simbench.errors import InputError, SimbenchError
+
+SWEEP_FILE = "sweep.json"
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One run of the grid and the folder it lives in."""
+
+    persona_id: str
+    learner: str
+    seed: int
+    config: RunConfig
+    run_dir: Path
+    state: str  # "new" | "resume" | "complete": what the folder holds before the sweep
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+@dataclass
+class SweepOutcome:
+    """How one cell ended in this invocation."""
+
+    cell: SweepCell
+    status: str  # complete | skipped | interrupted | user_error | numerical_error | failed
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class SweepResult:
+    out: Path
+    outcomes: list[SweepOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("complete", "skipped") for o in self.outcomes)
+
+
+def _unique(values: Sequence[Any], flag: str) -> list[Any]:
+    if not values:
+        raise InputError(flag, "needs at least one value")
+    seen = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def plan_sweep(
+    personas: Sequence[str], learners: Sequence[str], seeds: Sequence[int],
+    out: Path, settings: dict[str, Any] | None = None,
+) -> list[SweepCell]:
+    """Validate the whole grid and say what each cell's folder holds; writes nothing.
+
+    Fails (InputError) on an unknown learner or persona, a setting a run would reject, two
+    persona files with the same id, or an existing run whose config differs from the sweep's.
+    """
+    import simbench.learners  # noqa: F401  (registers the learners)
+    from simbench.learners.base import LEARNERS
+    from simbench.paths import resolve_persona
+    from simbench.registry import suggest
+    from simbench.runner.build import resolve_inputs
+    from simbench.runner.run import config_diff
+
+    personas, learners = _unique(personas, "--personas"), _unique(learners, "--learners")
+    seeds = _unique(seeds, "--seeds")
+    for learner in learners:
+        if learner not in LEARNERS:
+            raise InputError("--learners", f"unknown learner {learner!r}", suggest(learner, LEARNERS.names()))
+    for persona in personas:
+        resolve_persona(persona, flag="--personas")
+    settings = dict(settings or {})
+    cells, owners = [], {}
+    for persona in personas:
+        for seed in seeds:
+            for learner in learners:
+                config = build_config({**settings, "persona": persona, "learner": learner, "seed": seed})
+                inputs = resolve_inputs(config)
+                pid = inputs.persona.id
+                if owners.setdefault(pid, persona) != persona:
+                    raise InputError(
+                        "--personas", f"{owners[pid]!r} and {persona!r} both have persona id {pid!r}",
+                        "their runs would share folders; give one a different id",
+                    )
+                run_dir = out / f"{pid}--{learner}--s{seed}"
+                status, stored = _stored_run(run_dir)
+                if status is None:
+                    if run_dir.exists() and any(run_dir.iterdir()):
+                        raise InputError(str(run_dir), "holds files but no manifest.json",
+                                         "move it away or choose another --out")
+                    state = "new"
+                else:
+                    diff = config_diff(stored, config.for_resume_check())
+                    if diff:
+                        raise InputError(str(run_dir), f"was run with other settings: {'; '.join(diff)}",
+                                         "rerun the sweep with the original flags or choose another --out")
+                    state = "complete" if status == "complete" else "resume"
+                cells.append(SweepCell(pid, learner, seed, config, run_dir, state))
+    return cells
+
+
+def run_sweep(
+    personas: Sequence[str],
+    learners: Sequence[str],
+    seeds: Sequence[int],
+    out: str | Path,
+    settings: dict[str, Any] | None = None,
+    command: str = "",
+    parts_factory: Callable[[Any], Any] | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """Run every cell of the grid not yet complete; stops early only on Ctrl-C or bad input.
+
+    A run that fails (user simulator, numerical, policy error) is recorded and the sweep goes
+    on with the next; rerunning the same command resumes it.
+    """
+    from simbench.runner.run import execute
+
+    out = Path(out)
+    cells = plan_sweep(personas, learners, seeds, out, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    result = SweepResult(out)
+    record = {
+        "command": command,
+        "personas": list(dict.fromkeys(c.persona_id for c in cells)),
+        "persona_refs": list(dict.fromkeys(personas)),
+        "learners": list(dict.fromkeys(learners)),
+        "seeds": list(dict.fromkeys(seeds)),
+        "settings": dict(settings or {}),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "runs": {c.name: {"persona": c.persona_id, "learner": c.learner, "seed": c.seed,
+                          "status": "complete" if c.state == "complete" else "pending"} for c in cells},
+    }
+    _save(out, record)
+    with SweepProgress(len(cells), enabled=progress) as bar:
+        for cell in cells:
+            if cell.state == "complete":
+                result.outcomes.append(SweepOutcome(cell, "skipped", "already complete"))
+                bar.advance(cell.name, "skipped: already complete")
+                continue
+            bar.start_run(cell.name, "resuming" if cell.state == "resume" else "starting")
+            started = time.perf_counter()
+            try:
+                run = execute(cell.config, out=cell.run_dir, resume=cell.state == "resume",
+                              on_event=bar.on_event, parts_factory=parts_factory)
+                outcome = SweepOutcome(cell, run.status, run.message)
+            except InputError:
+                raise  # a setting every remaining run would trip on: stop and say so
+            except SimbenchError as exc:
+                outcome = SweepOutcome(cell, "failed", str(exc))
+            outcome.seconds = time.perf_counter() - started
+            result.outcomes.append(outcome)
+            record["runs"][cell.name].update(status=outcome.status, message=outcome.message,
+                                             seconds=round(outcome.seconds, 2))
+            _save(out, record)
+            bar.advance(cell.name, outcome.status)
+            if outcome.status == "interrupted":
+                break
+    return result
+
+
+def _stored_run(run_dir: Path) -> tuple[str | None, dict[str, Any]]:
+    """(status, config) of the run in `run_dir`; (None, {}) when it has no manifest."""
+    import json
+
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        return None, {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"is not valid JSON ({exc.msg})", "move the folder away") from None
+    return str(manifest.get("status")), dict(manifest.get("config") or {})
+
+
+def _save(out: Path, record: dict[str, Any]) -> None:
+    from simbench.logs.io import write_json
+
+    record["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    write_json(out / SWEEP_FILE, record)
+
+
+class SweepProgress:
+    """One rich progress bar over the runs, naming the current run and its interaction."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]runs"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=Console(stderr=True), disable=not enabled,
+        )
+        self.task = self.progress.add_task("sweep", total=total, info="")
+        self.current = ""
+
+    def __enter__(self) -> SweepProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def start_run(self, name: str, info: str) -> None:
+        self.current = name
+        self.progress.update(self.task, info=f"{name}: {info}")
+
+    def on_event(self, event: Any, context: dict[str, Any]) -> None:
+        record = getattr(event, "record", None)
+        t = record.t + 1 if record is not None and hasattr(record, "turn") else context["t"]
+        self.progress.update(self.task, info=f"{self.current}: interaction {t}/{context['interactions']}")
+
+    def advance(self, name: str, info: str) -> None:
+        self.progress.update(self.task, advance=1, info=f"{name}: {info}")

@@ -1,0 +1,31 @@
+"""Tiny randomly initialised models for fast tests (importable as `tinymodels`).
+
+Lives outside conftest.py so test modules can import it by a unique name: with several
+conftest.py files in the tree, `from conftest import ...` resolves to whichever loaded last.
+"""
+
+from __future__ import annotations
+
+
+def make_tiny_llama(tokenizer, seed: int = 0, layers: int = 2, hidden: int = 64):
+    """A randomly initialised Llama with `tokenizer`'s vocabulary (fp32, eval mode)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.eval()
+    return model
