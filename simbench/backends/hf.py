@@ -71,20 +71,22 @@ def chat_prompt_ids(
     return list(encoded["input_ids"])
 
 
-def resolve_stop_ids(tokenizer: Any, config: GenerationConfig, model: Any = None) -> frozenset[int]:
-    """The token ids that end a reply under `config` (see `GenerationConfig.stop_token_ids`)."""
+def resolve_stop_ids(
+    tokenizer: Any, config: GenerationConfig, model_eos: int | Sequence[int] | None = None
+) -> frozenset[int]:
+    """The token ids that end a reply under `config` (see `GenerationConfig.stop_token_ids`);
+    `model_eos` is the model's generation_config.eos_token_id."""
+    vocab = tokenizer.get_vocab()
     if config.stop_token_ids is not None:
         ids = set(config.stop_token_ids)
     else:
         ids = set()
         if tokenizer.eos_token_id is not None:
             ids.add(tokenizer.eos_token_id)
-        model_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
         if model_eos is not None:
             ids.update(model_eos if isinstance(model_eos, (list, tuple)) else [model_eos])
-        if END_OF_TURN in tokenizer.get_vocab():
-            ids.add(tokenizer.convert_tokens_to_ids(END_OF_TURN))
-    vocab = tokenizer.get_vocab()
+        if END_OF_TURN in vocab:
+            ids.add(vocab[END_OF_TURN])
     for text in config.stop_strings:
         if text not in vocab:
             raise InputError(
@@ -154,7 +156,8 @@ class HFBackend:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config or GenerationConfig()
-        self.stop_ids = resolve_stop_ids(tokenizer, self.config, model)
+        model_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        self.stop_ids = resolve_stop_ids(tokenizer, self.config, model_eos)
         pad = tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else min(self.stop_ids, default=0)
 

@@ -163,7 +163,8 @@ def test_stop_token_ends_the_reply_and_is_not_returned(tiny_model, smol_tokenize
     full = free.generate([greedy(CHATS[0])])[0]
     assert full.finish_reason == "length" and len(full.token_ids) == 16
     stop = full.token_ids[6]
-    stopped = HFBackend(tiny_model, smol_tokenizer, GenerationConfig(max_new_tokens=16, stop_token_ids=(stop,)))
+    config = GenerationConfig(max_new_tokens=16, stop_token_ids=(stop,))
+    stopped = HFBackend(tiny_model, smol_tokenizer, config)
     reply = stopped.generate([greedy(CHATS[0])])[0]
     assert reply.finish_reason == "stop"
     assert reply.token_ids == full.token_ids[: full.token_ids.index(stop)]
