@@ -41,15 +41,22 @@ def fail(message: str, code: int) -> None:
     raise SystemExit(code)
 
 
+# Typer >= 0.20 vendors its own click: its usage errors (unknown option, a value that is not
+# an int, a missing argument) are not click's classes, so both families are caught.
+_EXITS = (click.exceptions.Exit, typer.Exit)
+_ABORTS = (click.exceptions.Abort, typer.Abort)
+_USAGE_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
+
+
 def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="simbench", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except _EXITS as exc:
         raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
+    except _ABORTS:
         fail("aborted", 130)
-    except click.ClickException as exc:
+    except _USAGE_ERRORS as exc:
         fail(exc.format_message(), 2)
     except SimbenchError as exc:
         fail(str(exc), exc.exit_code)

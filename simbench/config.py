@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from simbench.errors import InputError
 
@@ -62,23 +62,35 @@ class RunConfig(BaseModel):
         3, ge=1, description="Consecutive non-finite updates before the run stops."
     )
 
-    @model_validator(mode="after")
-    def _schedule_fits_batches(self) -> "RunConfig":
-        if self.probe_every % self.batch_size:
+    # Field validators (not a model validator) so the error names the offending flag;
+    # batch_size is declared earlier, so it is already validated in `info.data`.
+    @field_validator("probe_every")
+    @classmethod
+    def _probes_between_batches(cls, value: int, info: ValidationInfo) -> int:
+        batch_size = info.data.get("batch_size")
+        if batch_size and value % batch_size:
             raise ValueError(
-                f"probe_every={self.probe_every} must be a multiple of "
-                f"batch_size={self.batch_size} (probes happen between update batches)"
+                f"must be a multiple of batch_size={batch_size} "
+                "(probes happen between update batches)"
             )
-        every = self.checkpoint_every
-        if every is not None and every % self.batch_size:
-            raise ValueError(
-                f"checkpoint_every={every} must be a multiple of batch_size={self.batch_size}"
-            )
-        return self
+        return value
+
+    @field_validator("checkpoint_every")
+    @classmethod
+    def _checkpoints_between_batches(cls, value: int | None, info: ValidationInfo) -> int | None:
+        batch_size = info.data.get("batch_size")
+        if value is not None and batch_size and value % batch_size:
+            raise ValueError(f"must be a multiple of batch_size={batch_size}")
+        return value
 
     def for_resume_check(self) -> dict[str, Any]:
-        """The fields that must match for `--resume` to continue a run."""
-        return self.model_dump(mode="json")
+        """The fields that must match for `--resume` to continue a run, as the manifest stores
+        them (secret-looking user options dropped), so a run with an API key can resume."""
+        from simbench.runner.provenance import redact
+
+        values = self.model_dump(mode="json")
+        values["user_options"] = redact(values["user_options"])
+        return values
 
 
 def flag_name(field: str) -> str:
@@ -97,6 +109,12 @@ def build_config(values: dict[str, Any], where: str | None = None) -> RunConfig:
         if not field:
             raise InputError(where or "config", message) from None
         location = f"{where}: {field}" if where else flag_name(field)
+        if error["type"] == "extra_forbidden":
+            from simbench.registry import suggest
+
+            raise InputError(
+                location, "unknown setting", suggest(field, list(RunConfig.model_fields))
+            ) from None
         shown = "" if isinstance(bad, dict) else f" (got {bad!r})"
         raise InputError(location, f"{message}{shown}") from None
 
@@ -105,15 +123,22 @@ def load_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML or JSON config file (safe loader) into a dict of RunConfig fields."""
     import yaml
 
+    from simbench.persona.loader import MAX_BYTES, load_plain_yaml
+
     where = str(path)
+    if not path.is_file():
+        problem = "is a directory, not a file" if path.is_dir() else f"file not found: {path}"
+        raise InputError("--config", problem)
+    if path.stat().st_size > MAX_BYTES:
+        raise InputError(where, f"file is {path.stat().st_size} bytes, above the {MAX_BYTES}-byte limit")
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("--config", f"file not found: {path}") from None
     except UnicodeDecodeError:
         raise InputError(where, "not UTF-8 text") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        # The persona files' loader: safe, and without aliases, so a config cannot expand
+        # into a billion-element "billion laughs" value that hangs the manifest writer.
+        data = json.loads(text) if path.suffix == ".json" else load_plain_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InputError(where, f"cannot parse: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):

@@ -45,6 +45,12 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
+    def target(self, name: str) -> T | str:
+        """The registered object, or its "module:attr" string if not imported yet (no import)."""
+        if name not in self._entries:
+            raise InputError(self.flag, f"unknown {self.kind} {name!r}", suggest(name, self.names()))
+        return self._entries[name]
+
     def get(self, name: str) -> T:
         if name not in self._entries:
             raise InputError(self.flag, f"unknown {self.kind} {name!r}", suggest(name, self.names()))

@@ -109,12 +109,15 @@ class SDPOLearner(FrozenLearner):
 
 
 def token_learner(context: LearnerContext) -> SDPOLearner:
+    """SDPO with per-token advantages (paper 1): one LoRA update per batch of follow-ups."""
     return SDPOLearner(context, loss="token")
 
 
 def logit_learner(context: LearnerContext) -> SDPOLearner:
+    """SDPO with top-K logit distillation from the hindsight teacher (paper 2)."""
     return SDPOLearner(context, loss="logit")
 
 
 def unrelated_learner(context: LearnerContext) -> SDPOLearner:
+    """Control: sdpo-token with each follow-up swapped for an unrelated user message."""
     return SDPOLearner(context, loss="token", unrelated=True)

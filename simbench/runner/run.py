@@ -32,7 +32,7 @@ from simbench.runner.episode import (
     UpdateDone,
     run_episode,
 )
-from simbench.runner.provenance import manifest_for, redact
+from simbench.runner.provenance import manifest_for
 
 LOGS = ("interactions", "updates", "probes", "general", "signals")
 KEEP_CHECKPOINTS = 2
@@ -70,10 +70,7 @@ def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, 
         if not manifest.exists():
             raise InputError("--resume", f"no run to resume in {run_dir} (manifest.json missing)")
         stored = json.loads(manifest.read_text())["config"]
-        current = config.for_resume_check()
-        # The manifest stores user options with secrets dropped; compare like with like.
-        current["user_options"] = redact(current["user_options"])
-        diff = config_diff(stored, current)
+        diff = config_diff(stored, config.for_resume_check())
         if diff:
             raise InputError(
                 "--resume", f"config differs from the run in {run_dir}: {'; '.join(diff)}",
@@ -154,8 +151,11 @@ def execute(
                     return finish(run_dir, "interrupted", state, started, message)
         except UserSimulatorError as exc:
             # The failed batch never reached the learner, so its state is that of the last
-            # batch boundary: checkpoint there and drop the batch's partial records.
+            # batch boundary: checkpoint there and drop the batch's partial records, so the
+            # logs (and any report made from them) end at that boundary too.
             checkpoint(run_dir, parts.learner, writers, state)
+            for name in LOGS:
+                truncate(run_dir / f"{name}.jsonl", state.sizes[name])
             message = f"user simulator failed: {exc}; fix it and continue with --resume"
             return finish(run_dir, "user_error", state, started, message, "user_simulator")
         finally:

@@ -1,0 +1,236 @@
+"""Every learning arm on a 4-interaction episode of the real loop (tiny random Llama, rules user).
+
+Weight arms must change their LoRA weights and nothing else; frozen and in-context arms must
+change no weight; the in-context arms' system prompts must follow the persona / the user's
+follow-ups; the control arm must train on unrelated messages; save + load must continue
+exactly where the saved learner would have.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tinymodels import make_tiny_llama
+
+import simbench.learners  # noqa: F401  (registers the arms)
+from simbench.config import build_config
+from simbench.errors import InputError
+from simbench.learners.base import LEARNERS
+from simbench.runner.build import resolve_inputs
+from simbench.runner.episode import EpisodeSpec, InteractionDone, ProbeDone, UpdateDone, run_episode
+from simbench.runner.parts import build_parts
+
+T, B, SWITCH = 4, 2, 2
+WEIGHT_ARMS = ("sdpo-token", "sdpo-logit", "sdpo-unrelated", "sft-hindsight")
+PROMPT_ARMS = ("frozen", "in-context-oracle", "in-context-memory")
+PERSONA = f"""\
+id: two-phase
+name: Two phases
+background: A tester.
+interactions: {T}
+schedule:
+  - at: 0
+    preferences: [concise]
+  - at: {SWITCH}
+    preferences: [no-emojis]
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Two intra-op threads on tiny ops made runs ~20x slower on the loaded 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def persona_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("persona") / "two-phase.yaml"
+    path.write_text(PERSONA)
+    return path
+
+
+class Episode:
+    """The parts, events and observed turn batches of one episode (plus weights before it)."""
+
+    def __init__(self, persona_path, tokenizer, learner, options=None, turns=1):
+        config = build_config(dict(
+            persona=str(persona_path), learner=learner, interactions=T, batch_size=B,
+            probe_every=B, turns=turns, probe_prompts=1, general_questions=0, max_new_tokens=5,
+            learner_options=options or {},
+        ))
+        self.inputs = resolve_inputs(config)
+        self.model = make_tiny_llama(tokenizer)
+        self.tokenizer = tokenizer
+        self.parts = build_parts(self.inputs, load=lambda name, device: (self.model, tokenizer))
+        self.spec = EpisodeSpec(T, B, B, turns=turns, seed=config.seed)
+        self.before = weights(self.model)
+        self.batches = []
+        observe = self.parts.learner.observe
+        self.parts.learner.observe = lambda turns: (self.batches.append(list(turns)), observe(turns))[1]
+        self.events = list(run_episode(self.parts, self.spec))
+
+    def of(self, kind):
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def interactions(self):
+        return [e.record for e in self.of(InteractionDone)]
+
+    def fresh_learner(self):
+        """The same arm built anew on a fresh tiny model (what a resumed run starts from)."""
+        model = make_tiny_llama(self.tokenizer)
+        return build_parts(self.inputs, load=lambda name, device: (model, self.tokenizer)).learner
+
+
+def weights(model):
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def changed(before, after):
+    return {name for name in before if not before[name].equal(after[name])}
+
+
+@pytest.fixture(scope="module")
+def episodes(persona_path, smol_tokenizer):
+    """Episode per arm (default options), built once and shared read-only."""
+    cache = {}
+
+    def get(learner):
+        if learner not in cache:
+            cache[learner] = Episode(persona_path, smol_tokenizer, learner)
+        return cache[learner]
+
+    return get
+
+
+def test_registry_holds_every_arm():
+    assert set(LEARNERS.names()) == set(WEIGHT_ARMS) | set(PROMPT_ARMS)
+
+
+@pytest.mark.parametrize("learner", sorted(set(WEIGHT_ARMS) | set(PROMPT_ARMS)))
+def test_every_learner_runs_a_short_episode(episodes, learner):
+    episode = episodes(learner)
+    assert [r.t for r in episode.interactions()] == list(range(T))
+    assert [e.t for e in episode.of(ProbeDone)] == [0, 2, 4]
+    assert [len(batch) for batch in episode.batches] == [B] * (T // B)
+    updates = [e.record for e in episode.of(UpdateDone)]
+    if learner in WEIGHT_ARMS:
+        assert [(u.update, u.t) for u in updates] == [(0, 2), (1, 4)]
+        assert not any(u.skipped for u in updates), [u.reason for u in updates]
+        assert all(u.stats["loss"] is not None for u in updates)
+    else:
+        assert updates == []
+
+
+@pytest.mark.parametrize("learner", WEIGHT_ARMS)
+def test_weight_arms_change_their_lora_weights_only(episodes, learner):
+    episode = episodes(learner)
+    moved = changed(episode.before, weights(episode.model))
+    assert moved, "no weight changed"
+    assert all("lora_" in name for name in moved), sorted(moved)[:3]
+
+
+@pytest.mark.parametrize("learner", PROMPT_ARMS)
+def test_frozen_and_in_context_arms_change_no_weight(episodes, learner):
+    episode = episodes(learner)
+    assert changed(episode.before, weights(episode.model)) == set()
+
+
+def system_of(record):
+    first = record.messages[0]
+    return first["content"] if first["role"] == "system" else None
+
+
+def test_oracle_system_prompt_lists_the_active_preferences_and_switches_with_the_phase(episodes):
+    episode = episodes("in-context-oracle")
+    describe = episode.inputs.persona.preference
+    concise, no_emojis = describe("concise").description, describe("no-emojis").description
+    for record in episode.interactions():
+        system = system_of(record)
+        expected, absent = (concise, no_emojis) if record.t < SWITCH else (no_emojis, concise)
+        assert system is not None and f"- {expected}" in system and absent not in system, record.t
+
+
+def test_frozen_arm_adds_no_system_prompt(episodes):
+    assert all(system_of(r) is None for r in episodes("frozen").interactions())
+
+
+def test_memory_arm_shows_recent_follow_ups_and_stays_bounded(persona_path, smol_tokenizer):
+    episode = Episode(persona_path, smol_tokenizer, "in-context-memory", {"memory_size": 3}, turns=2)
+    # The follow-ups in the order the learner observed them (turn by turn within a batch).
+    observed = [[" ".join(turn.follow_up.split()) for turn in batch] for batch in episode.batches]
+    assert [len(batch) for batch in observed] == [B * 2] * (T // B)
+    records = episode.interactions()
+    # Before any update the memory is empty; the second batch sees the first batch's last 3.
+    assert all(system_of(r) is None for r in records if r.t < B)
+    later = {system_of(r) for r in records if r.t >= B}
+    assert len(later) == 1
+    shown = later.pop().splitlines()[1:]
+    assert shown == [f"- {text}" for text in observed[0][-3:]]
+    assert list(episode.parts.learner.memory) == observed[-1][-3:]
+
+
+def test_memory_size_below_one_is_refused_naming_the_option(persona_path, smol_tokenizer):
+    with pytest.raises(InputError, match="^--learner-option: in-context-memory: memory_size must be >= 1"):
+        Episode(persona_path, smol_tokenizer, "in-context-memory", {"memory_size": 0})
+
+
+def test_bad_sdpo_option_is_refused_naming_the_option(persona_path, smol_tokenizer):
+    with pytest.raises(InputError, match="^--learner-option: sdpo-token: .*lr"):
+        Episode(persona_path, smol_tokenizer, "sdpo-token", {"lr": -1})
+
+
+def test_unrelated_control_trains_on_unrelated_messages(episodes):
+    from simbench.users.rules import UNRELATED_MESSAGES
+
+    episode = episodes("sdpo-unrelated")
+    follow_ups = {r.t: r.follow_up for r in episode.interactions()}
+    updates = episode.of(UpdateDone)
+    assert all(u.record.stats["feedback"] == "unrelated" for u in updates)
+    signals = [s for u in updates for s in u.token_signals]
+    assert signals
+    for signal in signals:
+        assert signal["follow_up"] in UNRELATED_MESSAGES
+        assert signal["follow_up"] != follow_ups[signal["t"]]
+
+
+def test_sdpo_token_trains_on_the_users_follow_ups(episodes):
+    episode = episodes("sdpo-token")
+    follow_ups = {r.t: r.follow_up for r in episode.interactions()}
+    updates = episode.of(UpdateDone)
+    assert all(u.record.stats["feedback"] == "user" for u in updates)
+    signals = [s for u in updates for s in u.token_signals]
+    assert signals and all(s["follow_up"] == follow_ups[s["t"]] for s in signals)
+    assert all(len(s["tokens"]) == len(s["advantages"]) for s in signals)
+
+
+def comparable(result):
+    if result is None:
+        return None
+    stats = {k: v for k, v in result.stats.items() if k != "seconds"}  # wall clock
+    return result.skipped, stats
+
+
+@pytest.mark.parametrize("learner", ["sdpo-token", "sdpo-logit", "sft-hindsight", "in-context-memory"])
+def test_save_then_load_continues_exactly_like_the_saved_learner(persona_path, smol_tokenizer, learner, tmp_path):
+    episode = Episode(persona_path, smol_tokenizer, learner)  # its own: this test trains further
+    saved = episode.parts.learner
+    saved.save(tmp_path / "learner")
+    restored = episode.fresh_learner()
+    restored.load(tmp_path / "learner")
+
+    preferences = [episode.inputs.persona.preference("no-emojis")]
+    assert restored.system_prompt(preferences) == saved.system_prompt(preferences)
+    if learner in WEIGHT_ARMS:
+        assert weights(restored.model).keys() == weights(saved.model).keys()
+        assert changed(weights(saved.model), weights(restored.model)) == set()
+    # One more update on the same batch: same loss, same stats, same weights afterwards.
+    last_batch = episode.batches[-1]
+    assert comparable(restored.observe(last_batch)) == comparable(saved.observe(last_batch))
+    if learner in WEIGHT_ARMS:
+        assert changed(weights(saved.model), weights(restored.model)) == set()
+    else:
+        assert list(restored.memory) == list(saved.memory)
