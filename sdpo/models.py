@@ -102,9 +102,28 @@ def resolve_model_folder(name_or_path: str, cache_dir: str | Path | None = None)
         return str(path)
     if path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1:
         raise ModelNotFoundError(name_or_path, "no such model folder", _known_hint())
-    # A Hugging Face id: callers pass local_files_only=True, so only the local HF cache is
-    # consulted and a missing model fails at once instead of waiting on the network.
-    return name_or_path
+    return _hub_cache_folder(name_or_path)
+
+
+def _hub_cache_folder(repo_id: str) -> str:
+    """The local HF-cache snapshot folder of `repo_id`, or a one-line error at once.
+
+    Even with local_files_only=True, transformers 5 probes the hub (with retries, ~25 s) for
+    an adapter config, so the snapshot folder is looked up here and loaded as a plain folder.
+    """
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(repo_id, "config.json")
+    except ValueError:  # not even shaped like a repo id
+        cached = None
+    if not isinstance(cached, str):
+        raise ModelNotFoundError(
+            repo_id,
+            "not found locally and there is no Hugging Face hub access here",
+            f"download it where there is network and pass its folder; {_known_hint()}",
+        )
+    return str(Path(cached).parent)
 
 
 def ensure_cached(name: str, gguf_file: Path, root: Path) -> Path:
@@ -191,11 +210,6 @@ def _known_hint() -> str:
 
 
 def _not_found(name_or_path: str, err: Exception) -> ModelNotFoundError:
+    # Resolution already succeeded (the folder exists), so the files themselves are the problem.
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    if Path(name_or_path).expanduser().exists() or name_or_path in KNOWN_MODELS:
-        return ModelNotFoundError(name_or_path, f"could not be loaded: {first_line}")
-    return ModelNotFoundError(
-        name_or_path,
-        "not found locally and there is no Hugging Face hub access here",
-        f"download it where there is network and pass its folder; {_known_hint()}",
-    )
+    return ModelNotFoundError(name_or_path, f"could not be loaded: {first_line}")

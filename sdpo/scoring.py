@@ -74,6 +74,25 @@ def gather_logprobs(logits: Any, targets: Any) -> Any:
     return logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
 
 
+def token_logprobs(
+    model: Any,
+    tokenizer: Any,
+    messages: Sequence[Mapping[str, str]],
+    response_ids: Sequence[int],
+    follow_up: str | None = None,
+    template: str = DEFAULT_HINDSIGHT_TEMPLATE,
+) -> list[float]:
+    """log π(y_t | context, y<t) for every response token; the hindsight context if `follow_up`."""
+    import torch
+
+    context = messages if follow_up is None else hindsight_messages(messages, follow_up, template)
+    prompt = prompt_ids(tokenizer, context)
+    batch = response_batch([prompt + list(response_ids)], [len(prompt)], pad_token_id(tokenizer))
+    with torch.no_grad():
+        logprobs = gather_logprobs(response_logits(model, batch), batch.targets.to(_device(model)))
+    return logprobs[0].double().tolist()
+
+
 def hindsight_token_scores(
     model: Any,
     tokenizer: Any,

@@ -24,7 +24,14 @@ from sdpo import __version__, losses
 from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
 from sdpo.config import SDPOConfig
 from sdpo.errors import CheckpointError
-from sdpo.hindsight import HindsightContexts, HindsightSample, build_contexts, check_sample, student_batch, teacher_batch
+from sdpo.hindsight import (
+    HindsightContexts,
+    HindsightSample,
+    build_contexts,
+    check_sample,
+    student_batch,
+    teacher_batch,
+)
 from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
 from sdpo.teacher import make_teacher
 
@@ -241,8 +248,9 @@ class SDPOUpdater:
                     "build the updater with the checkpoint's config",
                 )
         load_adapter(self.model, source / "adapter")
-        self.optimizer.load_state_dict(torch.load(source / "optimizer.pt", weights_only=True))
-        self.teacher.load_state_dict(torch.load(source / "teacher.pt", weights_only=True))
+        # map to CPU: a GPU checkpoint must load anywhere; both loaders move state to the params' device.
+        self.optimizer.load_state_dict(torch.load(source / "optimizer.pt", map_location="cpu", weights_only=True))
+        self.teacher.load_state_dict(torch.load(source / "teacher.pt", map_location="cpu", weights_only=True))
         self.steps = int(state["steps"])
         self.applied_steps = int(state["applied_steps"])
 

@@ -90,3 +90,26 @@ def test_cache_is_written_atomically_and_then_reused(monkeypatch, tmp_path):
     monkeypatch.setattr(models, "_write_dequantised", crash)
     assert models.ensure_cached("m", gguf, root) == target  # complete: never rewritten
     assert sorted(p.name for p in root.iterdir()) == ["m"]
+
+
+def test_hub_id_in_the_local_hf_cache_loads_from_its_snapshot_without_network(monkeypatch, tmp_path, smol_tokenizer):
+    import huggingface_hub.constants
+
+    commit = "0" * 40
+    repo = tmp_path / "models--tiny-org--tiny-llama"
+    snapshot = repo / "snapshots" / commit
+    make_tiny_llama(smol_tokenizer).save_pretrained(snapshot)
+    smol_tokenizer.save_pretrained(snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    started = time.monotonic()
+    model, tokenizer = models.load_policy("tiny-org/tiny-llama")
+    assert time.monotonic() - started < 30
+    assert model.config.num_hidden_layers == 2 and len(tokenizer) == len(smol_tokenizer)
+
+
+def test_a_folder_without_model_files_is_reported_as_unloadable(tmp_path):
+    (tmp_path / "empty-model").mkdir()
+    with pytest.raises(ModelNotFoundError, match="empty-model: could not be loaded: "):
+        models.load_policy(str(tmp_path / "empty-model"))

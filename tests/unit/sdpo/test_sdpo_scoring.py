@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from sdpo.hindsight import HindsightSample, build_contexts, response_batch
-from sdpo.scoring import full_distribution_at, hindsight_token_scores, response_logits
+from sdpo.scoring import full_distribution_at, hindsight_token_scores, response_logits, token_logprobs
 
 MESSAGES = [{"role": "user", "content": "Tell me about owls."}]
 
@@ -34,6 +35,10 @@ def test_token_scores_are_teacher_minus_student_log_probs_of_the_same_tokens(tin
         assert abs(scores.teacher_logprobs[t] - t_lp[ctx.teacher_prompt_len + t - 1, token].item()) < 1e-4
         assert abs(scores.advantages[t] - (scores.teacher_logprobs[t] - scores.student_logprobs[t])) < 1e-9
     assert scores.token_ids == response and len(scores.tokens) == len(response)
+    plain = token_logprobs(tiny_model, smol_tokenizer, MESSAGES, response)
+    hindsight = token_logprobs(tiny_model, smol_tokenizer, MESSAGES, response, follow_up="Be brief.")
+    assert plain == pytest.approx(scores.student_logprobs, abs=1e-5)
+    assert hindsight == pytest.approx(scores.teacher_logprobs, abs=1e-5)
 
 
 def test_full_distribution_at_gives_next_token_probabilities_after_a_response_prefix(tiny_model, smol_tokenizer):
