@@ -39,13 +39,16 @@ class RunConfig(BaseModel):
         None, ge=1, description="Episode length; default: the persona's `interactions`."
     )
     turns: int = Field(1, ge=1, le=8, description="User follow-ups per interaction.")
-    batch_size: int = Field(8, ge=1, description="Interactions per learner update.")
+    batch_size: int = Field(4, ge=1, description="Interactions per learner update.")
     probe_every: int = Field(
-        16, ge=1, description="Interactions between probes (a multiple of batch_size)."
+        8, ge=1, description="Interactions between probes (a multiple of batch_size)."
     )
     probe_prompts: int = Field(16, ge=1, description="Held-out probe prompts per probe.")
     general_questions: int = Field(
         8, ge=0, description="General-capability questions per probe (collateral drift)."
+    )
+    generation_batch_size: int = Field(
+        16, ge=1, description="Requests decoded together (probes; each update batch is one call)."
     )
     max_new_tokens: int = Field(96, ge=1, le=4096, description="Cap on response length.")
     temperature: float = Field(0.7, ge=0.0, description="Sampling temperature (training).")

@@ -1,12 +1,13 @@
 """Crash-safe JSONL logs: append-and-flush writers, tolerant readers, atomic small files.
 
 A record is flushed as soon as it is written, so a killed run loses at most the line being
-written; a torn last line (no trailing newline or invalid JSON) is detected and dropped.
+written; a torn last line (cut off mid-write, so not valid JSON) is detected and dropped.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -24,7 +25,7 @@ class JsonlWriter:
 
     def write(self, record: BaseModel | dict[str, Any]) -> None:
         data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
-        self._file.write(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
+        self._file.write(dumps_strict(data, sort_keys=True) + "\n")
         self._file.flush()
 
     def sync(self) -> None:
@@ -38,6 +39,26 @@ class JsonlWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+def finite_or_null(value: Any) -> Any:
+    """`value` with every NaN/inf float replaced by None, recursively (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(v) for v in value]
+    return value
+
+
+def dumps_strict(data: Any, **options: Any) -> str:
+    """Standard JSON (no NaN/Infinity tokens, which strict parsers reject): a non-finite
+    number, e.g. the advantages of an update skipped for a NaN loss, is written as null."""
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, **options)
+    except ValueError:
+        return json.dumps(finite_or_null(data), ensure_ascii=False, allow_nan=False, **options)
 
 
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -85,4 +106,4 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_atomic(path, dumps_strict(data, indent=2, sort_keys=True) + "\n")

@@ -26,7 +26,7 @@ class _PlainLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            problem = "YAML aliases (*name) are not allowed in persona files; write the value out"
+            problem = "YAML aliases (*name) are not allowed; write the value out"
             raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)
         return super().compose_node(parent, index)
 
@@ -40,6 +40,11 @@ class _PlainLoader(yaml.SafeLoader):
                     raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def load_plain_yaml(text: str) -> Any:
+    """`text` parsed as plain YAML data (safe, no aliases, no duplicate keys); raises YAMLError."""
+    return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
 
 
 def read_yaml_mapping(path: Path, where: str) -> dict[str, Any]:
@@ -64,7 +69,7 @@ def read_yaml_mapping(path: Path, where: str) -> dict[str, Any]:
 def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
     """Parse YAML `text` with the plain loader; the result must be a non-empty mapping."""
     try:
-        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+        data = load_plain_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -135,8 +140,13 @@ def load_persona_prompts(persona: Persona) -> tuple[list[Any], list[Any]]:
 
 
 def translate(exc: ValidationError, where: str) -> InputError:
-    """The first pydantic error as 'file: field.path: problem (hint)'."""
-    error = exc.errors(include_url=False)[0]
+    """The first pydantic error as 'file: field.path: problem (hint)'.
+
+    An unknown key is reported before anything else: a misspelt `schedul:` also makes
+    `schedule` missing, and "unknown key 'schedul' (did you mean 'schedule'?)" is the fix.
+    """
+    errors = exc.errors(include_url=False)
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}

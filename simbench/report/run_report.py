@@ -148,6 +148,8 @@ def read_signals(run_dir: Path) -> list[dict[str, Any]]:
                 "needs 'tokens' and 'advantages' lists of equal length",
                 "the sdpo learner writes them; regenerate the run if the file was edited",
             )
+        # null is how the logs write a non-finite advantage (an update skipped for NaN).
+        advantages = record["advantages"] = [float("nan") if a is None else a for a in advantages]
         if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in advantages):
             raise InputError(f"{path}: record {lineno}", "advantages must be numbers")
         records.append(record)

@@ -80,18 +80,28 @@ def resolve_inputs(config: RunConfig) -> Inputs:
 
 
 def build_user(inputs: Inputs) -> Any:
-    """The user simulator named by the config, set up from the persona."""
+    """The user simulator named by the config, set up from the persona.
+
+    The rules user draws irrelevant follow-ups itself; LLM users are wrapped in `NoisyUser`
+    so a noisy persona is noisy whatever backend phrases its feedback.
+    """
     from simbench.users.base import USERS
+    from simbench.users.noise import NoisyUser
 
     config = inputs.config
     factory = USERS.get(config.user)
     options = dict(config.user_options)
+    rate = inputs.persona.noise.irrelevant_rate
     if config.user == "rules":
-        options.setdefault("irrelevant_rate", inputs.persona.noise.irrelevant_rate)
+        options.setdefault("irrelevant_rate", rate)
     else:
         options.setdefault("background", inputs.persona.background)
-        options.setdefault("irrelevant_rate", inputs.persona.noise.irrelevant_rate)
     try:
-        return factory(**options)
+        if config.user == "local":
+            name = options.pop("model", config.model)
+            user = factory.from_name(name, device=config.device, **options)
+        else:
+            user = factory(**options)
     except TypeError as exc:
-        raise InputError("user_options", f"invalid options for user {config.user!r}: {exc}") from None
+        raise InputError("--user-option", f"invalid options for user {config.user!r}: {exc}") from None
+    return NoisyUser(user, rate) if config.user != "rules" and rate > 0 else user

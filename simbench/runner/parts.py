@@ -34,7 +34,7 @@ def build_backend(inputs: Inputs, model: Any, tokenizer: Any) -> Any:
         max_new_tokens=config.max_new_tokens,
         temperature=config.temperature,
         top_p=config.top_p,
-        batch_size=max(config.batch_size, 1),
+        batch_size=max(config.generation_batch_size, config.batch_size),
     )
     factory = BACKENDS.get(config.backend)
     if config.backend == "hf":

@@ -9,6 +9,7 @@ fails at once; after `max_attempts` one line names the endpoint and the last err
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import os
 import random
@@ -185,7 +186,8 @@ class ChatEndpoint:
             except openai.APIStatusError as error:
                 last_error = f"HTTP {error.status_code}: {error.message}"
                 if not (error.status_code in RETRYABLE_STATUS or error.status_code >= 500):
-                    self._fail(attempt, last_error, _status_hint(error.status_code, self.api_key_env))
+                    hint = _status_hint(error.status_code, self.api_key_env)
+                    raise self._error(attempt, last_error, hint) from error
                 retry_after = parse_retry_after(error.response.headers)
             except openai.APITimeoutError:
                 last_error = f"timed out after {self.timeout:g} s"
@@ -194,8 +196,8 @@ class ChatEndpoint:
                 last_error = f"connection error: {type(cause).__name__}: {cause}"
             except openai.APIResponseValidationError as error:
                 last_error = f"malformed reply: {error.message}"
-            except ValueError as error:  # a 200 whose body is not JSON (JSONDecodeError)
-                last_error = f"malformed reply: {type(error).__name__}: {error}"
+            except json.JSONDecodeError as error:  # a 200 whose body is not JSON
+                last_error = f"malformed reply: body is not JSON ({error})"
             if attempt < self.retry.max_attempts:
                 with self._jitter_lock:
                     jitter = self._jitter.random()
@@ -205,17 +207,16 @@ class ChatEndpoint:
                     self.base_url, attempt, self.retry.max_attempts, self._one_line(last_error), delay,
                 )
                 time.sleep(delay)
-        self._fail(self.retry.max_attempts, last_error, None)
-        raise AssertionError("unreachable")  # _fail always raises
+        raise self._error(self.retry.max_attempts, last_error, None)
 
-    def _fail(self, attempts: int, last_error: str, hint: str | None) -> None:
+    def _error(self, attempts: int, last_error: str, hint: str | None) -> SimbenchError:
         message = (
             f"endpoint {self.base_url} (model {self.model!r}) failed after {attempts} "
             f"attempt{'s' if attempts != 1 else ''}: {self._one_line(last_error)}"
         )
         if hint:
             message += f" ({hint})"
-        raise self.error_type(message)
+        return self.error_type(message)
 
     def _one_line(self, text: str) -> str:
         text = " ".join(self._scrub(str(text)).split())
@@ -276,7 +277,9 @@ def _extract(response: Any, postprocess: Callable[[str], str]) -> tuple[str, str
 
 def _status_hint(status: int, api_key_env: str | None) -> str | None:
     if status in (401, 403):
-        return f"check the API key in ${api_key_env}" if api_key_env else "the endpoint wants an API key: set api_key_env"
+        if api_key_env:
+            return f"check the API key in ${api_key_env}"
+        return "the endpoint wants an API key: set api_key_env"
     if status == 404:
         return "check base_url (it usually ends in /v1) and the model name"
     return None

@@ -135,6 +135,12 @@ class RulesUser:
             return FollowUp(text, (), {"irrelevant": False, "checked": checked, "kind": "praise"})
         return FollowUp(rng.choice(THANKS), (), {"irrelevant": False, "checked": checked, "kind": "thanks"})
 
+    def follow_up_many(
+        self, items: Sequence[tuple[str, str, Sequence[Preference]]], rng: random.Random
+    ) -> list[FollowUp]:
+        """`follow_up` for each (prompt, response, active) item, in order, sharing `rng`."""
+        return [self.follow_up(prompt, response, active, rng) for prompt, response, active in items]
+
 
 def _pick_mentioned(violated: list[Preference], rng: random.Random) -> list[Preference]:
     """One or two of the violated preferences, kept in the persona's order."""

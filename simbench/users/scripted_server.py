@@ -15,7 +15,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Sequence
 
-FAULTS = ("500", "503", "429", "empty", "none", "no-choices", "garbage", "drop", "slow", "404")
+FAULTS = ("500", "503", "429", "empty", "none", "no-choices", "garbage", "drop", "slow", "404", "truncated")
 
 
 def chat_completion(content: str | None, model: str = "scripted") -> dict[str, Any]:
@@ -36,10 +36,12 @@ class ScriptedServer:
 
     Faults: "500"/"503"/"404" status with an error body; "429[:secs]" with Retry-After;
     "empty" (content ""), "none" (content null), "no-choices", "garbage" (200, not JSON);
-    "drop" (close the connection without answering); "slow[:secs]" (answer late).
+    "drop" (close the connection without answering); "slow[:secs]" (answer late);
+    "truncated" (a 200 whose body stops halfway, then the connection closes).
     `upstream` is another server's base URL ending in /v1; without it, requests past the
     script get `reply` (a string, or a function of the request body). `requests` records
-    every request body received and `headers` their headers.
+    every request body received and `headers` their headers. `port` 0 picks a free port; a
+    fixed one lets a test bring an endpoint back at the address a run was configured with.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class ScriptedServer:
         faults: Sequence[str] = (),
         upstream: str | None = None,
         reply: str | Callable[[dict[str, Any]], str] = "Thanks, that works.",
+        port: int = 0,
     ) -> None:
         for fault in faults:
             if fault.split(":", 1)[0] not in FAULTS:
@@ -57,7 +60,7 @@ class ScriptedServer:
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         # A short poll interval so `shutdown` returns in ~50 ms instead of the default 0.5 s.
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
@@ -134,6 +137,10 @@ class ScriptedServer:
                 elif name == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
+                elif name == "truncated":
+                    whole = json.dumps(chat_completion(server._reply(body), model)).encode()
+                    self._send_raw(200, whole[: len(whole) // 2], "application/json", length=len(whole))
+                    self.close_connection = True
                 elif name == "slow":
                     time.sleep(float(arg or 5))
                     self._send(200, chat_completion(server._reply(body), model))
@@ -160,12 +167,13 @@ class ScriptedServer:
                 self._send_raw(status, json.dumps(payload).encode(), "application/json", headers)
 
             def _send_raw(
-                self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+                self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None,
+                length: int | None = None,
             ) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", content_type or "application/json")
-                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Content-Length", str(len(data) if length is None else length))
                     for key, value in (headers or {}).items():
                         self.send_header(key, value)
                     self.end_headers()

@@ -18,7 +18,9 @@ NO_EMOJI = Preference("pref-noemoji-q2", "Answers without any emojis.", _always(
 
 
 def test_messages_carry_background_wishes_and_the_exchange_but_no_ids():
-    messages = render_user_messages("How do magnets work?", "Magnets 🧲 attract.", [SHORT, NO_EMOJI], "You are a busy nurse.")
+    messages = render_user_messages(
+        "How do magnets work?", "Magnets 🧲 attract.", [SHORT, NO_EMOJI], "You are a busy nurse."
+    )
     assert [m["role"] for m in messages] == ["system", "user"]
     system, user = messages[0]["content"], messages[1]["content"]
     assert "You are a busy nurse." in system

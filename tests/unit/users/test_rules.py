@@ -174,5 +174,12 @@ def test_rates_outside_zero_one_are_input_errors(field, value):
         RulesUser(**{field: value})
 
 
+def test_batch_equals_one_by_one_calls_with_the_same_rng():
+    user = RulesUser(irrelevant_rate=0.2)
+    items = [("q", "LONG", [SHORT]), ("q", "fine", [SHORT, PLAIN]), ("q", "FANCY", [PLAIN])]
+    rng = random.Random(2)
+    assert user.follow_up_many(items, random.Random(2)) == [user.follow_up(*item, rng) for item in items]
+
+
 def test_rules_user_is_registered_by_name():
     assert USERS.get("rules") is RulesUser
