@@ -167,13 +167,14 @@ class HFBackend:
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         import torch
+        from sdpo.adapters import merged_lora
 
         prompts = [self.prompt_ids(r) for r in requests]
         results: dict[int, Generation] = {}
         modes = [(module, module.training) for module in self.model.modules()]
         self.model.eval()
         try:
-            with torch.no_grad():
+            with torch.no_grad(), merged_lora(self.model):
                 for batch in length_sorted_batches([len(p) for p in prompts], self.config.batch_size):
                     outputs = self._generate_batch([prompts[i] for i in batch], [requests[i] for i in batch])
                     for i, output in zip(batch, outputs):

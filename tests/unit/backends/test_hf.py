@@ -234,6 +234,25 @@ def test_generation_uses_the_current_lora_adapter_in_eval_mode(tiny_model, smol_
     assert after == HFBackend(merged, smol_tokenizer, config).generate(requests)
 
 
+def test_generation_merges_lora_for_speed_but_leaves_every_weight_bit_identical(tiny_model, smol_tokenizer):
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    chaotic(tiny_model)
+    policy = get_peft_model(tiny_model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "o_proj"]))
+    with torch.no_grad():
+        for name, param in policy.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0.0, 0.5)
+    before = {name: p.detach().clone() for name, p in policy.named_parameters()}
+    HFBackend(policy, smol_tokenizer, GenerationConfig(max_new_tokens=6)).generate(
+        [greedy(chat) for chat in CHATS[:2]]
+    )
+    after = dict(policy.named_parameters())
+    assert all(torch.equal(before[name], after[name]) for name in before)
+    assert not any(getattr(m, "merged", False) for m in policy.modules())
+
+
 # --- real SmolLM2 ---------------------------------------------------------------------------
 
 
