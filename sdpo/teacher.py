@@ -39,7 +39,20 @@ class Teacher(Protocol):
         ...
 
 
-class LiveTeacher:
+class _StatelessTeacher:
+    """A teacher with no state of its own: nothing to update after a step, nothing to save."""
+
+    def after_step(self, model: Any) -> None:
+        del model
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        del state
+
+
+class LiveTeacher(_StatelessTeacher):
     """The current policy itself; one no-grad forward pass per batch."""
 
     name = "live"
@@ -50,15 +63,6 @@ class LiveTeacher:
     def logits(self, model: Any, batch: ResponseBatch) -> torch.Tensor:
         with torch.no_grad(), _eval_mode(model):
             return response_logits(model, batch)
-
-    def after_step(self, model: Any) -> None:
-        del model
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        del state
 
 
 class EMATeacher:
@@ -94,7 +98,7 @@ class EMATeacher:
             self.average[name].copy_(state["average"][name])
 
 
-class TrustRegionTeacher:
+class TrustRegionTeacher(_StatelessTeacher):
     """logits = (1 − mix)·base + mix·current on the hindsight context.
 
     Costs one extra no-grad forward (the base pass runs with the adapters disabled).
@@ -113,15 +117,6 @@ class TrustRegionTeacher:
                 base = response_logits(model, batch)
             current = response_logits(model, batch)
         return torch.lerp(base, current, self.mix)
-
-    def after_step(self, model: Any) -> None:
-        del model
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        del state
 
 
 TEACHERS: dict[str, Callable[[Any, Any], Teacher]] = {

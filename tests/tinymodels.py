@@ -6,6 +6,23 @@ conftest.py files in the tree, `from conftest import ...` resolves to whichever 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def single_torch_thread() -> Iterator[None]:
+    """torch on one intra-op thread inside the block, the previous count restored after: tiny-model
+    ops are too small to share out, and on a loaded 2-core machine two threads made runs ~20x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
 
 def make_tiny_llama(tokenizer, seed: int = 0, layers: int = 2, hidden: int = 64):
     """A randomly initialised Llama with `tokenizer`'s vocabulary (fp32, eval mode)."""

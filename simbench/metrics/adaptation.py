@@ -54,8 +54,32 @@ def sustained_steps(
     return length, True
 
 
+def probe_count_flags(n_probes: int, sustain: int) -> list[str]:
+    """`no_probes` or `too_few_probes_to_sustain` when a phase's probes cannot show a sustained
+    crossing (shared by the adaptation and unlearning results)."""
+    if n_probes == 0:
+        return ["no_probes"]
+    if n_probes < sustain:
+        return ["too_few_probes_to_sustain"]
+    return []
+
+
+def last_or_nan(values: np.ndarray) -> float:
+    """The phase's last probe value, NaN for a phase without probes."""
+    return float(values[-1]) if values.size else float("nan")
+
+
+class FlaggedResult:
+    """`to_dict` for a frozen result dataclass whose `flags` tuple is written as a JSON list."""
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["flags"] = list(self.flags)
+        return out
+
+
 @dataclass(frozen=True)
-class AdaptationResult:
+class AdaptationResult(FlaggedResult):
     """How one preference newly active in phase `phase` was adopted."""
 
     phase: int
@@ -71,11 +95,6 @@ class AdaptationResult:
     final_s: float
     final_g: float
     flags: tuple[str, ...]
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["flags"] = list(self.flags)
-        return out
 
 
 def adaptation_in_phase(
@@ -96,10 +115,7 @@ def adaptation_in_phase(
         flags.append("censored")
     if not np.isnan(b) and not np.isnan(c) and not has_headroom(b, c):
         flags.append("no_headroom")
-    if inside.t.size == 0:
-        flags.append("no_probes")
-    elif inside.t.size < sustain:
-        flags.append("too_few_probes_to_sustain")
+    flags.extend(probe_count_flags(inside.t.size, sustain))
     return AdaptationResult(
         phase=window.index,
         preference=curve.preference,
@@ -111,8 +127,8 @@ def adaptation_in_phase(
         steps_to_threshold=steps,
         censored=censored,
         aulc=mean_finite(g),
-        final_s=float(inside.s[-1]) if inside.t.size else float("nan"),
-        final_g=float(g[-1]) if inside.t.size else float("nan"),
+        final_s=last_or_nan(inside.s),
+        final_g=last_or_nan(g),
         flags=tuple(flags),
     )
 

@@ -3,12 +3,15 @@ U(t), sustained steps-to-unlearn and perseveration area (design.md §4)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from simbench.metrics.adaptation import SUSTAIN, THRESHOLD, has_headroom, sustained_steps
+from simbench.metrics.adaptation import (
+    SUSTAIN, THRESHOLD, FlaggedResult, has_headroom, last_or_nan, probe_count_flags,
+    sustained_steps,
+)
 from simbench.metrics.curves import Curve, PhaseWindow, mean_finite
 
 
@@ -69,7 +72,7 @@ def opposite_of(pref: str, opposites: Mapping[str, str]) -> str | None:
 
 
 @dataclass(frozen=True)
-class UnlearningResult:
+class UnlearningResult(FlaggedResult):
     """How fast the old preference faded after it stopped being wanted at `start` (= τ)."""
 
     preference: str
@@ -87,11 +90,6 @@ class UnlearningResult:
     final_s: float
     final_u: float
     flags: tuple[str, ...]
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["flags"] = list(self.flags)
-        return out
 
 
 def unlearning_in_phase(
@@ -115,10 +113,7 @@ def unlearning_in_phase(
         flags.append("no_probe_before_change")
     elif not np.isnan(b) and not has_headroom(b, s_at_change):
         flags.append("nothing_to_unlearn")
-    if inside.t.size == 0:
-        flags.append("no_probes")
-    elif inside.t.size < sustain:
-        flags.append("too_few_probes_to_sustain")
+    flags.extend(probe_count_flags(inside.t.size, sustain))
     return UnlearningResult(
         preference=curve.preference,
         kind=event.kind,
@@ -132,7 +127,7 @@ def unlearning_in_phase(
         steps_to_unlearn=steps,
         censored=censored,
         perseveration=mean_finite(1.0 - u),
-        final_s=float(inside.s[-1]) if inside.t.size else float("nan"),
-        final_u=float(u[-1]) if inside.t.size else float("nan"),
+        final_s=last_or_nan(inside.s),
+        final_u=last_or_nan(u),
         flags=tuple(flags),
     )

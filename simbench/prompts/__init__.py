@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from simbench.errors import InputError
 from simbench.registry import suggest
@@ -26,6 +26,8 @@ SIGNAL_KINDS = ("constraining", "reinforcing")
 _PROMPT_FIELDS = ("id", "text", "category")
 _GENERAL_FIELDS = ("id", "question", "answer", "aliases")
 _SIGNAL_FIELDS = ("id", "preference", "kind", "prompt", "response", "relevant", "unrelated")
+
+_Item = TypeVar("_Item", "Prompt", "GeneralQuestion", "SignalCase")
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,25 @@ def _check_unique_ids(display: str, ids: Iterable[tuple[int, str]]) -> None:
         first_line[item_id] = number
 
 
+def _load_items(
+    ref: str, base_dir: Path | None, builtins: Sequence[str], allowed: Sequence[str],
+    build: Callable[[str, dict[str, Any], int, str], _Item],
+) -> list[_Item]:
+    """The items of a JSONL set in file order: unknown fields are rejected, then
+    `build(where, obj, line number, file stem)` makes each item; ids must be unique."""
+    display, data, stem = _resolve(ref, base_dir, builtins)
+    items: list[_Item] = []
+    ids: list[tuple[int, str]] = []
+    for number, obj in _read_objects(display, data):
+        where = f"{display}, line {number}"
+        _check_fields(where, obj, allowed)
+        item = build(where, obj, number, stem)
+        ids.append((number, item.id))
+        items.append(item)
+    _check_unique_ids(display, ids)
+    return items
+
+
 # ---------------------------------------------------------------------------- prompt pools
 
 
@@ -164,19 +185,14 @@ def load_prompts(ref: str, base_dir: Path | None = None) -> list[Prompt]:
     "<file stem>-<line number>". Relative paths resolve against `base_dir` (e.g. the
     persona file's folder) when given, else the working directory.
     """
-    display, data, stem = _resolve(ref, base_dir, PROMPT_POOLS)
-    prompts: list[Prompt] = []
-    ids: list[tuple[int, str]] = []
-    for number, obj in _read_objects(display, data):
-        where = f"{display}, line {number}"
-        _check_fields(where, obj, _PROMPT_FIELDS)
-        text = _string(where, obj, "text")
-        prompt_id = _string(where, obj, "id", required=False) or f"{stem}-{number}"
-        category = _string(where, obj, "category", required=False)
-        ids.append((number, prompt_id))
-        prompts.append(Prompt(id=prompt_id, text=text, category=category))
-    _check_unique_ids(display, ids)
-    return prompts
+    return _load_items(ref, base_dir, PROMPT_POOLS, _PROMPT_FIELDS, _prompt_item)
+
+
+def _prompt_item(where: str, obj: dict[str, Any], number: int, stem: str) -> Prompt:
+    text = _string(where, obj, "text")
+    prompt_id = _string(where, obj, "id", required=False) or f"{stem}-{number}"
+    category = _string(where, obj, "category", required=False)
+    return Prompt(id=prompt_id, text=text, category=category)
 
 
 def normalise_text(text: str) -> str:
@@ -218,25 +234,19 @@ def pool_hash(prompts: Sequence[Prompt]) -> str:
 
 def load_general(ref: str = "builtin:general", base_dir: Path | None = None) -> list[GeneralQuestion]:
     """General-capability questions: {"id", "question", "answer", "aliases"?: [str, ...]}."""
-    display, data, _ = _resolve(ref, base_dir, GENERAL_SETS)
-    items: list[GeneralQuestion] = []
-    ids: list[tuple[int, str]] = []
-    for number, obj in _read_objects(display, data):
-        where = f"{display}, line {number}"
-        _check_fields(where, obj, _GENERAL_FIELDS)
-        aliases = obj.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-            raise InputError(f"{where}, field 'aliases'", "must be a list of non-empty strings")
-        item = GeneralQuestion(
-            id=_string(where, obj, "id"),
-            question=_string(where, obj, "question"),
-            answer=_string(where, obj, "answer"),
-            aliases=tuple(aliases),
-        )
-        ids.append((number, item.id))
-        items.append(item)
-    _check_unique_ids(display, ids)
-    return items
+    return _load_items(ref, base_dir, GENERAL_SETS, _GENERAL_FIELDS, _general_item)
+
+
+def _general_item(where: str, obj: dict[str, Any], number: int, stem: str) -> GeneralQuestion:
+    aliases = obj.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise InputError(f"{where}, field 'aliases'", "must be a list of non-empty strings")
+    return GeneralQuestion(
+        id=_string(where, obj, "id"),
+        question=_string(where, obj, "question"),
+        answer=_string(where, obj, "answer"),
+        aliases=tuple(aliases),
+    )
 
 
 def _mentions(text: str, phrase: str) -> bool:
@@ -259,22 +269,17 @@ def score_general(text: str, item: GeneralQuestion) -> bool:
 
 def load_signal_cases(ref: str = "builtin:signal_cases", base_dir: Path | None = None) -> list[SignalCase]:
     """Cases for per-token advantage analysis; every field is a required non-empty string."""
-    display, data, _ = _resolve(ref, base_dir, SIGNAL_SETS)
-    cases: list[SignalCase] = []
-    ids: list[tuple[int, str]] = []
-    for number, obj in _read_objects(display, data):
-        where = f"{display}, line {number}"
-        _check_fields(where, obj, _SIGNAL_FIELDS)
-        values = {key: _string(where, obj, key) for key in _SIGNAL_FIELDS}
-        if values["kind"] not in SIGNAL_KINDS:
-            raise InputError(
-                f"{where}, field 'kind'", f"unknown kind {values['kind']!r}",
-                suggest(values["kind"], list(SIGNAL_KINDS)),
-            )
-        ids.append((number, values["id"]))
-        cases.append(SignalCase(**values))
-    _check_unique_ids(display, ids)
-    return cases
+    return _load_items(ref, base_dir, SIGNAL_SETS, _SIGNAL_FIELDS, _signal_case)
+
+
+def _signal_case(where: str, obj: dict[str, Any], number: int, stem: str) -> SignalCase:
+    values = {key: _string(where, obj, key) for key in _SIGNAL_FIELDS}
+    if values["kind"] not in SIGNAL_KINDS:
+        raise InputError(
+            f"{where}, field 'kind'", f"unknown kind {values['kind']!r}",
+            suggest(values["kind"], list(SIGNAL_KINDS)),
+        )
+    return SignalCase(**values)
 
 
 __all__ = [

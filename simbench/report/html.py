@@ -206,14 +206,11 @@ def joined(values: dict[str, list[str]]) -> str:
 
 def leaderboard_html(board: dict[str, Any]) -> str:
     """leaderboard.html: the table, bar plots with CIs, provenance and notes, self-contained."""
-    from simbench.report.markdown import leaderboard_cell
+    from simbench.report.markdown import leaderboard_rows
     from simbench.report.plots import interval_bars_svg
 
     columns = board["columns"]
-    headers = ["learner", "model"] + [f"{c['scenario']}: {c['metric']}" for c in columns]
-    rows = [[row["learner"], row["model"]]
-            + [leaderboard_cell(row["cells"][c["scenario"]][c["metric"]]) for c in columns]
-            for row in board["rows"]]
+    headers, rows = leaderboard_rows(board)
     seeds = board["provenance"]["seeds"]
     parts: list[str] = [
         f'<p class="note">Mean [95% CI] over {len(seeds)} seed(s); each seed\'s value is the mean '

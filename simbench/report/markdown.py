@@ -106,15 +106,21 @@ def leaderboard_cell(stats: dict[str, Any] | None) -> str:
     return fmt_interval(stats["mean"], stats["lo"], stats["hi"])
 
 
-def leaderboard_markdown(board: dict[str, Any]) -> str:
-    """leaderboard.md: the table, what each metric means, provenance and caveats."""
-    from simbench.report.html import joined
-
+def leaderboard_rows(board: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the leaderboard table: learner, model, then one cell per column."""
     columns = board["columns"]
     headers = ["learner", "model"] + [f"{c['scenario']}: {c['metric']}" for c in columns]
     rows = [[row["learner"], row["model"]]
             + [leaderboard_cell(row["cells"][c["scenario"]][c["metric"]]) for c in columns]
             for row in board["rows"]]
+    return headers, rows
+
+
+def leaderboard_markdown(board: dict[str, Any]) -> str:
+    """leaderboard.md: the table, what each metric means, provenance and caveats."""
+    from simbench.report.html import joined
+
+    headers, rows = leaderboard_rows(board)
     seeds = board["provenance"]["seeds"]
     out = [f"# simbench leaderboard: {md_cell(board['results_dir'])}", "",
            f"Mean [95% CI] over {len(seeds)} seed(s) ({md_cell(', '.join(map(str, seeds)))}); "

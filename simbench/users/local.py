@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import Preference
 from simbench.users.base import FollowUp
-from simbench.users.prompting import clean_follow_up, prompt_hash, render_user_messages
+from simbench.users.prompting import checked_turn, clean_follow_up, prompt_hash
 
 # A model that ends its turn at once (or only emits quotes/labels) gets this many tries,
 # the later ones sampled, before the run stops with a user-simulator error.
@@ -72,20 +72,12 @@ class LocalUser:
         rng: random.Random,
     ) -> FollowUp:
         seed = rng.randrange(2**31)
-        checks = {p.id: p.check(response) for p in active}
-        messages = render_user_messages(
-            prompt, response, active, self.background, checks if self.show_checks else None
+        turn = checked_turn(prompt, response, active, self.background, self.show_checks)
+        text, attempts = self._generate(turn.messages, seed)
+        meta = turn.meta(
+            model=self.name, prompt_hash=prompt_hash(turn.messages), seed=seed, attempts=attempts
         )
-        text, attempts = self._generate(messages, seed)
-        meta = {
-            "irrelevant": False,
-            "checked": {pid: result.passed for pid, result in checks.items()},
-            "model": self.name,
-            "prompt_hash": prompt_hash(messages),
-            "seed": seed,
-            "attempts": attempts,
-        }
-        return FollowUp(text, tuple(p.id for p in active if not checks[p.id].passed), meta)
+        return FollowUp(text, turn.violated, meta)
 
     def follow_up_many(
         self, items: Sequence[tuple[str, str, Sequence[Preference]]], rng: random.Random

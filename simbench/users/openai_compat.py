@@ -13,7 +13,7 @@ from simbench.errors import InputError
 from simbench.persona.preference import Preference
 from simbench.users.base import FollowUp
 from simbench.users.endpoint import ChatEndpoint, Completion, RetryPolicy, map_bounded
-from simbench.users.prompting import clean_follow_up, render_user_messages
+from simbench.users.prompting import CheckedTurn, checked_turn, clean_follow_up
 
 FollowUpItem = tuple[str, str, Sequence[Preference]]  # (prompt, response, active preferences)
 
@@ -88,29 +88,23 @@ class OpenAIUser:
 
     def _one(self, item: FollowUpItem, seed: int | None) -> FollowUp:
         prompt, response, active = item
-        checks = {p.id: p.check(response) for p in active}
-        messages = render_user_messages(
-            prompt, response, active, self.background, checks if self.show_checks else None
-        )
+        turn = checked_turn(prompt, response, active, self.background, self.show_checks)
         completion = self.endpoint.complete(
-            messages,
+            turn.messages,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             seed=seed,
             postprocess=clean_follow_up,
         )
-        violated = tuple(p.id for p in active if not checks[p.id].passed)
-        return FollowUp(completion.text, violated, _meta(completion, checks, seed))
+        return FollowUp(completion.text, turn.violated, _meta(turn, completion, seed))
 
 
-def _meta(completion: Completion, checks: dict, seed: int | None) -> dict:
-    return {
-        "irrelevant": False,
-        "checked": {pid: result.passed for pid, result in checks.items()},
-        "model": completion.model,
-        "served_model": completion.served_model,
-        "prompt_hash": completion.prompt_hash,
-        "attempts": completion.attempts,
-        "seed": seed,
-        "seconds": round(completion.seconds, 4),
-    }
+def _meta(turn: CheckedTurn, completion: Completion, seed: int | None) -> dict:
+    return turn.meta(
+        model=completion.model,
+        served_model=completion.served_model,
+        prompt_hash=completion.prompt_hash,
+        attempts=completion.attempts,
+        seed=seed,
+        seconds=round(completion.seconds, 4),
+    )

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from simbench.persona.preference import CheckResult, Preference
 
@@ -59,6 +60,34 @@ def render_user_messages(
     )
     user = _EXCHANGE.format(prompt=prompt.strip(), response=response.strip())
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class CheckedTurn:
+    """What an LLM-backed user needs for one follow-up: the chat `messages` to send, and the
+    checkers' ground truth (`violated` ids in persona order, `checked` id -> passed)."""
+
+    messages: list[dict[str, str]]
+    violated: tuple[str, ...]
+    checked: dict[str, bool]
+
+    def meta(self, **extra: Any) -> dict[str, Any]:
+        """FollowUp meta: the checkers' verdicts first, then the backend's own fields."""
+        return {"irrelevant": False, "checked": dict(self.checked), **extra}
+
+
+def checked_turn(
+    prompt: str, response: str, active: Sequence[Preference], background: str, show_checks: bool
+) -> CheckedTurn:
+    """Run the active preferences' checkers on `response` and render the user prompt, showing
+    the verdicts to the LLM only when `show_checks`; the checkers, not the LLM, decide `violated`."""
+    checks = {p.id: p.check(response) for p in active}
+    messages = render_user_messages(prompt, response, active, background, checks if show_checks else None)
+    return CheckedTurn(
+        messages=messages,
+        violated=tuple(p.id for p in active if not checks[p.id].passed),
+        checked={pid: result.passed for pid, result in checks.items()},
+    )
 
 
 def _broken_note(result: CheckResult) -> str:

@@ -13,10 +13,10 @@ import os
 import signal
 
 import pytest
-from tinymodels import make_tiny_llama
+from cli_inprocess import run_main
+from tinymodels import make_tiny_llama, single_torch_thread
 
 import simbench.runner.run as run_module
-from simbench.cli import main
 from simbench.config import build_config
 from simbench.runner.episode import InteractionDone
 
@@ -38,12 +38,8 @@ TINY_FLAGS = ["--interactions", "4", "--batch-size", "2", "--probe-every", "2",
 @pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
     """Two intra-op threads on tiny ops made runs ~20x slower on the loaded 2-core machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_torch_thread():
+        yield
 
 
 @pytest.fixture
@@ -51,16 +47,6 @@ def persona(tmp_path):
     path = tmp_path / "two-phase.yaml"
     path.write_text(PERSONA)
     return path
-
-
-def cli(capsys, *args):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(
@@ -85,7 +71,7 @@ def cli(capsys, *args):
 def test_bad_flag_exits_2_with_one_line_and_no_run_folder(capsys, tmp_path, monkeypatch, flags, expected):
     monkeypatch.chdir(tmp_path)  # relative paths (and the default runs/ folder) land here
     out = tmp_path / "run"
-    code, stdout, stderr = cli(capsys, "run", *flags, "--out", out)
+    code, stdout, stderr = run_main(capsys, "run", *flags, "--out", out)
     assert code == 2
     assert stderr.startswith(expected) and stderr.count("\n") == 1, stderr
     assert not out.exists() and not (tmp_path / "runs").exists()
@@ -105,7 +91,7 @@ def existing_run(folder, config):
 def test_resume_with_changed_flags_exits_2_naming_the_field(capsys, tmp_path, persona):
     out = tmp_path / "run"
     before = existing_run(out, build_config({"persona": str(persona), "seed": 1}))
-    code, _, stderr = cli(capsys, "run", "--persona", persona, "--seed", "0", "--resume", "--out", out)
+    code, _, stderr = run_main(capsys, "run", "--persona", persona, "--seed", "0", "--resume", "--out", out)
     assert code == 2 and stderr.count("\n") == 1
     assert stderr.startswith("error: --resume: config differs") and "seed: 1 -> 0" in stderr
     assert (out / "manifest.json").read_bytes() == before and sorted(out.iterdir()) == [out / "manifest.json"]
@@ -114,7 +100,7 @@ def test_resume_with_changed_flags_exits_2_naming_the_field(capsys, tmp_path, pe
 def test_out_holding_a_run_exits_2_without_resume(capsys, tmp_path, persona):
     out = tmp_path / "run"
     existing_run(out, build_config({"persona": str(persona)}))
-    code, _, stderr = cli(capsys, "run", "--persona", persona, "--out", out)
+    code, _, stderr = run_main(capsys, "run", "--persona", persona, "--out", out)
     assert code == 2 and stderr.startswith("error: --out: ") and "--resume" in stderr
 
 
@@ -131,7 +117,7 @@ def test_config_file_supplies_defaults_that_flags_override(capsys, tmp_path, per
         return run_module.RunResult(tmp_path / "nothing", "complete", 0)
 
     monkeypatch.setattr(run_module, "execute", fake_execute)
-    code, _, _ = cli(capsys, "run", "--config", config_file, "--seed", "7", "--learner", "in-context-memory",
+    code, _, _ = run_main(capsys, "run", "--config", config_file, "--seed", "7", "--learner", "in-context-memory",
                      "--learner-option", "memory_size=5", "--checkpoint-every", "16",
                      "--general-questions", "2", "--quiet")
     assert code == 0
@@ -171,7 +157,7 @@ def tiny_execute(monkeypatch, smol_tokenizer):
 def test_cli_run_writes_a_complete_folder_and_prints_the_table(capsys, tmp_path, persona, tiny_execute):
     out = tmp_path / "run"
     flags = [f for f in TINY_FLAGS if f != "--quiet"]  # the progress display must work too
-    code, _, stderr = cli(capsys, "run", "--persona", persona, "--learner", "sdpo-token", *flags,
+    code, _, stderr = run_main(capsys, "run", "--persona", persona, "--learner", "sdpo-token", *flags,
                           "--learner-option", "lr=0.001", "--seed", "5", "--out", out)
     assert code == 0, stderr
     assert "adherence per preference" in stderr and "complete" in stderr
@@ -187,10 +173,10 @@ def test_ctrl_c_exits_130_and_resume_completes(capsys, tmp_path, persona, tiny_e
     out = tmp_path / "run"
     args = ["run", "--persona", persona, "--learner", "in-context-memory", *TINY_FLAGS, "--out", out]
     tiny_execute.interrupt_at = 0
-    code, _, stderr = cli(capsys, *args)
+    code, _, stderr = run_main(capsys, *args)
     assert code == 130 and "interrupted" in stderr and "--resume" in stderr
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
-    code, _, stderr = cli(capsys, *args, "--resume")
+    code, _, stderr = run_main(capsys, *args, "--resume")
     assert code == 0, stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"
@@ -198,7 +184,7 @@ def test_ctrl_c_exits_130_and_resume_completes(capsys, tmp_path, persona, tiny_e
 
 
 def test_help_shows_the_defaults(capsys):
-    code, out, _ = cli(capsys, "run", "--help")
+    code, out, _ = run_main(capsys, "run", "--help")
     assert code == 0
     text = " ".join(out.replace("│", " ").split())
     assert "(default: 96)" in text and "(default: sdpo-token)" in text

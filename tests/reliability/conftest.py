@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from reliability_helpers import POISON_TOKEN, save_tiny_model
+from tinymodels import single_torch_thread
 
 _INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
 
@@ -29,12 +30,8 @@ def _llama_fixtures():
 @pytest.fixture
 def one_torch_thread():
     """Tiny models run 10-100x faster on one thread when the CPU is shared."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -50,32 +47,8 @@ def poisoned_model_dir(tmp_path_factory, smol_tokenizer) -> Path:
     return save_tiny_model(tmp_path_factory.mktemp("poisoned-model"), smol_tokenizer, poison=POISON_TOKEN)
 
 
-@pytest.fixture(scope="session")
-def llama_gguf() -> Path:
-    return _llama_fixtures().smollm2_gguf()
-
-
-@pytest.fixture(scope="session")
-def llama_server(llama_gguf):
-    """Base URL (ending in /v1) of a llama.cpp server serving SmolLM2, shared by the session."""
-    server = _llama_fixtures().LlamaServer(llama_gguf)
-    try:
-        yield server.base_url
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def start_llama_server(llama_gguf):
-    """Start a private llama.cpp server (for tests that stop it); stopped after the test."""
-    fixtures = _llama_fixtures()
-    started = []
-
-    def start():
-        server = fixtures.LlamaServer(llama_gguf)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+# The llama.cpp server fixtures of tests/integration, shared as they are (same scopes).
+_LLAMA = _llama_fixtures()
+llama_gguf = _LLAMA.llama_gguf
+llama_server = _LLAMA.llama_server
+start_llama_server = _LLAMA.start_llama_server

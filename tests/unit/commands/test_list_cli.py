@@ -6,26 +6,16 @@ import subprocess
 import sys
 
 import pytest
+from cli_inprocess import run_main
 
 import simbench.backends  # noqa: F401  (register entries)
 import simbench.learners  # noqa: F401
 import simbench.users  # noqa: F401
 from simbench.backends.base import BACKENDS
-from simbench.cli import main
 from simbench.commands.list import source_docstring
 from simbench.learners.base import LEARNERS
 from simbench.paths import shipped_personas
 from simbench.users.base import USERS
-
-
-def cli(capsys, *args):
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def parse(out):
@@ -39,7 +29,7 @@ def parse(out):
 
 @pytest.mark.parametrize("kind, registry", [("learners", LEARNERS), ("users", USERS), ("backends", BACKENDS)])
 def test_list_kind_names_every_registered_entry_with_its_description(capsys, kind, registry):
-    code, out, err = cli(capsys, "list", kind)
+    code, out, err = run_main(capsys, "list", kind)
     assert code == 0 and err == ""
     rows = parse(out)
     assert sorted(rows) == registry.names()
@@ -50,14 +40,14 @@ def test_list_kind_names_every_registered_entry_with_its_description(capsys, kin
 
 
 def test_learner_descriptions_tell_the_arms_apart(capsys):
-    _, out, _ = cli(capsys, "list", "learners")
+    _, out, _ = run_main(capsys, "list", "learners")
     rows = parse(out)
     assert len(set(rows.values())) == len(rows)
     assert "unrelated" in rows["sdpo-unrelated"].lower()
 
 
 def test_list_personas_shows_every_shipped_persona_and_marks_the_default(capsys):
-    code, out, _ = cli(capsys, "list", "personas")
+    code, out, _ = run_main(capsys, "list", "personas")
     assert code == 0
     rows = parse(out)
     assert sorted(rows) == sorted(p.stem for p in shipped_personas())
@@ -66,7 +56,7 @@ def test_list_personas_shows_every_shipped_persona_and_marks_the_default(capsys)
 
 
 def test_list_without_kind_shows_all_four_sections(capsys):
-    code, out, _ = cli(capsys, "list")
+    code, out, _ = run_main(capsys, "list")
     assert code == 0
     headers = [line for line in out.splitlines() if line and not line.startswith(" ")]
     assert headers == ["learners:", "users:", "backends:", "personas:"]
@@ -74,7 +64,7 @@ def test_list_without_kind_shows_all_four_sections(capsys):
 
 
 def test_unknown_kind_exits_2_with_a_suggestion(capsys):
-    code, out, err = cli(capsys, "list", "learner")
+    code, out, err = run_main(capsys, "list", "learner")
     assert code == 2 and out == ""
     assert err.startswith("error: KIND: unknown kind 'learner' (did you mean 'learners'?") and err.count("\n") == 1
 

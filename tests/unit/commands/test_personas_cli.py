@@ -8,24 +8,14 @@ import sys
 
 import pytest
 import yaml
+from cli_inprocess import run_main
 
-from simbench.cli import main
 from simbench.paths import DEFAULT_PERSONA, default_persona_path, shipped_personas
 from simbench.persona.spec import Persona
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "simbench", *args], capture_output=True, text=True, timeout=120)
-
-
-def run_inprocess(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_library_has_the_required_scenarios():
@@ -52,7 +42,7 @@ def test_validate_accepts_every_shipped_persona():
 
 
 def test_validate_accepts_a_shipped_persona_id(capsys):
-    code, out, _ = run_inprocess(capsys, "personas", "validate", "concise")
+    code, out, _ = run_main(capsys, "personas", "validate", "concise")
     assert code == 0 and out.startswith("ok ") and "concise.yaml" in out
 
 
@@ -71,7 +61,7 @@ def test_validate_stops_at_first_bad_file_with_one_line_and_exit_2(tmp_path):
 
 
 def test_validate_unknown_reference_suggests_a_shipped_persona(capsys):
-    code, _, err = run_inprocess(capsys, "personas", "validate", "concize")
+    code, _, err = run_main(capsys, "personas", "validate", "concize")
     assert code == 2 and "no such persona file or shipped persona id" in err and "did you mean 'concise'?" in err
 
 
@@ -92,13 +82,13 @@ def test_broken_copy_of_each_shipped_persona_fails_naming_file_and_field(tmp_pat
     mutate(data)
     broken = tmp_path / path.name
     broken.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    code, out, err = run_inprocess(capsys, "personas", "validate", str(broken))
+    code, out, err = run_main(capsys, "personas", "validate", str(broken))
     assert code == 2 and out == ""
     assert err.startswith(f"error: {broken}: ") and field in err and err.count("\n") == 1
 
 
 def test_list_shows_every_shipped_persona_with_its_scenario(capsys):
-    code, out, _ = run_inprocess(capsys, "personas", "list")
+    code, out, _ = run_main(capsys, "personas", "list")
     assert code == 0
     for path in shipped_personas():
         assert path.stem in out
@@ -106,7 +96,7 @@ def test_list_shows_every_shipped_persona_with_its_scenario(capsys):
 
 
 def test_show_draws_one_timeline_row_per_preference(capsys):
-    code, out, _ = run_inprocess(capsys, "personas", "show", "complementary-additions")
+    code, out, _ = run_main(capsys, "personas", "show", "complementary-additions")
     assert code == 0
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip().startswith("no-") and "█" in line}
     assert set(rows) == {"no-emojis", "no-filler-praise", "no-markdown-emphasis", "no-lists"}
@@ -117,14 +107,14 @@ def test_show_draws_one_timeline_row_per_preference(capsys):
 
 
 def test_show_of_a_revert_lists_both_spans(capsys):
-    code, out, _ = run_inprocess(capsys, "personas", "show", "revert-concise")
+    code, out, _ = run_main(capsys, "personas", "show", "revert-concise")
     assert code == 0
     concise_row = next(line for line in out.splitlines() if line.strip().startswith("concise"))
     assert "0-19, 40-59" in concise_row
 
 
 def test_schema_prints_the_persona_json_schema(capsys):
-    code, out, _ = run_inprocess(capsys, "personas", "schema")
+    code, out, _ = run_main(capsys, "personas", "schema")
     assert code == 0
     assert json.loads(out) == Persona.model_json_schema()
 

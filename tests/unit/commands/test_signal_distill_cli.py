@@ -8,9 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from conftest import make_tiny_llama
-from simbench.cli import main
+from cli_inprocess import run_main
+from tinymodels import make_tiny_llama
 
 SAMPLE = Path(__file__).resolve().parents[3] / "examples" / "conversations.sample.jsonl"
 SUMMARY = re.compile(
@@ -25,16 +24,6 @@ def tiny_model_dir(smol_tokenizer, tmp_path_factory):
     make_tiny_llama(smol_tokenizer).save_pretrained(folder)
     smol_tokenizer.save_pretrained(folder)
     return str(folder)
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def case(i: int, preference: str = "concise") -> dict:
@@ -53,7 +42,7 @@ def test_signal_on_a_cases_file_prints_the_summary_line_and_writes_the_report(ca
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(json.dumps(case(i, p)) for i, p in enumerate(["concise", "emoji", "concise"])) + "\n")
     out = tmp_path / "signal"
-    code, stdout, err = run(capsys, "signal", "--cases", str(cases), "--model", tiny_model_dir, "--out", str(out))
+    code, stdout, err = run_main(capsys, "signal", "--cases", str(cases), "--model", tiny_model_dir, "--out", str(out))
     assert code == 0, err
     lines = stdout.splitlines()
     match = SUMMARY.match(lines[0])
@@ -72,7 +61,7 @@ def test_signal_on_a_cases_file_prints_the_summary_line_and_writes_the_report(ca
 
 def test_signal_builtin_cases_respect_the_limit(capsys, tmp_path, tiny_model_dir):
     out = tmp_path / "signal"
-    code, stdout, err = run(capsys, "signal", "--cases", "builtin", "--model", tiny_model_dir,
+    code, stdout, err = run_main(capsys, "signal", "--cases", "builtin", "--model", tiny_model_dir,
                             "--out", str(out), "--limit", "2")
     assert code == 0, err
     assert SUMMARY.match(stdout.splitlines()[0]).group(2) == "2"
@@ -83,7 +72,7 @@ def test_signal_rejects_a_malformed_cases_file_with_its_line_and_writes_nothing(
     cases = tmp_path / "cases.jsonl"
     cases.write_text(json.dumps(case(0)) + "\n{broken\n")
     out = tmp_path / "signal"
-    code, stdout, err = run(capsys, "signal", "--cases", str(cases), "--model", tiny_model_dir, "--out", str(out))
+    code, stdout, err = run_main(capsys, "signal", "--cases", str(cases), "--model", tiny_model_dir, "--out", str(out))
     assert code == 2 and stdout == ""
     assert err.startswith(f"error: {cases}, line 2: malformed JSON") and err.count("\n") == 1
     assert not out.exists()
@@ -91,7 +80,7 @@ def test_signal_rejects_a_malformed_cases_file_with_its_line_and_writes_nothing(
 
 def test_signal_names_the_model_flag_when_the_model_folder_is_missing(capsys, tmp_path):
     out = tmp_path / "signal"
-    code, _, err = run(capsys, "signal", "--model", str(tmp_path / "nope"), "--out", str(out), "--limit", "1")
+    code, _, err = run_main(capsys, "signal", "--model", str(tmp_path / "nope"), "--out", str(out), "--limit", "1")
     assert code == 2 and err.startswith("error: --model") and "no such model folder" in err
     assert not out.exists()
 
@@ -110,7 +99,7 @@ def conversations_with_bad_lines(tmp_path: Path) -> Path:
 def test_distill_skips_bad_lines_with_warnings_and_writes_adapter_log_and_manifest(capsys, tmp_path, tiny_model_dir):
     log = conversations_with_bad_lines(tmp_path)
     out = tmp_path / "distilled"
-    code, stdout, err = run(
+    code, stdout, err = run_main(
         capsys, "distill", "--conversations", str(log), "--model", tiny_model_dir, "--out", str(out),
         "--batch-size", "2", "--max-samples", "3", "--k", "2", "--lr", "0.01",
     )
@@ -130,7 +119,7 @@ def test_distill_skips_bad_lines_with_warnings_and_writes_adapter_log_and_manife
 def test_distill_reject_mode_exits_2_with_the_line_numbers_and_writes_nothing(capsys, tmp_path, tiny_model_dir):
     log = conversations_with_bad_lines(tmp_path)
     out = tmp_path / "distilled"
-    code, stdout, err = run(capsys, "distill", "--conversations", str(log), "--model", tiny_model_dir,
+    code, stdout, err = run_main(capsys, "distill", "--conversations", str(log), "--model", tiny_model_dir,
                             "--out", str(out), "--on-error", "reject")
     assert code == 2 and stdout == ""
     assert err.startswith(f"error: {log}, line 2: message 0: 'content' must be a string")
@@ -148,7 +137,7 @@ def test_distill_reject_mode_exits_2_with_the_line_numbers_and_writes_nothing(ca
 )
 def test_distill_bad_flags_exit_2_naming_the_flag(capsys, tmp_path, tiny_model_dir, extra, message):
     out = tmp_path / "distilled"
-    code, _, err = run(capsys, "distill", "--conversations", str(SAMPLE), "--model", tiny_model_dir,
+    code, _, err = run_main(capsys, "distill", "--conversations", str(SAMPLE), "--model", tiny_model_dir,
                        "--out", str(out), *extra)
     assert code == 2 and err.startswith(message), err
     assert not out.exists()
@@ -157,15 +146,15 @@ def test_distill_bad_flags_exit_2_naming_the_flag(capsys, tmp_path, tiny_model_d
 def test_distill_refuses_a_file_without_tuples_and_an_out_folder_holding_a_run(capsys, tmp_path, tiny_model_dir):
     log = tmp_path / "short.jsonl"
     log.write_text(json.dumps([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]) + "\n")
-    code, _, err = run(capsys, "distill", "--conversations", str(log), "--model", tiny_model_dir,
+    code, _, err = run_main(capsys, "distill", "--conversations", str(log), "--model", tiny_model_dir,
                        "--out", str(tmp_path / "a"))
     assert code == 2 and err.startswith(f"error: {log}: no (x, y, o) tuples: 1 valid conversation(s)")
     used = tmp_path / "used"
     used.mkdir()
     (used / "training_log.jsonl").write_text("")
-    code, _, err = run(capsys, "distill", "--conversations", str(SAMPLE), "--model", tiny_model_dir,
+    code, _, err = run_main(capsys, "distill", "--conversations", str(SAMPLE), "--model", tiny_model_dir,
                        "--out", str(used))
     assert code == 2 and err.startswith("error: --out:")
-    code, _, err = run(capsys, "distill", "--conversations", str(tmp_path / "absent.jsonl"),
+    code, _, err = run_main(capsys, "distill", "--conversations", str(tmp_path / "absent.jsonl"),
                        "--model", tiny_model_dir, "--out", str(tmp_path / "b"))
     assert code == 2 and "absent.jsonl: file not found" in err

@@ -9,7 +9,7 @@ exactly where the saved learner would have.
 from __future__ import annotations
 
 import pytest
-from tinymodels import make_tiny_llama
+from tinymodels import make_tiny_llama, single_torch_thread
 
 import simbench.learners  # noqa: F401  (registers the arms)
 from simbench.config import build_config
@@ -38,12 +38,8 @@ schedule:
 @pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
     """Two intra-op threads on tiny ops made runs ~20x slower on the loaded 2-core machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tinymodels import make_tiny_llama
+from tinymodels import make_tiny_llama, single_torch_thread
 
 PERSONA = """\
 id: two-phase
@@ -39,12 +39,8 @@ def one_torch_thread():
     """Tiny-model ops are too small to share out: on a loaded 2-core machine two intra-op
     threads made a run 20x slower (80 s vs 4 s) waiting on each other. Use it autouse:
     `pytestmark = pytest.mark.usefixtures("one_torch_thread")` after importing it."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_torch_thread():
+        yield
 
 
 def write_persona(folder: Path, switch: int = 4) -> Path:
