@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 MODEL = "smollm2-135m"
 INTERACTIONS = 6  # an outage after t=4 leaves one batch for the resume
 # Per-request timeout of the run's user; "slow" answers after it has fired.
-TIMEOUT_S = 6.0
+TIMEOUT_S = 20.0  # generous: a loaded 2-core machine makes llama.cpp replies take seconds
 TRANSIENT = ["500", "429:1", "empty", "none", "garbage", "truncated", "drop", f"slow:{TIMEOUT_S + 2}"]
 
 
