@@ -1,4 +1,5 @@
-"""GPU throughput check: transformers generation at batch 1 vs 8, and vLLM with a LoRA swap if installed.
+"""GPU throughput check: transformers generation at batch 1 vs 8, vLLM with a LoRA swap if installed,
+and the SDPO update step (sdpo's two-pass step vs the three-pass reference of benchmarks/run.py).
 
 Trained weights cannot travel to the GPU box and speed does not need them, so the model is a
 randomly initialised SmolLM2-135M (its exact architecture) with a synthetic ChatML tokenizer.
@@ -7,8 +8,9 @@ It installs and downloads nothing. From the repository root:
     python benchmarks/gpu_check.py                        # CUDA, full size, ~1 min
     python benchmarks/gpu_check.py --device cpu --quick   # smoke check of the script itself
 
-Prints one markdown table; without vLLM it prints "vllm not installed: skipped" and exits 0.
-The vLLM part also checks that a new adapter changes greedy replies and the old one restores them.
+Prints three short markdown tables (generation, vLLM vs transformers, update step); without
+vLLM or CUDA the vLLM parts print "skipped" with the reason and the script exits 0. The vLLM
+part also checks that a new adapter changes greedy replies and the old one restores them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Callable
 
 # Runs from a bare checkout (the GPU box has no editable install of simbench).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # reference_sdpo, next to this file
 
 from simbench.backends.base import Generation, GenerationRequest  # noqa: E402
 from simbench.backends.hf import GenerationConfig, HFBackend  # noqa: E402
@@ -163,6 +166,77 @@ def vllm_rows(
     return rows, failures
 
 
+def _synchronise(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def update_rows(layers, device, dtype, tokenizer, batch, response_tokens, prompt_words, repeats=5) -> list[list[str]]:
+    """Median seconds of sdpo's update step and the three-pass reference on a fresh random model
+    with LoRA (q, k, v, o; r=8), one warm-up each, alternating; CUDA is synchronised around steps."""
+    import statistics
+
+    import torch
+
+    from reference_sdpo import ReferenceUpdater
+    from sdpo.hindsight import HindsightSample
+    from sdpo.updater import SDPOUpdater
+
+    model = random_model(layers, device, dtype)
+    rng = random.Random(1)
+    samples = [
+        HindsightSample(
+            messages=list(chat),
+            response_ids=[rng.randrange(10, SMOLLM2_135M["vocab_size"]) for _ in range(response_tokens)],
+            follow_up=" ".join(f"w{rng.randrange(40_000)}" for _ in range(12)),
+        )
+        for chat in chats(batch, prompt_words, seed=2)
+    ]
+    sdpo = SDPOUpdater(model, tokenizer)
+    reference = ReferenceUpdater(sdpo.model, tokenizer)
+    timings: dict[str, list[float]] = {"sdpo": [], "reference": []}
+    for index in range(repeats + 1):  # index 0 warms up both
+        for name, step in (("sdpo", sdpo.step), ("reference", reference.step)):
+            _synchronise(device)
+            start = time.perf_counter()
+            step(samples)
+            _synchronise(device)
+            if index:
+                timings[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    tokens = batch * response_tokens
+    rows = [
+        [name, device, dtype, str(batch), str(tokens), f"{medians[name]:.3f}", f"{tokens / medians[name]:.0f}"]
+        for name in ("sdpo", "reference")
+    ]
+    rows.append(["speed-up", "", "", "", "", f"{medians['reference'] / medians['sdpo']:.2f}x", ""])
+    del model, sdpo, reference
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return rows
+
+
+def comparison_rows(rows: list[list[str]], notes: list[str]) -> list[list[str]]:
+    """vLLM vs transformers at batch 8 (tokens/s), or the reason the vLLM side was skipped."""
+    hf = next((float(r[-1]) for r in rows if r[0] == "hf" and r[3] == "8"), None)
+    vllm = next((float(r[-1]) for r in rows if r[0] == "vllm+lora A"), None)
+    if hf is None:
+        return [["transformers", "8", "skipped", "", ""]]
+    if vllm is None:
+        reason = next((n for n in notes if n.startswith("vllm")), "vllm: skipped")
+        return [["transformers", "8", f"{hf:.1f}", "1.00x", ""], ["vllm+lora", "8", "skipped", "", reason]]
+    return [["transformers", "8", f"{hf:.1f}", "1.00x", ""], ["vllm+lora", "8", f"{vllm:.1f}", f"{vllm / hf:.2f}x", ""]]
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
@@ -198,13 +272,18 @@ def main(argv: list[str] | None = None) -> int:
                 )
             rows += extra
 
+    batch, response_tokens = (2, 8) if args.quick else (8, new_tokens)
+    updates = update_rows(layers, args.device, dtype, tokenizer, batch, response_tokens, prompt_words)
+
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
     print(f"SmolLM2-135M architecture, random weights, {layers} layers, {name}, torch {torch.__version__}\n")
-    header = ["engine", "device", "dtype", "batch", "new tokens", "seconds", "tokens/s"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_table(["engine", "device", "dtype", "batch", "new tokens", "seconds", "tokens/s"], rows)
+    print()
+    print_table(["generation", "batch", "tokens/s", "vs transformers", "note"], comparison_rows(rows, notes))
+    print()
+    print_table(
+        ["update step (LoRA r=8)", "device", "dtype", "batch", "response tokens", "median s", "tokens/s"], updates
+    )
     for line in notes + [f"FAILED: {f}" for f in failures]:
         print(line)
     return 1 if failures else 0

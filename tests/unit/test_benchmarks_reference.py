@@ -22,7 +22,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_episode import overhead_share, stage_seconds  # noqa: E402
+from bench_episode import malloc_in_use_mb, overhead_share, stage_seconds  # noqa: E402
+from bench_report import _memory_cause  # noqa: E402
 from bench_update import forward_flops, synthetic_samples  # noqa: E402
 from reference_sdpo import ReferenceUpdater, reference_loss  # noqa: E402
 
@@ -119,6 +120,29 @@ def test_stage_seconds_charges_a_probe_share_to_general_questions_too(tmp_path):
     stages = stage_seconds(tmp_path)
     assert stages == pytest.approx({"generate": 4.0, "user": 0.4, "update": 2.5, "update_step": 2.0, "probe": 4.0})
     assert overhead_share(stages, 11.0) == pytest.approx(0.1 / 11.0)
+
+
+def test_malloc_in_use_counts_a_live_allocation():
+    before = malloc_in_use_mb()
+    if before is None:
+        pytest.skip("no glibc mallinfo2 here")
+    block = bytearray(64 * 2**20)
+    held = malloc_in_use_mb()
+    del block
+    assert held - before > 60
+    assert malloc_in_use_mb() < held - 60
+
+
+@pytest.mark.parametrize(
+    "growth, rss_drift, heap_drift, says",
+    [
+        (0.02, 30.0, 0.0, "nothing grows"),
+        (0.12, 80.0, 1.0, "glibc keeps freed heap pages"),
+        (0.12, 80.0, 75.0, "memory in use grows"),
+    ],
+)
+def test_memory_verdict_tells_allocator_retention_from_growth_in_use(growth, rss_drift, heap_drift, says):
+    assert says in _memory_cause(growth, rss_drift, heap_drift)
 
 
 @pytest.mark.slow
