@@ -8,6 +8,7 @@ included) and replays from there. Per-call derived seeds make the replay identic
 
 from __future__ import annotations
 
+import ctypes
 import json
 import resource
 import shutil
@@ -136,6 +137,7 @@ def execute(
                 if not isinstance(event, BatchDone):
                     continue
                 state.t, state.sizes = event.t, sizes_of(writers)
+                release_free_memory()
                 if state.failed_updates >= config.max_failed_updates:
                     checkpoint(run_dir, parts.learner, writers, state)
                     message = (
@@ -162,6 +164,19 @@ def execute(
             for writer in writers.values():
                 writer.close()
     return finish(run_dir, "complete", state, started, "")
+
+
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS at batch ends (glibc only; a no-op elsewhere).
+
+    Update batches allocate large tensors of varying size; glibc keeps the freed pages, so
+    RSS drifted by hundreds of MB over long SmolLM2 episodes although live memory was flat
+    (benchmarks/README.md). `malloc_trim(0)` costs milliseconds once per batch.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return
 
 
 def _manifest(run_dir: Path) -> dict[str, Any]:
