@@ -191,3 +191,24 @@ def student_batch(contexts: Sequence[HindsightContexts], pad_id: int) -> Respons
 def teacher_batch(contexts: Sequence[HindsightContexts], pad_id: int) -> ResponseBatch:
     """The batch of hindsight teacher contexts (x with o, y)."""
     return response_batch([c.teacher_ids for c in contexts], [c.teacher_prompt_len for c in contexts], pad_id)
+
+
+def end_of_turn_id(tokenizer: Any) -> int:
+    """The token the chat template puts right after an assistant message (e.g. <|im_end|>).
+
+    Found by rendering a short exchange, so models whose turn end is not their EOS token
+    (Llama 3's <|eot_id|>, Gemma's <end_of_turn>) get the right one.
+    """
+    marker = "Marker sentence for the end of the turn."
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": marker}]
+    try:
+        rendered = tokenizer.apply_chat_template(messages, tokenize=False)
+        tail = rendered[rendered.rindex(marker) + len(marker):]
+        ids = tokenizer.encode(tail, add_special_tokens=False) if tail.strip() else []
+    except (ValueError, TypeError, AttributeError):
+        ids = []
+    if ids:
+        return int(ids[0])
+    if tokenizer.eos_token_id is None:
+        raise ConfigError("tokenizer", "has no end-of-turn or EOS token", "use a chat model's tokenizer")
+    return int(tokenizer.eos_token_id)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from sdpo.errors import ConfigError, SampleError
-from sdpo.hindsight import HindsightSample
+from sdpo.hindsight import HindsightSample, end_of_turn_id
 
 ROLES = ("system", "user", "assistant", "tool")
 ON_ERROR = ("skip", "reject")
@@ -192,27 +192,6 @@ def _decode_json(raw: bytes | str, first: bool) -> Any:
 
 
 # ---------------------------------------------------------------------------- text -> token ids
-
-
-def end_of_turn_id(tokenizer: Any) -> int:
-    """The token the chat template puts right after an assistant message (e.g. <|im_end|>).
-
-    Found by rendering a short exchange, so models whose turn end is not their EOS token
-    (Llama 3's <|eot_id|>, Gemma's <end_of_turn>) get the right one.
-    """
-    marker = "Marker sentence for the end of the turn."
-    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": marker}]
-    try:
-        rendered = tokenizer.apply_chat_template(messages, tokenize=False)
-        tail = rendered[rendered.rindex(marker) + len(marker):]
-        ids = tokenizer.encode(tail, add_special_tokens=False) if tail.strip() else []
-    except (ValueError, TypeError, AttributeError):
-        ids = []
-    if ids:
-        return int(ids[0])
-    if tokenizer.eos_token_id is None:
-        raise ConfigError("tokenizer", "has no end-of-turn or EOS token", "use a chat model's tokenizer")
-    return int(tokenizer.eos_token_id)
 
 
 def encode_response(tokenizer: Any, text: str, eot_id: int | None = None) -> list[int]:

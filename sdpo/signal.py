@@ -268,8 +268,8 @@ def analyse_case(
     """
     import torch
 
-    from sdpo.hindsight import build_contexts, response_batch
-    from sdpo.offline import encode_response, end_of_turn_id
+    from sdpo.hindsight import build_contexts, end_of_turn_id, response_batch
+    from sdpo.offline import encode_response
     from sdpo.scoring import pad_token_id, response_logits
 
     eot = end_of_turn_id(tokenizer) if eot_id is None else eot_id
@@ -306,7 +306,7 @@ def analyse_cases(
     on_case: Callable[[int, CaseSignal], None] | None = None,
 ) -> list[CaseSignal]:
     """`analyse_case` for every case; `on_case(index, result)` reports progress."""
-    from sdpo.offline import end_of_turn_id
+    from sdpo.hindsight import end_of_turn_id
 
     eot = end_of_turn_id(tokenizer)
     results = []

@@ -26,6 +26,16 @@ class Generation:
     finish_reason: str  # "stop" (end-of-turn token) or "length" (max new tokens)
 
 
+def with_system_prompt(
+    messages: Sequence[dict[str, str]], system_prompt: str | None
+) -> list[dict[str, str]]:
+    """`messages`, led by `system_prompt` unless they already carry their own system message."""
+    messages = [dict(m) for m in messages]
+    if system_prompt is not None and (not messages or messages[0].get("role") != "system"):
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    return messages
+
+
 class PolicyBackend(Protocol):
     """Generates replies for a batch of requests with the policy's current weights."""
 

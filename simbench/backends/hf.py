@@ -10,7 +10,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from simbench.backends.base import Generation, GenerationRequest
+from simbench.backends.base import Generation, GenerationRequest, with_system_prompt
 from simbench.errors import InputError
 
 END_OF_TURN = "<|im_end|>"  # ChatML's end-of-turn token (SmolLM2, Qwen): stops a reply
@@ -48,27 +48,17 @@ class GenerationConfig:
             raise InputError("generation.batch_size", f"must be >= 1, got {self.batch_size!r}")
 
 
-def with_system_prompt(
-    messages: Sequence[dict[str, str]], system_prompt: str | None
-) -> list[dict[str, str]]:
-    """`messages`, led by `system_prompt` unless they already carry their own system message."""
-    messages = [dict(m) for m in messages]
-    if system_prompt is not None and (not messages or messages[0].get("role") != "system"):
-        messages.insert(0, {"role": "system", "content": system_prompt})
-    return messages
-
-
 def chat_prompt_ids(
     tokenizer: Any, messages: Sequence[dict[str, str]], system_prompt: str | None = None
 ) -> list[int]:
-    """Token ids of the chat template applied to `messages`, ending with the assistant header."""
-    encoded = tokenizer.apply_chat_template(
-        with_system_prompt(messages, system_prompt),
-        add_generation_prompt=True,
-        tokenize=True,
-        return_dict=True,
-    )
-    return list(encoded["input_ids"])
+    """Token ids of the chat template applied to `messages`, ending with the assistant header.
+
+    The same function sdpo scores student contexts with, so a generated response is scored
+    after exactly the prompt tokens it was generated from.
+    """
+    from sdpo.hindsight import prompt_ids
+
+    return prompt_ids(tokenizer, with_system_prompt(messages, system_prompt))
 
 
 def resolve_stop_ids(

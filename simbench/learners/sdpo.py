@@ -18,14 +18,6 @@ from simbench.seeding import derive_rng, derive_seed
 SIGNAL_SAMPLES = 2  # per-token advantages of this many samples per update go to signals.jsonl
 
 
-def end_of_turn_id(tokenizer: Any) -> int:
-    """The token that ends an assistant turn (ChatML's <|im_end|> if present, else EOS)."""
-    token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    if isinstance(token_id, int) and token_id != tokenizer.unk_token_id and token_id >= 0:
-        return token_id
-    return int(tokenizer.eos_token_id)
-
-
 def lora_learner_options(context: LearnerContext, **fixed: Any) -> tuple[dict[str, Any], int]:
     """SDPO config values from the learner options, and how many token signals to log."""
     options = dict(context.options)
@@ -41,6 +33,7 @@ class SDPOLearner(FrozenLearner):
     def __init__(self, context: LearnerContext, loss: str, unrelated: bool = False) -> None:
         from sdpo.config import SDPOConfig
         from sdpo.errors import ConfigError
+        from sdpo.hindsight import end_of_turn_id
         from sdpo.updater import SDPOUpdater
 
         options, self.signal_samples = lora_learner_options(context, loss=loss)

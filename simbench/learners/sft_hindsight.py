@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
-from simbench.learners.sdpo import end_of_turn_id, lora_learner_options
+from simbench.learners.sdpo import lora_learner_options
 from simbench.seeding import derive_seed
 
 
@@ -25,6 +25,7 @@ class SFTHindsightLearner(FrozenLearner):
         from sdpo.adapters import attach_lora, trainable_parameters
         from sdpo.config import SDPOConfig
         from sdpo.errors import ConfigError
+        from sdpo.hindsight import end_of_turn_id
 
         options, _ = lora_learner_options(context)
         try:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, Union
 
-from simbench.backends.base import Generation, GenerationRequest, PolicyBackend
+from simbench.backends.base import Generation, GenerationRequest, PolicyBackend, with_system_prompt
 from simbench.learners.base import Learner, Turn
 from simbench.logs.schema import (
     CheckOutcome,
@@ -96,11 +96,6 @@ def probe_times(spec: EpisodeSpec) -> list[int]:
     return times + [spec.interactions] if times[-1] != spec.interactions else times
 
 
-def with_system(system: str | None, messages: Sequence[dict[str, str]]) -> tuple[dict, ...]:
-    head = ({"role": "system", "content": system},) if system else ()
-    return head + tuple(messages)
-
-
 def run_episode(parts: EpisodeParts, spec: EpisodeSpec, start: int = 0) -> Iterator[Event]:
     """Run interactions [start, T); probe at t = 0 (if start == 0), every Δ, and at the end."""
     if start == 0:
@@ -141,7 +136,7 @@ def converse(
     for turn in range(spec.turns):
         requests = [
             GenerationRequest(
-                messages=with_system(systems[t], histories[t]),
+                messages=tuple(with_system_prompt(histories[t], systems[t])),
                 seed=derive_seed(spec.seed, "generate", t, turn),
             )
             for t in batch
@@ -224,7 +219,7 @@ def generate_greedy(
 ) -> list[Generation]:
     requests = [
         GenerationRequest(
-            messages=with_system(system, [{"role": "user", "content": q}]),
+            messages=tuple(with_system_prompt([{"role": "user", "content": q}], system)),
             seed=derive_seed(seed, "probe", t, i),
             greedy=True,
         )
