@@ -96,6 +96,11 @@ class RunConfig(BaseModel):
         return values
 
 
+def default_of(field: str) -> Any:
+    """`RunConfig`'s default for `field`, so CLI help texts cannot drift from the config."""
+    return RunConfig.model_fields[field].default
+
+
 def flag_name(field: str) -> str:
     return "--" + field.replace("_", "-")
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import click
 import typer
 from typer.core import TyperCommand
+
+from simbench.commands import options as opts
 
 
 def report_command(
@@ -45,44 +47,35 @@ def sweep_command(
     learners: List[str] = typer.Option(..., "--learners", help="Learning arms (space-separated)."),
     seeds: List[int] = typer.Option([0], "--seeds", help="Run seeds (space-separated)."),
     out: Path = typer.Option(..., help="Results folder; one sub-folder per run."),
-    model: Optional[str] = typer.Option(None, help="Policy model (default: smollm2-135m)."),
-    user: Optional[str] = typer.Option(None, help="User simulator (default: rules)."),
-    backend: Optional[str] = typer.Option(None, help="Generation backend (default: hf)."),
-    device: Optional[str] = typer.Option(None, help="Torch device (default: cpu)."),
-    interactions: Optional[int] = typer.Option(None, help="Episode length (default: each persona's)."),
-    turns: Optional[int] = typer.Option(None, help="User follow-ups per interaction (default: 1)."),
-    batch_size: Optional[int] = typer.Option(None, help="Interactions per update (default: 8)."),
-    probe_every: Optional[int] = typer.Option(None, help="Interactions between probes (default: 16)."),
-    probe_prompts: Optional[int] = typer.Option(None, help="Probe prompts per probe (default: 16)."),
-    general_questions: Optional[int] = typer.Option(None, help="General questions per probe (default: 8)."),
-    max_new_tokens: Optional[int] = typer.Option(None, help="Response length cap (default: 96)."),
+    model: opts.Model = None,
+    user: opts.User = None,
+    backend: opts.Backend = None,
+    device: opts.Device = None,
+    interactions: opts.Interactions = None,
+    turns: opts.Turns = None,
+    batch_size: opts.BatchSize = None,
+    probe_every: opts.ProbeEvery = None,
+    probe_prompts: opts.ProbePrompts = None,
+    general_questions: opts.GeneralQuestions = None,
+    max_new_tokens: opts.MaxNewTokens = None,
     learner_option: Optional[List[str]] = typer.Option(None, help="Learner option KEY=VALUE for all learners."),
-    user_option: Optional[List[str]] = typer.Option(None, help="User option KEY=VALUE (repeatable)."),
-    config: Optional[Path] = typer.Option(None, help="YAML/JSON file of run settings (flags override it)."),
+    user_option: opts.UserOptions = None,
+    config: opts.ConfigFile = None,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Run every persona x learner x seed; complete runs are skipped, unfinished ones resumed."""
-    from simbench.commands.run import parse_options
-    from simbench.config import load_config_file
     from simbench.runner.sweep import run_sweep
 
-    settings: dict[str, Any] = load_config_file(config) if config else {}
-    for grid_key in ("persona", "learner", "seed"):
-        if grid_key in settings:
-            raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")
     flags = {
         "model": model, "user": user, "backend": backend, "device": device,
         "interactions": interactions, "turns": turns, "batch_size": batch_size,
         "probe_every": probe_every, "probe_prompts": probe_prompts,
         "general_questions": general_questions, "max_new_tokens": max_new_tokens,
     }
-    settings.update({k: v for k, v in flags.items() if v is not None})
-    if learner_option:
-        settings["learner_options"] = {**settings.get("learner_options", {}),
-                                       **parse_options(learner_option, "--learner-option")}
-    if user_option:
-        settings["user_options"] = {**settings.get("user_options", {}),
-                                    **parse_options(user_option, "--user-option")}
+    settings = opts.settings_from(config, flags, learner_option, user_option)
+    for grid_key in ("persona", "learner", "seed"):  # only a --config file can set these
+        if grid_key in settings:
+            raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")
     command = shlex.join(["simbench", *sys.argv[1:]])
     result = run_sweep(personas, learners, seeds, out, settings, command=command, progress=not quiet)
     for outcome in result.outcomes:

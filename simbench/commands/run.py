@@ -12,54 +12,37 @@ from typing import Any, Optional
 
 import typer
 
-from simbench.errors import InputError
-
-
-
-def parse_options(pairs: list[str] | None, flag: str) -> dict[str, Any]:
-    """KEY=VALUE pairs; values are parsed as JSON where possible (numbers, booleans)."""
-    import json
-
-    options: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(flag, f"expected KEY=VALUE, got {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
+from simbench.commands import options as opts
+from simbench.config import default_of
 
 
 def run_command(
-    persona: Optional[str] = typer.Option(None, help="Persona YAML file or shipped persona id (default: concise)."),
-    learner: Optional[str] = typer.Option(None, help="Learning arm (default: sdpo-token); see `simbench list`."),
-    model: Optional[str] = typer.Option(None, help="Policy model (default: smollm2-135m), a folder or HF id."),
-    user: Optional[str] = typer.Option(None, help="User simulator: rules | openai | local (default: rules)."),
-    backend: Optional[str] = typer.Option(None, help="Generation backend: hf | vllm (default: hf)."),
-    device: Optional[str] = typer.Option(None, help="Torch device (default: cpu)."),
-    interactions: Optional[int] = typer.Option(None, help="Episode length (default: the persona's)."),
-    turns: Optional[int] = typer.Option(None, help="User follow-ups per interaction (default: 1)."),
-    batch_size: Optional[int] = typer.Option(None, help="Interactions per update (default: 4)."),
-    probe_every: Optional[int] = typer.Option(None, help="Interactions between probes (default: 8)."),
-    probe_prompts: Optional[int] = typer.Option(None, help="Probe prompts per probe (default: 16)."),
-    general_questions: Optional[int] = typer.Option(None, help="General-capability questions per probe (default: 8)."),
+    persona: Optional[str] = typer.Option(None, help=f"Persona YAML file or shipped persona id (default: {default_of('persona')})."),
+    learner: Optional[str] = typer.Option(None, help=f"Learning arm (default: {default_of('learner')}); see `simbench list`."),
+    model: opts.Model = None,
+    user: opts.User = None,
+    backend: opts.Backend = None,
+    device: opts.Device = None,
+    interactions: opts.Interactions = None,
+    turns: opts.Turns = None,
+    batch_size: opts.BatchSize = None,
+    probe_every: opts.ProbeEvery = None,
+    probe_prompts: opts.ProbePrompts = None,
+    general_questions: opts.GeneralQuestions = None,
     checkpoint_every: Optional[int] = typer.Option(None, help="Interactions between checkpoints (default: --probe-every)."),
-    max_new_tokens: Optional[int] = typer.Option(None, help="Response length cap (default: 96)."),
-    seed: Optional[int] = typer.Option(None, help="Run seed (default: 0)."),
+    max_new_tokens: opts.MaxNewTokens = None,
+    seed: Optional[int] = typer.Option(None, help=f"Run seed (default: {default_of('seed')})."),
     learner_option: Optional[list[str]] = typer.Option(None, help="Learner option KEY=VALUE (repeatable)."),
-    user_option: Optional[list[str]] = typer.Option(None, help="User option KEY=VALUE (repeatable)."),
+    user_option: opts.UserOptions = None,
     out: Optional[Path] = typer.Option(None, help="Run folder (default: runs/<persona>--<learner>--s<seed>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
-    config: Optional[Path] = typer.Option(None, help="YAML/JSON file of run settings (flags override it)."),
+    config: opts.ConfigFile = None,
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Run one episode: the persona talks to the policy, which learns as it goes."""
-    from simbench.config import build_config, load_config_file
+    from simbench.config import build_config
     from simbench.runner.run import execute
 
-    values: dict[str, Any] = load_config_file(config) if config else {}
     flags = {
         "persona": persona, "learner": learner, "model": model, "user": user,
         "backend": backend, "device": device, "interactions": interactions, "turns": turns,
@@ -67,14 +50,7 @@ def run_command(
         "general_questions": general_questions, "checkpoint_every": checkpoint_every,
         "max_new_tokens": max_new_tokens, "seed": seed,
     }
-    values.update({k: v for k, v in flags.items() if v is not None})
-    if learner_option:
-        values["learner_options"] = {**values.get("learner_options", {}),
-                                     **parse_options(learner_option, "--learner-option")}
-    if user_option:
-        values["user_options"] = {**values.get("user_options", {}),
-                                  **parse_options(user_option, "--user-option")}
-    run_config = build_config(values)
+    run_config = build_config(opts.settings_from(config, flags, learner_option, user_option))
     display = ProgressDisplay(enabled=not quiet)
     with display:
         result = execute(run_config, out=out, resume=resume, on_event=display.on_event)

@@ -1,0 +1,69 @@
+"""The run-setting flags `simbench run` and `simbench sweep` share, defined once.
+
+Each flag maps onto a `RunConfig` field of the same name; help texts read the field's default
+from `RunConfig`, so `--help` cannot drift from what a run does. `settings_from` merges a
+`--config` file, the flags that were given and the KEY=VALUE option lists, in that order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from simbench.config import default_of, load_config_file
+from simbench.errors import InputError
+
+
+def _setting(help_text: str, field: str | None = None) -> Any:
+    suffix = f" (default: {default_of(field)})." if field else ""
+    return typer.Option(help=help_text + suffix)
+
+
+Model = Annotated[Optional[str], _setting("Policy model: a short name, a folder or a HF id", "model")]
+User = Annotated[Optional[str], _setting("User simulator: rules | openai | local", "user")]
+Backend = Annotated[Optional[str], _setting("Generation backend: hf | vllm", "backend")]
+Device = Annotated[Optional[str], _setting("Torch device", "device")]
+Interactions = Annotated[Optional[int], _setting("Episode length (default: the persona's).")]
+Turns = Annotated[Optional[int], _setting("User follow-ups per interaction", "turns")]
+BatchSize = Annotated[Optional[int], _setting("Interactions per update", "batch_size")]
+ProbeEvery = Annotated[Optional[int], _setting("Interactions between probes", "probe_every")]
+ProbePrompts = Annotated[Optional[int], _setting("Held-out probe prompts per probe", "probe_prompts")]
+GeneralQuestions = Annotated[
+    Optional[int], _setting("General-capability questions per probe", "general_questions")
+]
+MaxNewTokens = Annotated[Optional[int], _setting("Response length cap", "max_new_tokens")]
+UserOptions = Annotated[Optional[list[str]], _setting("User option KEY=VALUE (repeatable).")]
+ConfigFile = Annotated[Optional[Path], _setting("YAML/JSON file of run settings (flags override it).")]
+
+
+def parse_options(pairs: list[str] | None, flag: str) -> dict[str, Any]:
+    """KEY=VALUE pairs; values are parsed as JSON where possible (numbers, booleans)."""
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(flag, f"expected KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def settings_from(
+    config: Path | None,
+    flags: dict[str, Any],
+    learner_option: list[str] | None = None,
+    user_option: list[str] | None = None,
+) -> dict[str, Any]:
+    """RunConfig values: the --config file, overridden by every flag that was given."""
+    values: dict[str, Any] = load_config_file(config) if config else {}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    for key, pairs, flag in (("learner_options", learner_option, "--learner-option"),
+                             ("user_options", user_option, "--user-option")):
+        if pairs:
+            values[key] = {**values.get(key, {}), **parse_options(pairs, flag)}
+    return values
