@@ -126,17 +126,10 @@ class SDPOUpdater:
                 reason = "non-finite loss"
                 break
 
-        grad_norm = float("nan")
+        grad_norm, reason = apply_step(
+            self.optimizer, list(self.parameters.values()), cfg.max_grad_norm, loss_reason=reason
+        )
         if not reason:
-            limit = cfg.max_grad_norm if cfg.max_grad_norm is not None else float("inf")
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(list(self.parameters.values()), limit))
-            if not math.isfinite(grad_norm):
-                reason = "non-finite gradient"
-        if reason:
-            self.optimizer.zero_grad(set_to_none=True)
-        else:
-            self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
             self.teacher.after_step(self.model)
             self.applied_steps += 1
 
@@ -253,6 +246,28 @@ class SDPOUpdater:
         self.teacher.load_state_dict(torch.load(source / "teacher.pt", map_location="cpu", weights_only=True))
         self.steps = int(state["steps"])
         self.applied_steps = int(state["applied_steps"])
+
+
+def apply_step(
+    optimizer: Any, parameters: Sequence[Any], max_grad_norm: float | None, loss_reason: str = ""
+) -> tuple[float, str]:
+    """Clip the accumulated gradients and step, or skip a step that would corrupt the weights.
+
+    `loss_reason` non-empty (e.g. "non-finite loss", no backward was run) skips at once; a
+    non-finite gradient norm skips too. Gradients are cleared either way. Returns
+    (grad_norm, reason), reason "" when the step was applied. Shared by every learner that
+    owns an optimizer, so all of them skip bad steps the same way.
+    """
+    grad_norm, reason = float("nan"), loss_reason
+    if not reason:
+        limit = max_grad_norm if max_grad_norm is not None else float("inf")
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(list(parameters), limit))
+        if not math.isfinite(grad_norm):
+            reason = "non-finite gradient"
+    if not reason:
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return grad_norm, reason
 
 
 def _record(

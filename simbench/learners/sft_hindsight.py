@@ -47,6 +47,7 @@ class SFTHindsightLearner(FrozenLearner):
         import torch
         from sdpo.hindsight import HindsightSample, build_contexts, hindsight_messages, student_batch
         from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
+        from sdpo.updater import apply_step
 
         if not turns:
             return None
@@ -76,18 +77,11 @@ class SFTHindsightLearner(FrozenLearner):
             mask = batch.mask.to(device=device, dtype=logprobs.dtype)
             loss = -(logprobs * mask).sum() / mask.sum().clamp(min=1)
             self.optimizer.zero_grad(set_to_none=True)
-            reason = ""
-            if math.isfinite(loss.item()):
+            finite = math.isfinite(loss.item())
+            if finite:
                 loss.backward()
-                limit = self.config.max_grad_norm or float("inf")
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.parameters, limit))
-                if math.isfinite(grad_norm):
-                    self.optimizer.step()
-                else:
-                    reason = "non-finite gradient"
-            else:
-                grad_norm, reason = float("nan"), "non-finite loss"
-            self.optimizer.zero_grad(set_to_none=True)
+            grad_norm, reason = apply_step(self.optimizer, self.parameters, self.config.max_grad_norm,
+                                           loss_reason="" if finite else "non-finite loss")
         finally:
             self.model.eval()
         self.steps += 1
