@@ -109,6 +109,27 @@ def _baselines(
     return b, c, "; ".join(notes)
 
 
+UNREACHABLE = "unreachable_at_token_cap"
+
+
+def unreachable_preferences(manifest: Mapping[str, Any]) -> set[str]:
+    """Preferences no answer of the run could pass: they need more tokens than max_new_tokens.
+
+    Floors come from the manifest's persona.min_tokens; manifests written before that field
+    existed fall back to the built-in preferences' floors.
+    """
+    cap = (manifest.get("config") or {}).get("max_new_tokens")
+    persona = manifest.get("persona") or {}
+    if not isinstance(cap, int):
+        return set()
+    floors = persona.get("min_tokens")
+    if not isinstance(floors, dict):
+        from simbench.persona.library import BUILTIN
+
+        floors = {pid: BUILTIN[pid].min_tokens for pid in persona.get("ever", []) if pid in BUILTIN}
+    return {pid for pid, floor in floors.items() if isinstance(floor, int) and floor > cap}
+
+
 def summarise_run(
     logs: RunLogs,
     frozen: RunLogs | None = None,
@@ -148,11 +169,14 @@ def summarise_run(
         is_last = window.index == len(windows) - 1
         return _baselines(frozen_curves, oracle_curves, curves, pref, window, is_last)
 
+    unreachable = unreachable_preferences(logs.manifest)
     adaptation = []
     for window, pref in newly_active(windows):
         b, c, note = baselines(pref, window)
-        result = adaptation_in_phase(curves[pref], window, b, c, threshold, sustain)
-        adaptation.append({**result.to_dict(), "baseline_note": note,
+        result = adaptation_in_phase(curves[pref], window, b, c, threshold, sustain).to_dict()
+        if pref in unreachable:
+            result["flags"].append(UNREACHABLE)
+        adaptation.append({**result, "baseline_note": note,
                            **_adaptation_cis(curves[pref], window, b, c, bootstrap, logs.seed)})
     unlearning = []
     for event in unlearning_events(windows, logs.opposites):
@@ -206,6 +230,7 @@ def _headline(adaptation: list[dict], unlearning: list[dict], forgetting: dict |
     flips = [u for u in unlearning if u["kind"] == "flip"]
     return {
         "aulc": mean_finite([a["aulc"] for a in adaptation]),
+        "final_s": mean_finite([a["final_s"] for a in adaptation]),
         "steps_to_threshold": mean_finite([a["steps_to_threshold"] for a in adaptation]),
         "censored": sum(a["censored"] for a in adaptation),
         "perseveration": mean_finite([u["perseveration"] for u in flips]),

@@ -70,6 +70,7 @@ _PREFERENCES = (
         description="Thorough, in-depth answers that explain the reasons and give examples.",
         checker=checkers.check_detailed,
         opposite="concise",
+        min_tokens=checkers.DETAILED_MIN_WORDS,
         complaints=(
             "Can you go into more depth? Explain the why and give an example.",
             "That's too brief for me. Walk me through it in detail.",

@@ -74,4 +74,5 @@ def to_preference(local: LocalPreference) -> Preference:
         opposite=local.opposite,
         complaints=tuple(local.complaints),
         praise=tuple(local.praise),
+        min_tokens=local.check.min_words or 0,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class Preference:
     `description` is what the user wants, written for a simulated user's prompt
     ("Answers without any emojis."). `complaints` are varied natural follow-ups the user
     sends when a response violates it; they say what to do, not only what to avoid.
-    `praise` are follow-ups when a response satisfies it (optional).
+    `praise` are follow-ups when a response satisfies it (optional). `min_tokens` is the
+    fewest generated tokens a passing answer needs (every counted word is at least one
+    token); 0 when an answer of any length can pass.
     """
 
     id: str
@@ -36,6 +38,17 @@ class Preference:
     opposite: str | None = None
     complaints: tuple[str, ...] = ()
     praise: tuple[str, ...] = field(default=())
+    min_tokens: int = 0
 
     def check(self, text: str) -> CheckResult:
         return self.checker(text)
+
+
+def token_cap_warnings(preferences: Iterable[Preference], max_new_tokens: int) -> list[str]:
+    """One line per preference that no answer of at most `max_new_tokens` tokens can pass."""
+    return [
+        f"preference {p.id!r} needs answers of at least {p.min_tokens} tokens but max_new_tokens "
+        f"is {max_new_tokens}: its adherence is 0 by construction (raise --max-new-tokens)"
+        for p in preferences
+        if p.min_tokens > max_new_tokens
+    ]

@@ -31,6 +31,14 @@ class Inputs:
     def interactions(self) -> int:
         return self.persona.interactions
 
+    def warnings(self) -> list[str]:
+        """Settings that make part of the run meaningless, e.g. a preference no answer
+        within the token cap can pass; printed before the run and kept in its manifest."""
+        from simbench.persona.preference import token_cap_warnings
+
+        ever = [self.persona.preference(pid) for pid in self.engine.ever()]
+        return token_cap_warnings(ever, self.config.max_new_tokens)
+
 
 def resolve_inputs(config: RunConfig) -> Inputs:
     """Load the persona and prompt pools and check every registry name."""

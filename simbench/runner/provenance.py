@@ -93,6 +93,11 @@ def manifest_for(inputs: Any) -> dict[str, Any]:
                 for pid in inputs.engine.ever()
                 if persona.preference(pid).opposite
             },
+            "min_tokens": {
+                pid: persona.preference(pid).min_tokens
+                for pid in inputs.engine.ever()
+                if persona.preference(pid).min_tokens
+            },
             "scenario": inputs.engine.scenario(),
             "irrelevant_rate": persona.noise.irrelevant_rate,
         },
@@ -106,4 +111,5 @@ def manifest_for(inputs: Any) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "git_commit": git_commit(),
+        "warnings": inputs.warnings(),
     }

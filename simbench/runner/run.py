@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import resource
 import shutil
 import signal
@@ -37,6 +38,8 @@ from simbench.runner.provenance import manifest_for
 
 LOGS = ("interactions", "updates", "probes", "general", "signals")
 KEEP_CHECKPOINTS = 2
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,6 +101,8 @@ def execute(
 ) -> RunResult:
     """Run (or resume) one episode into a run folder; returns how it ended."""
     inputs, run_dir = prepare(config, out, resume)
+    for warning in inputs.warnings():
+        log.warning("warning: %s", warning)
     if resume and _manifest(run_dir).get("status") == "complete":
         return RunResult(run_dir, "complete", inputs.interactions, "already complete")
     if parts_factory is None:

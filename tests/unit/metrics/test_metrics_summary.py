@@ -169,3 +169,22 @@ def test_loader_requires_manifest_and_probe_log(tmp_path):
     (folder / "probes.jsonl").unlink()
     with pytest.raises(InputError, match="probes.jsonl: is missing"):
         load_run_logs(folder)
+
+
+@pytest.mark.parametrize("persona_extra, cap, flagged", [
+    ({"min_tokens": {"not_A": 150}}, 64, {"not_A"}),   # the manifest's own floors
+    ({"min_tokens": {"not_A": 150}}, 150, set()),      # a floor equal to the cap is reachable
+    ({"min_tokens": {}}, 64, set()),
+    ({"ever": ["concise", "detailed"]}, 96, {"detailed"}),  # older manifest: built-in floors
+    ({"ever": ["concise", "detailed"]}, None, set()),       # no cap recorded: nothing claimed
+])
+def test_preferences_beyond_the_token_cap_are_flagged(persona_extra, cap, flagged):
+    from simbench.metrics.summary import UNREACHABLE, unreachable_preferences
+
+    manifest = {"config": {"max_new_tokens": cap}, "persona": persona_extra}
+    assert unreachable_preferences(manifest) == flagged
+    logs = run(FLIP_TABLE, opposites={"A": "not_A"})
+    logs = RunLogs(**{**logs.__dict__, "manifest": manifest})
+    summary = summarise_run(logs, bootstrap=10)
+    marked = {a["preference"] for a in summary["adaptation"] if UNREACHABLE in a["flags"]}
+    assert marked == flagged & {"A", "not_A"}

@@ -82,3 +82,18 @@ def test_get_preference_returns_the_builtin():
 def test_unknown_id_raises_key_error_suggesting_the_closest_id():
     with pytest.raises(KeyError, match="did you mean 'no-emojis'"):
         get_preference("no-emoji")
+
+
+def test_token_floors_match_what_the_checkers_demand():
+    from simbench.persona.checkers import DETAILED_MIN_WORDS
+    from simbench.persona.preference import token_cap_warnings
+
+    detailed = BUILTIN["detailed"]
+    assert detailed.min_tokens == DETAILED_MIN_WORDS
+    # An answer of exactly min_tokens one-token words passes, one word less fails.
+    assert detailed.check(" ".join(["word"] * detailed.min_tokens)).passed
+    assert not detailed.check(" ".join(["word"] * (detailed.min_tokens - 1))).passed
+    assert [p.id for p in BUILTIN.values() if p.min_tokens] == ["detailed"]
+    (line,) = token_cap_warnings(BUILTIN.values(), 64)
+    assert "'detailed' needs answers of at least 150 tokens but max_new_tokens is 64" in line
+    assert token_cap_warnings(BUILTIN.values(), DETAILED_MIN_WORDS) == []
