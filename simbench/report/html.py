@@ -206,18 +206,20 @@ def joined(values: dict[str, list[str]]) -> str:
 
 def leaderboard_html(board: dict[str, Any]) -> str:
     """leaderboard.html: the table, bar plots with CIs, provenance and notes, self-contained."""
-    from simbench.report.markdown import leaderboard_rows
+    from simbench.report.markdown import leaderboard_tables
     from simbench.report.plots import interval_bars_svg
 
     columns = board["columns"]
-    headers, rows = leaderboard_rows(board)
     seeds = board["provenance"]["seeds"]
     parts: list[str] = [
         f'<p class="note">Mean [95% CI] over {len(seeds)} seed(s); each seed\'s value is the mean '
         "over its personas of that scenario type.</p>",
-        table(headers, rows, numeric_from=2),
     ]
-    for metric, label in (("adaptation", "normalised AULC"), ("unlearning", "perseveration")):
+    for scenario, headers, rows in leaderboard_tables(board):
+        parts += [f"<h2>Scenario: {esc(scenario)}</h2>", table(headers, rows, numeric_from=2)]
+    plotted = (("adaptation", "normalised AULC"), ("final", "final adherence"),
+               ("unlearning", "perseveration"), ("forgetting", "forgetting F"))
+    for metric, label in plotted:
         scenarios = [c["scenario"] for c in columns if c["metric"] == metric]
         if not scenarios:
             continue

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from simbench.errors import InputError
+from simbench.metrics.summary import UNREACHABLE
 from simbench.report.run_report import (
     FROZEN, ORACLE, Baselines, pick_baselines, read_general, read_manifest, simulator_of,
 )
@@ -28,6 +29,8 @@ from simbench.report.run_report import (
 SCENARIOS = ("single", "profile", "flip", "drop", "revert", "complementary")
 METRICS = {
     "adaptation": "normalised AULC, mean over newly active preferences (higher is better)",
+    "final": "raw adherence at the end of each newly active preference's phase, mean "
+             "(higher is better; not normalised, so not capped by the oracle)",
     "unlearning": "perseveration, mean(1 - U) after a preference stops being wanted (lower is better)",
     "forgetting": "Chaudhry forgetting F on complementary schedules (lower is better)",
     "drift": "change in general-question accuracy from t=0 to the end (0 = no drift)",
@@ -67,6 +70,7 @@ def headline_metrics(summary: dict[str, Any]) -> dict[str, float | None]:
     drift = summary.get("general_drift")
     return {
         "adaptation": summary["headline"]["aulc"],
+        "final": summary["headline"]["final_s"],
         "unlearning": float(np.mean(persever)) if persever else None,
         "forgetting": forgetting["forgetting"] if forgetting else None,
         "drift": drift["drift"][-1] if drift and drift["drift"] else None,
@@ -225,6 +229,7 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200) -> dict[str
     return {
         "results_dir": str(results_dir),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "bootstrap": bootstrap,
         "metrics": METRICS,
         "columns": columns,
         "rows": rows,
@@ -273,8 +278,29 @@ def notes(entries: Sequence[Entry], skipped: Sequence[dict[str, str]], bootstrap
         out.append(f"{len(lacking)} run(s) lack a comparable frozen or oracle run: {', '.join(lacking[:5])}")
     if len({int(e.manifest['seed']) for e in entries}) < 2:
         out.append(f"one seed: intervals bootstrap probe prompts ({bootstrap} resamples); cost has no interval")
+    above = [e.path.name for e in entries if e.row[0] != ORACLE and any(
+        a["final_s"] is not None and a["c"] is not None and a["final_s"] > a["c"] + 1e-9
+        for a in e.summary["adaptation"])]
+    if above and ORACLE in learners:
+        out.append(f"in {len(above)} run(s) a learner ends above the in-context oracle's adherence c; "
+                   "normalised adaptation is clipped at 1 there, so compare the raw 'final' column too")
+    out += unreachable_notes(entries)
     out += [f"left out {s['run']}: {s['reason']}" for s in skipped]
     return out
+
+
+def unreachable_notes(entries: Sequence[Entry]) -> list[str]:
+    """One note per preference that the runs' token cap made impossible to pass."""
+    runs: dict[str, list[str]] = defaultdict(list)
+    for entry in entries:
+        for row in entry.summary["adaptation"]:
+            if UNREACHABLE in row["flags"]:
+                runs[row["preference"]].append(entry.path.name)
+    return [
+        f"'{pref}' cannot be passed within the runs' max_new_tokens (flag {UNREACHABLE}): "
+        f"its adaptation is 0 by construction in {len(names)} run(s)"
+        for pref, names in sorted(runs.items())
+    ]
 
 
 def write_leaderboard(results_dir: str | Path, out: str | Path | None = None,

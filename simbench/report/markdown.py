@@ -106,26 +106,29 @@ def leaderboard_cell(stats: dict[str, Any] | None) -> str:
     return fmt_interval(stats["mean"], stats["lo"], stats["hi"])
 
 
-def leaderboard_rows(board: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """(headers, rows) of the leaderboard table: learner, model, then one cell per column."""
-    columns = board["columns"]
-    headers = ["learner", "model"] + [f"{c['scenario']}: {c['metric']}" for c in columns]
-    rows = [[row["learner"], row["model"]]
-            + [leaderboard_cell(row["cells"][c["scenario"]][c["metric"]]) for c in columns]
-            for row in board["rows"]]
-    return headers, rows
+def leaderboard_tables(board: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """One (scenario, headers, rows) table per scenario type: learner, model, then its metrics."""
+    tables = []
+    for scenario in dict.fromkeys(c["scenario"] for c in board["columns"]):
+        metrics = [c["metric"] for c in board["columns"] if c["scenario"] == scenario]
+        rows = [[row["learner"], row["model"]]
+                + [leaderboard_cell(row["cells"][scenario][m]) for m in metrics]
+                for row in board["rows"]]
+        tables.append((scenario, ["learner", "model", *metrics], rows))
+    return tables
 
 
 def leaderboard_markdown(board: dict[str, Any]) -> str:
     """leaderboard.md: the table, what each metric means, provenance and caveats."""
     from simbench.report.html import joined
 
-    headers, rows = leaderboard_rows(board)
     seeds = board["provenance"]["seeds"]
     out = [f"# simbench leaderboard: {md_cell(board['results_dir'])}", "",
            f"Mean [95% CI] over {len(seeds)} seed(s) ({md_cell(', '.join(map(str, seeds)))}); "
-           "each seed's value is the mean over its personas of that scenario type.", "",
-           md_table(headers, rows), "", "## Metrics", ""]
+           "each seed's value is the mean over its personas of that scenario type.", ""]
+    for scenario, headers, rows in leaderboard_tables(board):
+        out += [f"## Scenario: {md_cell(scenario)}", "", md_table(headers, rows), ""]
+    out += ["## Metrics", ""]
     out += [f"- **{name}**: {md_cell(text)}" for name, text in board["metrics"].items()]
     out += ["", "## Provenance", ""]
     prov = board["provenance"]

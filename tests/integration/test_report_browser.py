@@ -1,6 +1,6 @@
-"""report.html and leaderboard.html in headless Chromium: the DOM holds the SVG plots and the
-screenshot shows them drawn (many non-white pixels, many in the plot colours), with
-no script run by injected text.
+"""report.html and leaderboard.html, of synthetic runs and of the committed reference results,
+in headless Chromium: the DOM holds the SVG plots and the screenshot shows them drawn (many
+non-white pixels, many in the plot colours), with no script run by injected text.
 
 Skips when Chromium is missing, unless CI=true, where a missing browser is a failure.
 """
@@ -23,6 +23,7 @@ from simbench.report.run_report import write_run_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HELPERS = Path(__file__).resolve().parents[1] / "unit" / "report" / "synthetic_runs.py"
+COMMITTED = Path(__file__).resolve().parents[2] / "results" / "cpu-reference"
 # The first three plot colours (plots.COLOURS): curves and bars are drawn in them.
 PLOT_COLOURS = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in COLOURS[:3]]
 
@@ -67,14 +68,25 @@ def painted(png: Path) -> tuple[float, int]:
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
+    """Synthetic flip runs (with injected markup), and the committed reference results."""
     helpers = _synthetic_runs()
-    root = helpers.write_flip_results(tmp_path_factory.mktemp("browser") / "results")
+    tmp = tmp_path_factory.mktemp("browser")
+    root = helpers.write_flip_results(tmp / "results")
     _, report = write_run_report(root / "flipper--sdpo-token--s0", bootstrap=50)
     _, board, _ = write_leaderboard(root, bootstrap=20)
-    return {"report": report, "leaderboard": board}
+    _, committed_report = write_run_report(
+        COMMITTED / "concise-then-detailed-48--sdpo-token--s0", tmp / "committed-report", bootstrap=50
+    )
+    _, committed_board, _ = write_leaderboard(COMMITTED, tmp / "committed-board", bootstrap=20)
+    return {"report": report, "leaderboard": board,
+            "committed-report": committed_report, "committed-leaderboard": committed_board}
 
 
-@pytest.mark.parametrize("name, plots", [("report", 1), ("leaderboard", 2)])
+# Leaderboard plots: adaptation, final adherence, unlearning (flips), forgetting (complementary).
+PAGES = [("report", 1), ("leaderboard", 3), ("committed-report", 1), ("committed-leaderboard", 4)]
+
+
+@pytest.mark.parametrize("name, plots", PAGES)
 def test_dom_holds_the_svg_plots_and_no_injected_script(browser, pages, tmp_path, name, plots):
     dom = chromium(browser, tmp_path, pages[name], "--dump-dom").stdout
     assert dom.count("<svg ") == plots
@@ -106,7 +118,7 @@ def parsed(dom: str) -> tuple[set[str], list[str]]:
     return collector.tags, collector.handlers
 
 
-@pytest.mark.parametrize("name", ["report", "leaderboard"])
+@pytest.mark.parametrize("name", [name for name, _ in PAGES])
 def test_screenshot_shows_the_plots(browser, pages, tmp_path, name):
     png = tmp_path / f"{name}.png"
     chromium(browser, tmp_path, pages[name], f"--screenshot={png}", "--window-size=1200,2000")

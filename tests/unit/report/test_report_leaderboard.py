@@ -68,7 +68,7 @@ def test_baseline_rows_come_first_and_inapplicable_columns_are_left_out(tmp_path
     board = build_leaderboard(single_results(tmp_path))
     assert [r["learner"] for r in board["rows"]] == ["frozen", "in-context-oracle", "sdpo-token"]
     metrics = {c["metric"] for c in board["columns"]}
-    assert metrics == {"adaptation", "drift", "cost"}  # no flip, no complementary schedule
+    assert metrics == {"adaptation", "final", "drift", "cost"}  # no flip, no complementary schedule
 
 
 def test_one_seed_bootstraps_probe_prompts(tmp_path):
@@ -104,7 +104,8 @@ def test_writes_markdown_html_with_plot_and_strict_json(tmp_path):
     md, html, js = write_leaderboard(single_results(tmp_path / "r"), tmp_path / "out", bootstrap=20)
     board = json.loads(js.read_text())
     assert board["rows"][0]["learner"] == "frozen"
-    assert "| learner | model | single: adaptation |" in md.read_text()
+    text = md.read_text()
+    assert "## Scenario: single" in text and "| learner | model | adaptation | final | drift | cost |" in text
     text = html.read_text()
     assert "<svg " in text and "<path " in text and "<script" not in text
     assert "Content-Security-Policy" in text and "abc123" in text
@@ -126,3 +127,32 @@ def test_leaderboard_command(tmp_path, capsys):
     main(["leaderboard", str(single_results(tmp_path)), "--bootstrap", "10"])
     assert (tmp_path / "leaderboard.json").is_file()
     assert "leaderboard.md" in capsys.readouterr().out
+
+
+def test_final_adherence_is_the_raw_end_of_phase_share(tmp_path):
+    # SDPO_BY_SEED ends at s = 1 in both seeds; the frozen arm at 0.
+    board = build_leaderboard(single_results(tmp_path))
+    assert row(board, "sdpo-token")["cells"]["single"]["final"]["mean"] == 1.0
+    assert row(board, "frozen")["cells"]["single"]["final"]["mean"] == 0.0
+
+
+def test_a_weak_oracle_and_an_unreachable_preference_are_noted(tmp_path):
+    # Oracle passes only prompt 0 (c = 0.5); the learner ends at 1.0, where normalised gain is clipped.
+    root = tmp_path / "r"
+    common = dict(schedule=SINGLE, opposites={}, persona_id="solo", interactions=4, probe_every=2, probes=2)
+    write_run(root / "solo--frozen--s0", learner="frozen", passing=never, **common)
+    write_run(root / "solo--in-context-oracle--s0", learner="in-context-oracle",
+              passing=lambda p, t, i: i == 0, **common)
+    write_run(root / "solo--sdpo-token--s0", learner="sdpo-token", passing=SDPO_BY_SEED[1], **common)
+    notes = build_leaderboard(root, bootstrap=5)["notes"]
+    assert any(n.startswith("in 1 run(s) a learner ends above the in-context oracle") for n in notes)
+    assert not any("cannot be passed" in n for n in notes)
+    # The same runs recorded under a 40-token cap with a 150-token preference floor.
+    for manifest_path in root.glob("*/manifest.json"):
+        manifest = json.loads(manifest_path.read_text())
+        manifest["config"]["max_new_tokens"] = 40
+        manifest["persona"]["min_tokens"] = {"concise": 150}
+        manifest_path.write_text(json.dumps(manifest))
+    notes = build_leaderboard(root, bootstrap=5)["notes"]
+    assert any(n.startswith("'concise' cannot be passed within the runs' max_new_tokens") and "3 run(s)" in n
+               for n in notes)
