@@ -172,7 +172,7 @@ def run_sweep(
             record["runs"][cell.name].update(status=outcome.status, message=outcome.message,
                                              seconds=round(outcome.seconds, 2))
             _save(out, record)
-            bar.advance(cell.name, outcome.status)
+            bar.advance(cell.name, f"{outcome.status} ({outcome.seconds:.0f} s)")
             if outcome.status == "interrupted":
                 break
     return result
@@ -200,18 +200,25 @@ def _save(out: Path, record: dict[str, Any]) -> None:
 
 
 class SweepProgress:
-    """One rich progress bar over the runs, naming the current run and its interaction."""
+    """One rich progress bar over the runs, naming the current run and its interaction.
+
+    Without a terminal (nohup, CI logs) a live bar draws nothing, so each finished run is
+    written as one line instead: `[k/N] run-name: status`.
+    """
 
     def __init__(self, total: int, enabled: bool) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        console = Console(stderr=True)
+        self.lines = enabled and not console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]runs"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[info]}"),
-            console=Console(stderr=True), disable=not enabled,
+            console=console, disable=not enabled or self.lines,
         )
         self.task = self.progress.add_task("sweep", total=total, info="")
+        self.total, self.done = total, 0
         self.current = ""
 
     def __enter__(self) -> SweepProgress:
@@ -231,4 +238,7 @@ class SweepProgress:
         self.progress.update(self.task, info=f"{self.current}: interaction {t}/{context['interactions']}")
 
     def advance(self, name: str, info: str) -> None:
+        self.done += 1
         self.progress.update(self.task, advance=1, info=f"{name}: {info}")
+        if self.lines:
+            self.progress.console.print(f"[{self.done}/{self.total}] {name}: {info}", highlight=False)

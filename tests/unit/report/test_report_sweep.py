@@ -83,7 +83,8 @@ def test_sweep_command_reports_bad_names_in_one_line(persona_file, tmp_path, cap
     assert err.startswith("error: --learners: unknown learner 'nope'") and "\n" not in err
 
 
-def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona_file, tmp_path, smol_tokenizer):
+def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona_file, tmp_path, smol_tokenizer,
+                                                                         capsys):
     from simbench.runner.parts import build_parts
 
     from tinymodels import make_tiny_llama
@@ -126,6 +127,11 @@ def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona
     assert runs["tiny-flip--in-context-oracle--s0"]["status"] == "complete"
 
     built.clear()
+    capsys.readouterr()
     third = run_sweep([persona_file], ["frozen", "in-context-oracle"], [0], out, SETTINGS,
-                      parts_factory=factory, progress=False)
+                      parts_factory=factory, progress=True)
     assert [o.status for o in third.outcomes] == ["skipped", "skipped"] and built == []
+    # No terminal here, so progress is one line per run (for nohup and CI logs).
+    assert capsys.readouterr().err.splitlines() == [
+        "[1/2] tiny-flip--frozen--s0: skipped: already complete",
+        "[2/2] tiny-flip--in-context-oracle--s0: skipped: already complete"]
