@@ -174,10 +174,13 @@ def summarise_run(
     for window, pref in newly_active(windows):
         b, c, note = baselines(pref, window)
         result = adaptation_in_phase(curves[pref], window, b, c, threshold, sustain).to_dict()
+        cis = _adaptation_cis(curves[pref], window, b, c, bootstrap, logs.seed)
         if pref in unreachable:
+            # b = c = 0 would read as "kept the ceiling" (g = 1): there is no gain to measure.
             result["flags"].append(UNREACHABLE)
-        adaptation.append({**result, "baseline_note": note,
-                           **_adaptation_cis(curves[pref], window, b, c, bootstrap, logs.seed)})
+            result.update(aulc=math.nan, final_g=math.nan, steps_to_threshold=None, censored=False)
+            cis["aulc_ci"] = [math.nan, math.nan]
+        adaptation.append({**result, "baseline_note": note, **cis})
     unlearning = []
     for event in unlearning_events(windows, logs.opposites):
         window = windows[event.to_phase]
@@ -226,7 +229,11 @@ def _adaptation_cis(curve: Curve, window: PhaseWindow, b: float, c: float, n: in
 
 
 def _headline(adaptation: list[dict], unlearning: list[dict], forgetting: dict | None) -> dict:
-    """Run-level means for leaderboards (censored steps count as the phase length)."""
+    """Run-level means for leaderboards (censored steps count as the phase length).
+
+    Preferences the run's token cap made impossible are left out of the adaptation means:
+    with b = c = 0 they would score as "kept the ceiling" for every arm."""
+    adaptation = [a for a in adaptation if UNREACHABLE not in a["flags"]]
     flips = [u for u in unlearning if u["kind"] == "flip"]
     return {
         "aulc": mean_finite([a["aulc"] for a in adaptation]),

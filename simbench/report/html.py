@@ -217,9 +217,11 @@ def leaderboard_html(board: dict[str, Any]) -> str:
     ]
     for scenario, headers, rows in leaderboard_tables(board):
         parts += [f"<h2>Scenario: {esc(scenario)}</h2>", table(headers, rows, numeric_from=2)]
-    plotted = (("adaptation", "normalised AULC"), ("final", "final adherence"),
-               ("unlearning", "perseveration"), ("forgetting", "forgetting F"))
-    for metric, label in plotted:
+    plotted = (("adaptation", "normalised AULC", "Adaptation (normalised AULC)"),
+               ("final", "final adherence", "Final adherence (raw)"),
+               ("unlearning", "perseveration", "Unlearning (perseveration, lower is better)"),
+               ("forgetting", "forgetting F", "Forgetting (Chaudhry F, lower is better)"))
+    for metric, label, title in plotted:
         scenarios = [c["scenario"] for c in columns if c["metric"] == metric]
         if not scenarios:
             continue
@@ -228,7 +230,7 @@ def leaderboard_html(board: dict[str, Any]) -> str:
             stats = [row["cells"][s][metric] for s in scenarios]
             series[f"{row['learner']} ({row['model']})"] = [
                 (x["mean"], x["lo"], x["hi"]) if x else (None, None, None) for x in stats]
-        parts.append(f"<h2>{esc(metric.capitalize())}</h2>")
+        parts.append(f"<h2>{esc(title)}</h2>")
         plot = interval_bars_svg(scenarios, series, label, salt=f"board-{metric}")
         parts.append(f'<div class="figure">{plot}</div>')
     meanings = "".join(f"<li><strong>{esc(name)}</strong>: {esc(text)}</li>"

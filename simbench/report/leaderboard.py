@@ -36,6 +36,9 @@ METRICS = {
     "drift": "change in general-question accuracy from t=0 to the end (0 = no drift)",
     "cost": "wall seconds per interaction, all stages (lower is better)",
 }
+# The values each metric can take: a t-interval over few seeds can overshoot them.
+RANGES = {"adaptation": (0.0, 1.0), "final": (0.0, 1.0), "unlearning": (0.0, 1.0),
+          "forgetting": (-1.0, 1.0), "drift": (-1.0, 1.0), "cost": (0.0, math.inf)}
 # Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30.
 T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
@@ -188,7 +191,12 @@ def cell_stats(entries: Sequence[Entry], metric: str, n_boot: int) -> dict[str, 
     base = {"n_seeds": len(per_seed), "n_runs": sum(len(v) for v in by_seed.values())}
     if len(per_seed) >= 2:
         mean, lo, hi = t_interval(per_seed)
-        return {"mean": mean, "lo": lo, "hi": hi, **base, "method": f"t-interval over {len(per_seed)} seeds"}
+        low, high = RANGES[metric]
+        method = f"t-interval over {len(per_seed)} seeds"
+        if lo < low or hi > high:
+            lo, hi = max(lo, low), min(hi, high)
+            method += ", clipped to the metric's range"
+        return {"mean": mean, "lo": lo, "hi": hi, **base, "method": method}
     mean = per_seed[0]
     if metric == "cost" or n_boot < 1:
         return {"mean": mean, "lo": None, "hi": None, **base, "method": "one seed: no interval"}
@@ -298,7 +306,8 @@ def unreachable_notes(entries: Sequence[Entry]) -> list[str]:
                 runs[row["preference"]].append(entry.path.name)
     return [
         f"'{pref}' cannot be passed within the runs' max_new_tokens (flag {UNREACHABLE}): "
-        f"its adaptation is 0 by construction in {len(names)} run(s)"
+        f"its adherence is 0 by construction in {len(names)} run(s), so it is left out of the "
+        "adaptation and final columns"
         for pref, names in sorted(runs.items())
     ]
 

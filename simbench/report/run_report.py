@@ -289,7 +289,7 @@ def metric_sections(summary: dict[str, Any]) -> list[Section]:
     sections = []
     rows = [
         [a["preference"], str(a["phase"]), fmt(a["b"]), fmt(a["c"]),
-         f"{a['steps_to_threshold']}{' (censored)' if a['censored'] else ''}",
+         f"{fmt(a['steps_to_threshold'])}{' (censored)' if a['censored'] else ''}",
          fmt_interval(a["aulc"], *(a.get("aulc_ci") or [None, None])),
          fmt_interval(a["final_s"], *(a.get("final_s_ci") or [None, None])),
          ", ".join(a["flags"]) or "–"]

@@ -188,3 +188,7 @@ def test_preferences_beyond_the_token_cap_are_flagged(persona_extra, cap, flagge
     summary = summarise_run(logs, bootstrap=10)
     marked = {a["preference"] for a in summary["adaptation"] if UNREACHABLE in a["flags"]}
     assert marked == flagged & {"A", "not_A"}
+    assert all(a["aulc"] is None and a["final_g"] is None and a["aulc_ci"] == [None, None]
+               and a["steps_to_threshold"] is None for a in summary["adaptation"] if a["preference"] in marked)
+    kept = [a["aulc"] for a in summary["adaptation"] if a["preference"] not in marked]
+    assert summary["headline"]["aulc"] == pytest.approx(sum(kept) / len(kept))  # A: 0.5, not_A: 2/3

@@ -1,0 +1,89 @@
+"""The committed reference results (results/cpu-reference) are what their command and logs say.
+
+- every run of the stated grid is there, complete, made by one commit with the stated settings
+  and the committed persona files;
+- the sweep's recorded command is the one in reproduce.sh;
+- leaderboard.json is exactly what `simbench leaderboard` computes from the committed logs
+  (so it was not edited by hand), and `simbench report` works on a committed run.
+
+The browser rendering of both pages is checked in test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cli_inprocess import run_main
+from simbench.report.leaderboard import build_leaderboard
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = Path("results") / "cpu-reference"
+PERSONAS = ("concise-32", "concise-then-detailed-48", "complementary-48")
+LEARNERS = ("frozen", "in-context-oracle", "sdpo-token", "sdpo-logit", "sdpo-unrelated")
+SEEDS = (0, 1)
+SETTINGS = {"batch_size": 4, "probe_every": 8, "probe_prompts": 12, "general_questions": 4,
+            "max_new_tokens": 64, "model": "smollm2-135m", "user": "rules", "backend": "hf"}
+# What the leaderboard records about when and where it was made, not what it measured.
+VOLATILE = ("created",)
+
+
+@pytest.fixture
+def in_repo(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def manifests() -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted((ROOT / RESULTS).glob("*/manifest.json"))}
+
+
+def test_every_run_of_the_grid_is_complete_with_the_stated_settings():
+    found = manifests()
+    expected = {f"{p}--{l}--s{s}" for p in PERSONAS for l in LEARNERS for s in SEEDS}
+    assert set(found) == expected
+    assert {m["status"] for m in found.values()} == {"complete"}
+    assert len({m["git_commit"] for m in found.values()}) == 1
+    for name, manifest in found.items():
+        config = manifest["config"]
+        assert {k: config[k] for k in SETTINGS} == SETTINGS, name
+        persona_file = ROOT / manifest["persona"]["file"]
+        assert hashlib.sha256(persona_file.read_bytes()).hexdigest() == manifest["persona"]["file_sha256"], name
+
+
+def test_the_recorded_sweep_command_is_the_one_in_reproduce_sh():
+    script = (ROOT / RESULTS / "reproduce.sh").read_text().replace("\\\n", " ")
+    line = next(line for line in script.splitlines() if "simbench sweep" in line)
+    stated = shlex.split(line.replace("$OUT", str(RESULTS)))
+    stated = stated[stated.index("simbench"):]
+    recorded = shlex.split(json.loads((ROOT / RESULTS / "sweep.json").read_text())["command"])
+    assert recorded == stated
+
+
+def test_committed_leaderboard_is_what_the_logs_give(in_repo):
+    committed = json.loads((RESULTS / "leaderboard.json").read_text())
+    bootstrap = committed.get("bootstrap", 200)
+    fresh = json.loads(json.dumps(build_leaderboard(RESULTS, bootstrap=bootstrap), allow_nan=False))
+    for key in VOLATILE:
+        committed.pop(key), fresh.pop(key)
+    assert fresh == committed
+    assert {c["scenario"] for c in committed["columns"]} == {"single", "flip", "complementary"}
+
+
+def test_report_and_leaderboard_commands_work_on_the_committed_results(tmp_path, capsys, in_repo):
+    run = RESULTS / "concise-then-detailed-48--sdpo-token--s0"
+    code, _, err = run_main(capsys, "report", run, "--out", tmp_path / "report", "--bootstrap", "50")
+    assert code == 0, err
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "Unlearning" in text and "unreachable_at_token_cap" in text
+    copy = tmp_path / "results"
+    shutil.copytree(RESULTS, copy, ignore=shutil.ignore_patterns("checkpoints", "leaderboard.*"))
+    code, _, err = run_main(capsys, "leaderboard", copy, "--bootstrap", "20")
+    assert code == 0, err
+    board = (copy / "leaderboard.md").read_text()
+    for learner in LEARNERS:
+        assert f"| {learner} |" in board
