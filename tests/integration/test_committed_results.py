@@ -4,7 +4,9 @@
   and the committed persona files;
 - the sweep's recorded command is the one in reproduce.sh;
 - leaderboard.json is exactly what `simbench leaderboard` computes from the committed logs
-  (so it was not edited by hand), and `simbench report` works on a committed run.
+  (so it was not edited by hand), and `simbench report` works on a committed run;
+- (slow, ~2.5 min) one SDPO run of the grid, rerun now with the stated settings, writes the
+  same records as the committed one, timings aside.
 
 The browser rendering of both pages is checked in test_report_browser.py.
 """
@@ -87,3 +89,28 @@ def test_report_and_leaderboard_commands_work_on_the_committed_results(tmp_path,
     board = (copy / "leaderboard.md").read_text()
     for learner in LEARNERS:
         assert f"| {learner} |" in board
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+@pytest.mark.slow
+def test_rerunning_a_committed_run_with_the_stated_settings_gives_the_same_logs(tmp_path, capsys, in_repo):
+    """One cell of reproduce.sh's grid (an SDPO run, ~2 min) rerun now: every record except
+    wall-clock timings must match the committed one: answers, follow-ups, losses, probes."""
+    name = "concise-32--sdpo-token--s1"
+    code, _, err = run_main(
+        capsys, "sweep", "--personas", RESULTS / "personas" / "concise-32.yaml", "--learners", "sdpo-token",
+        "--seeds", "1", "--batch-size", "4", "--probe-every", "8", "--probe-prompts", "12",
+        "--general-questions", "4", "--max-new-tokens", "64", "--out", tmp_path, "--quiet")
+    assert code == 0, err
+    for log in ("interactions", "updates", "probes", "general", "signals"):
+        fresh = (tmp_path / name / f"{log}.jsonl").read_text().splitlines()
+        committed = (RESULTS / name / f"{log}.jsonl").read_text().splitlines()
+        assert [_without_timings(json.loads(x)) for x in fresh] == \
+            [_without_timings(json.loads(x)) for x in committed], log
