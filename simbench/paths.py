@@ -52,8 +52,8 @@ def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
             candidate = personas_dir() / f"{text}{suffix}"
             if candidate.is_file():
                 return candidate
-    from simbench.persona.spec import did_you_mean
+    from simbench.registry import suggest
 
     ids = [p.stem for p in shipped_personas()] if (REPO_ROOT / "personas").is_dir() else []
-    hint = did_you_mean(text, ids) if ids else None
+    hint = suggest(text, ids, list_when_close=False) if ids else None
     raise InputError(f"{flag} {text!r}", "no such persona file or shipped persona id", hint)

@@ -62,9 +62,12 @@ class Registry(Generic[T]):
         return entry  # type: ignore[return-value]
 
 
-def suggest(name: str, choices: list[str]) -> str:
-    """A hint naming the closest choice, or listing all of them."""
+def suggest(name: str, choices: list[str], list_when_close: bool = True) -> str:
+    """The one "did you mean" hint of simbench: the closest choice, and the list of choices
+    (left out after a close match when `list_when_close` is false, for long lists such as
+    preference ids or persona fields)."""
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    if close:
-        return f"did you mean {close[0]!r}? choices: {', '.join(choices)}"
-    return f"choices: {', '.join(choices)}"
+    listing = f"choices: {', '.join(choices)}"
+    if not close:
+        return listing
+    return f"did you mean {close[0]!r}?" + (f" {listing}" if list_when_close else "")

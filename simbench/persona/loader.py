@@ -14,7 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from simbench.errors import InputError
 from simbench.paths import PACKAGE_DATA_DIR
-from simbench.persona.spec import RULE_ERROR, Persona, did_you_mean
+from simbench.persona.spec import RULE_ERROR, Persona
+from simbench.registry import suggest
 
 MAX_BYTES = 1_000_000
 BUILTIN_PREFIX = "builtin:"
@@ -156,7 +157,7 @@ def translate(exc: ValidationError, where: str) -> InputError:
     if kind == "extra_forbidden":
         key = str(loc[-1])
         model = _model_at(loc[:-1])
-        hint = did_you_mean(key, list(model.model_fields)) if model else None
+        hint = suggest(key, list(model.model_fields), list_when_close=False) if model else None
         return InputError(_at(where, loc[:-1]), f"unknown key {key!r}", hint)
     if kind == "missing":
         return InputError(_at(where, loc[:-1]), f"missing required field {str(loc[-1])!r}")

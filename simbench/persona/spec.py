@@ -6,7 +6,6 @@ ordered phases, no preference active with its opposite, ...) run once the whole 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from pydantic_core import PydanticCustomError
 
 from simbench.errors import InputError
+from simbench.registry import suggest
 
 if TYPE_CHECKING:
     from simbench.persona.preference import Preference
@@ -210,21 +210,13 @@ class Persona(_Model):
         if pid in BUILTIN:
             return BUILTIN[pid]
         raise InputError(
-            f"persona {self.id!r}", f"unknown preference {pid!r}", did_you_mean(pid, self.known_ids())
+            f"persona {self.id!r}", f"unknown preference {pid!r}", suggest(pid, self.known_ids(), list_when_close=False)
         )
 
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of this persona: provenance that ignores formatting."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def did_you_mean(name: str, choices: list[str]) -> str:
-    """'did you mean X?' for the closest choice, otherwise the list of choices."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"known: {', '.join(choices)}"
 
 
 def rule_error(field: str, problem: str, hint: str = "") -> PydanticCustomError:
@@ -255,7 +247,7 @@ def _check_local_preferences(persona: Persona) -> None:
             raise rule_error(field, f"{local.id!r} cannot be its own opposite")
         if local.opposite is not None and local.opposite not in known:
             raise rule_error(
-                field, f"unknown preference {local.opposite!r}", did_you_mean(local.opposite, known)
+                field, f"unknown preference {local.opposite!r}", suggest(local.opposite, known, list_when_close=False)
             )
 
 
@@ -302,7 +294,7 @@ def _check_phase_preferences(persona: Persona, k: int, known: list[str]) -> None
     for j, pid in enumerate(prefs):
         field = f"schedule[{k}].preferences[{j}]"
         if pid not in known:
-            raise rule_error(field, f"unknown preference {pid!r}", did_you_mean(pid, known))
+            raise rule_error(field, f"unknown preference {pid!r}", suggest(pid, known, list_when_close=False))
         if pid in prefs[:j]:
             raise rule_error(field, f"duplicate preference {pid!r} in one phase")
     opposite = {pid: persona.preference(pid).opposite for pid in prefs}

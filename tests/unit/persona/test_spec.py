@@ -75,7 +75,7 @@ def test_unknown_preference_without_close_match_lists_known_ids(tmp_path):
     data = base()
     data["schedule"][0]["preferences"] = ["zzzzzz"]
     message = error(tmp_path, data)
-    assert "unknown preference 'zzzzzz'" in message and "known:" in message and "no-emojis" in message
+    assert "unknown preference 'zzzzzz'" in message and "choices:" in message and "no-emojis" in message
 
 
 def test_unordered_phases_are_rejected(tmp_path):
