@@ -13,9 +13,10 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sdpo.errors import ModelNotFoundError
 
@@ -65,12 +66,28 @@ def load_policy(
     dtype = _torch_dtype(dtype) if dtype is not None else torch.float32
     folder = resolve_model_folder(name_or_path, cache_dir)
     try:
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
+        with _no_progress_bar():
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
     except (OSError, ValueError) as err:
         raise _not_found(name_or_path, err) from err
     model.to(device)
     model.eval()
     return model, load_tokenizer(name_or_path, cache_dir)
+
+
+@contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    """transformers' per-load "Loading weights" bar: a second of noise per run, and 30 stray
+    lines in a sweep's log; the caller's own progress display is the one that matters."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def load_tokenizer(name_or_path: str, cache_dir: str | Path | None = None) -> Any:

@@ -113,3 +113,14 @@ def test_a_folder_without_model_files_is_reported_as_unloadable(tmp_path):
     (tmp_path / "empty-model").mkdir()
     with pytest.raises(ModelNotFoundError, match="empty-model: could not be loaded: "):
         models.load_policy(str(tmp_path / "empty-model"))
+
+
+def test_loading_draws_no_progress_bar_and_leaves_the_setting_alone(tmp_path, smol_tokenizer, capfd):
+    from transformers.utils import logging as hf_logging
+
+    make_tiny_llama(smol_tokenizer).save_pretrained(tmp_path)
+    smol_tokenizer.save_pretrained(tmp_path)
+    capfd.readouterr()
+    models.load_policy(str(tmp_path))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()  # the caller's setting is restored
