@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from simbench.errors import InputError
+from simbench.run_defaults import DEFAULTS
 
 
 class RunConfig(BaseModel):
@@ -21,16 +22,16 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     persona: str = Field(
-        "concise",
+        DEFAULTS["persona"],
         description="Persona YAML file, or the id of a persona shipped in personas/.",
     )
-    learner: str = Field("sdpo-token", description="Learning arm (`simbench list learners`).")
+    learner: str = Field(DEFAULTS["learner"], description="Learning arm (`simbench list learners`).")
     model: str = Field(
-        "smollm2-135m", description="Policy model: `smollm2-135m`, a local folder or a HF id."
+        DEFAULTS["model"], description="Policy model: `smollm2-135m`, a local folder or a HF id."
     )
-    backend: str = Field("hf", description="Generation backend: `hf` or `vllm` (GPU).")
-    device: str = Field("cpu", description="Torch device for the policy: cpu, cuda, cuda:N.")
-    user: str = Field("rules", description="User simulator: `rules`, `openai` or `local`.")
+    backend: str = Field(DEFAULTS["backend"], description="Generation backend: `hf` or `vllm` (GPU).")
+    device: str = Field(DEFAULTS["device"], description="Torch device for the policy: cpu, cuda, cuda:N.")
+    user: str = Field(DEFAULTS["user"], description="User simulator: `rules`, `openai` or `local`.")
     user_options: dict[str, Any] = Field(
         default_factory=dict,
         description="Options of the user simulator (base_url, model, api_key_env, ...).",
@@ -38,22 +39,22 @@ class RunConfig(BaseModel):
     interactions: int | None = Field(
         None, ge=1, description="Episode length; default: the persona's `interactions`."
     )
-    turns: int = Field(1, ge=1, le=8, description="User follow-ups per interaction.")
-    batch_size: int = Field(4, ge=1, description="Interactions per learner update.")
+    turns: int = Field(DEFAULTS["turns"], ge=1, le=8, description="User follow-ups per interaction.")
+    batch_size: int = Field(DEFAULTS["batch_size"], ge=1, description="Interactions per learner update.")
     probe_every: int = Field(
-        8, ge=1, description="Interactions between probes (a multiple of batch_size)."
+        DEFAULTS["probe_every"], ge=1, description="Interactions between probes (a multiple of batch_size)."
     )
-    probe_prompts: int = Field(16, ge=1, description="Held-out probe prompts per probe.")
+    probe_prompts: int = Field(DEFAULTS["probe_prompts"], ge=1, description="Held-out probe prompts per probe.")
     general_questions: int = Field(
-        8, ge=0, description="General-capability questions per probe (collateral drift)."
+        DEFAULTS["general_questions"], ge=0, description="General-capability questions per probe (collateral drift)."
     )
     generation_batch_size: int = Field(
-        16, ge=1, description="Requests decoded together (probes; each update batch is one call)."
+        DEFAULTS["generation_batch_size"], ge=1, description="Requests decoded together (probes; each update batch is one call)."
     )
-    max_new_tokens: int = Field(96, ge=1, le=4096, description="Cap on response length.")
-    temperature: float = Field(0.7, ge=0.0, description="Sampling temperature (training).")
-    top_p: float = Field(0.9, gt=0.0, le=1.0, description="Nucleus sampling (training).")
-    seed: int = Field(0, ge=0, description="Run seed; every random draw derives from it.")
+    max_new_tokens: int = Field(DEFAULTS["max_new_tokens"], ge=1, le=4096, description="Cap on response length.")
+    temperature: float = Field(DEFAULTS["temperature"], ge=0.0, description="Sampling temperature (training).")
+    top_p: float = Field(DEFAULTS["top_p"], gt=0.0, le=1.0, description="Nucleus sampling (training).")
+    seed: int = Field(DEFAULTS["seed"], ge=0, description="Run seed; every random draw derives from it.")
     checkpoint_every: int | None = Field(
         None, ge=1, description="Interactions between checkpoints (default: probe_every)."
     )
@@ -62,7 +63,7 @@ class RunConfig(BaseModel):
         description="Learner options (lr, lora_r, top_k, memory_size, ...).",
     )
     max_failed_updates: int = Field(
-        3, ge=1, description="Consecutive non-finite updates before the run stops."
+        DEFAULTS["max_failed_updates"], ge=1, description="Consecutive non-finite updates before the run stops."
     )
 
     # Field validators (not a model validator) so the error names the offending flag;
@@ -94,11 +95,6 @@ class RunConfig(BaseModel):
         values = self.model_dump(mode="json")
         values["user_options"] = redact(values["user_options"])
         return values
-
-
-def default_of(field: str) -> Any:
-    """`RunConfig`'s default for `field`, so CLI help texts cannot drift from the config."""
-    return RunConfig.model_fields[field].default
 
 
 def flag_name(field: str) -> str:

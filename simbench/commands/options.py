@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from simbench.config import default_of, load_config_file
+from simbench.run_defaults import default_of
 from simbench.errors import InputError
 
 
@@ -60,6 +60,8 @@ def settings_from(
     user_option: list[str] | None = None,
 ) -> dict[str, Any]:
     """RunConfig values: the --config file, overridden by every flag that was given."""
+    from simbench.config import load_config_file
+
     values: dict[str, Any] = load_config_file(config) if config else {}
     values.update({k: v for k, v in flags.items() if v is not None})
     for key, pairs, flag in (("learner_options", learner_option, "--learner-option"),

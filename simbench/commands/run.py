@@ -13,7 +13,7 @@ from typing import Any, Optional
 import typer
 
 from simbench.commands import options as opts
-from simbench.config import default_of
+from simbench.run_defaults import default_of
 
 
 def run_command(
