@@ -118,6 +118,8 @@ def unreachable_preferences(manifest: Mapping[str, Any]) -> set[str]:
     Floors come from the manifest's persona.min_tokens; manifests written before that field
     existed fall back to the built-in preferences' floors.
     """
+    from simbench.persona.preference import beyond_cap, token_floors
+
     cap = (manifest.get("config") or {}).get("max_new_tokens")
     persona = manifest.get("persona") or {}
     if not isinstance(cap, int):
@@ -126,8 +128,8 @@ def unreachable_preferences(manifest: Mapping[str, Any]) -> set[str]:
     if not isinstance(floors, dict):
         from simbench.persona.library import BUILTIN
 
-        floors = {pid: BUILTIN[pid].min_tokens for pid in persona.get("ever", []) if pid in BUILTIN}
-    return {pid for pid, floor in floors.items() if isinstance(floor, int) and floor > cap}
+        floors = token_floors(BUILTIN[pid] for pid in persona.get("ever", []) if pid in BUILTIN)
+    return set(beyond_cap({pid: f for pid, f in floors.items() if isinstance(f, int)}, cap))
 
 
 def summarise_run(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Mapping, Protocol
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,20 @@ class Preference:
         return self.checker(text)
 
 
-def token_cap_warnings(preferences: Iterable[Preference], max_new_tokens: int) -> list[str]:
+def token_floors(preferences: Iterable[Preference]) -> dict[str, int]:
+    """{id: min_tokens} of the preferences that need a minimum answer length."""
+    return {p.id: p.min_tokens for p in preferences if p.min_tokens}
+
+
+def beyond_cap(floors: Mapping[str, int], max_new_tokens: int) -> list[str]:
+    """Ids in `floors` that no answer of at most `max_new_tokens` tokens can pass."""
+    return [pid for pid, floor in floors.items() if floor > max_new_tokens]
+
+
+def token_cap_warnings(floors: Mapping[str, int], max_new_tokens: int) -> list[str]:
     """One line per preference that no answer of at most `max_new_tokens` tokens can pass."""
     return [
-        f"preference {p.id!r} needs answers of at least {p.min_tokens} tokens but max_new_tokens "
+        f"preference {pid!r} needs answers of at least {floors[pid]} tokens but max_new_tokens "
         f"is {max_new_tokens}: its adherence is 0 by construction (raise --max-new-tokens)"
-        for p in preferences
-        if p.min_tokens > max_new_tokens
+        for pid in beyond_cap(floors, max_new_tokens)
     ]

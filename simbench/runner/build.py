@@ -31,13 +31,18 @@ class Inputs:
     def interactions(self) -> int:
         return self.persona.interactions
 
+    def token_floors(self) -> dict[str, int]:
+        """Minimum answer lengths (tokens) of the preferences the persona ever holds."""
+        from simbench.persona.preference import token_floors
+
+        return token_floors(self.persona.preference(pid) for pid in self.engine.ever())
+
     def warnings(self) -> list[str]:
         """Settings that make part of the run meaningless, e.g. a preference no answer
         within the token cap can pass; printed before the run and kept in its manifest."""
         from simbench.persona.preference import token_cap_warnings
 
-        ever = [self.persona.preference(pid) for pid in self.engine.ever()]
-        return token_cap_warnings(ever, self.config.max_new_tokens)
+        return token_cap_warnings(self.token_floors(), self.config.max_new_tokens)
 
 
 def resolve_inputs(config: RunConfig) -> Inputs:

@@ -93,11 +93,7 @@ def manifest_for(inputs: Any) -> dict[str, Any]:
                 for pid in inputs.engine.ever()
                 if persona.preference(pid).opposite
             },
-            "min_tokens": {
-                pid: persona.preference(pid).min_tokens
-                for pid in inputs.engine.ever()
-                if persona.preference(pid).min_tokens
-            },
+            "min_tokens": inputs.token_floors(),
             "scenario": inputs.engine.scenario(),
             "irrelevant_rate": persona.noise.irrelevant_rate,
         },

@@ -86,7 +86,7 @@ def test_unknown_id_raises_key_error_suggesting_the_closest_id():
 
 def test_token_floors_match_what_the_checkers_demand():
     from simbench.persona.checkers import DETAILED_MIN_WORDS
-    from simbench.persona.preference import token_cap_warnings
+    from simbench.persona.preference import token_cap_warnings, token_floors
 
     detailed = BUILTIN["detailed"]
     assert detailed.min_tokens == DETAILED_MIN_WORDS
@@ -94,6 +94,7 @@ def test_token_floors_match_what_the_checkers_demand():
     assert detailed.check(" ".join(["word"] * detailed.min_tokens)).passed
     assert not detailed.check(" ".join(["word"] * (detailed.min_tokens - 1))).passed
     assert [p.id for p in BUILTIN.values() if p.min_tokens] == ["detailed"]
-    (line,) = token_cap_warnings(BUILTIN.values(), 64)
+    assert token_floors(BUILTIN.values()) == {"detailed": DETAILED_MIN_WORDS}
+    (line,) = token_cap_warnings(token_floors(BUILTIN.values()), 64)
     assert "'detailed' needs answers of at least 150 tokens but max_new_tokens is 64" in line
-    assert token_cap_warnings(BUILTIN.values(), DETAILED_MIN_WORDS) == []
+    assert token_cap_warnings(token_floors(BUILTIN.values()), DETAILED_MIN_WORDS) == []
