@@ -218,7 +218,6 @@ class SweepProgress:
             console=console, disable=not enabled or self.lines,
         )
         self.task = self.progress.add_task("sweep", total=total, info="")
-        self.total, self.done = total, 0
         self.current = ""
 
     def __enter__(self) -> SweepProgress:
@@ -238,7 +237,8 @@ class SweepProgress:
         self.progress.update(self.task, info=f"{self.current}: interaction {t}/{context['interactions']}")
 
     def advance(self, name: str, info: str) -> None:
-        self.done += 1
         self.progress.update(self.task, advance=1, info=f"{name}: {info}")
         if self.lines:
-            self.progress.console.print(f"[{self.done}/{self.total}] {name}: {info}", highlight=False)
+            task = self.progress.tasks[0]
+            self.progress.console.print(f"[{task.completed:.0f}/{task.total:.0f}] {name}: {info}",
+                                        highlight=False)
