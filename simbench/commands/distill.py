@@ -16,6 +16,7 @@ from typing import Any, Optional
 import typer
 
 from simbench.errors import InputError
+from simbench.run_defaults import default_of
 
 ON_ERROR_CHOICES = ("skip", "reject")
 LOSS_CHOICES = ("token", "logit", "sequence")
@@ -32,7 +33,7 @@ def _choice(flag: str, value: str, choices: tuple[str, ...]) -> str:
 
 def distill_command(
     conversations: Path = typer.Option(..., help="JSONL file: one JSON list of {role, content} messages per line."),
-    model: str = typer.Option("smollm2-135m", help="Policy model: short name, local folder or cached HF id."),
+    model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
     out: Path = typer.Option(..., help="Folder for the adapter, checkpoint, training_log.jsonl and distill.json."),
     k: int = typer.Option(4, "--k", min=1, help="Messages of history kept before each assistant turn (x)."),
     batch_size: int = typer.Option(4, min=1, help="(x, y, o) tuples per update."),
@@ -43,7 +44,7 @@ def distill_command(
     max_samples: Optional[int] = typer.Option(None, min=1, help="Train on at most N tuples (file order)."),
     save_every: int = typer.Option(0, min=0, help="Also checkpoint every N updates (0: only at the end)."),
     seed: int = typer.Option(0, min=0, help="Seed for shuffling and LoRA initialisation."),
-    device: str = typer.Option("cpu", help="Torch device."),
+    device: str = typer.Option(default_of("device"), help="Torch device."),
 ) -> None:
     """Distill the follow-ups in logged conversations into the model with SDPO (LoRA)."""
     from sdpo.errors import SDPOError

@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from simbench.errors import InputError
+from simbench.run_defaults import default_of
 
 BUILTIN_CASES = "builtin:signal_cases"
 
@@ -26,10 +27,10 @@ def cases_ref(value: str) -> str:
 
 def signal_command(
     cases: str = typer.Option("builtin", help="Signal cases JSONL file, or 'builtin' for the shipped cases."),
-    model: str = typer.Option("smollm2-135m", help="Policy model: short name, local folder or cached HF id."),
+    model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
     out: Path = typer.Option(..., help="Folder for signal.json, summary.json, signal.html and PNG heatmaps."),
     limit: Optional[int] = typer.Option(None, min=1, help="Only the first N cases."),
-    device: str = typer.Option("cpu", help="Torch device."),
+    device: str = typer.Option(default_of("device"), help="Torch device."),
 ) -> None:
     """Score each case's response under no follow-up, an unrelated one and a relevant one."""
     from simbench.prompts import load_signal_cases
