@@ -44,7 +44,12 @@ class UpdateResult:
 
 
 class Learner(Protocol):
-    """An arm of the benchmark."""
+    """An arm of the benchmark.
+
+    An arm that shapes more than the system prompt (e.g. states the preferences in the user
+    turn, or adds example exchanges) also defines `frame(messages, active) -> messages`;
+    `framed_messages` calls it when present, so other arms need not.
+    """
 
     def system_prompt(self, active: Sequence[Preference]) -> str | None:
         """The system prompt to answer with while `active` preferences hold (None: default)."""
@@ -72,6 +77,19 @@ class LearnerContext:
     seed: int
     options: dict[str, Any]
     regenerate: Callable[[Sequence[tuple[dict[str, str], ...]], int], list[Any]] | None = None
+
+
+def framed_messages(
+    learner: Learner, messages: Sequence[dict[str, str]], active: Sequence[Preference]
+) -> list[dict[str, str]]:
+    """The chat the policy answers for `messages` while `active` holds: the learner's own
+    `frame` when it has one, else its system prompt in front of `messages`."""
+    frame = getattr(learner, "frame", None)
+    if frame is not None:
+        return [dict(m) for m in frame(messages, active)]
+    from simbench.backends.base import with_system_prompt
+
+    return with_system_prompt(messages, learner.system_prompt(active))
 
 
 LEARNERS: Registry = Registry("learner", flag="--learner")

@@ -3,6 +3,11 @@
 `in-context-oracle` states the active preferences directly (the paper's reference arm and
 the ceiling c_j of normalised metrics); `in-context-memory` accumulates the user's recent
 follow-ups, which is what a deployed assistant without weight updates could do.
+
+A small model may ignore a system prompt, which puts the oracle below the learners it should
+bound (issue 12). Two stronger oracles: `in-context-oracle-user` states the preferences in
+the user's own opening message, and `in-context-oracle-fewshot` adds example exchanges whose
+answers pass every active checker before the conversation (system prompt as the oracle's).
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from typing import Sequence
 
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
+from simbench.learners.oracle_examples import compliant_examples
 from simbench.persona.preference import Preference
 
 ORACLE_HEADER = "You are a helpful assistant. This user has told you how they like answers:"
+USER_NOTE_HEADER = "How I like answers:"
 MEMORY_HEADER = (
     "You are a helpful assistant. Earlier in this conversation history the user gave this "
     "feedback on your answers; follow it:"
@@ -30,6 +37,33 @@ class OracleLearner(FrozenLearner):
         if not active:
             return None
         return "\n".join([ORACLE_HEADER, *(f"- {p.description}" for p in active)])
+
+
+class OracleUserLearner(FrozenLearner):
+    """States the active preferences at the end of the user's first message, as a user would
+    when asking ("... How I like answers: ..."); no system prompt."""
+
+    def frame(self, messages: Sequence[dict[str, str]], active: Sequence[Preference]) -> list[dict[str, str]]:
+        framed = [dict(m) for m in messages]
+        first = next((m for m in framed if m.get("role") == "user"), None)
+        if active and first is not None:
+            note = "\n".join([USER_NOTE_HEADER, *(f"- {p.description}" for p in active)])
+            first["content"] = f"{first['content']}\n\n{note}"
+        return framed
+
+
+class OracleFewShotLearner(OracleLearner):
+    """The oracle's system prompt plus example exchanges (`oracle_examples`) whose answers
+    pass every active preference's checker, placed before the conversation."""
+
+    def frame(self, messages: Sequence[dict[str, str]], active: Sequence[Preference]) -> list[dict[str, str]]:
+        framed = [dict(m) for m in messages]
+        if not active or (framed and framed[0].get("role") == "system"):
+            return framed
+        shots = []
+        for question, answer in compliant_examples(active):
+            shots += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        return [{"role": "system", "content": self.system_prompt(active)}, *shots, *framed]
 
 
 class MemoryLearner:

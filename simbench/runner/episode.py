@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, Union
 
-from simbench.backends.base import Generation, GenerationRequest, PolicyBackend, with_system_prompt
-from simbench.learners.base import Learner, Turn
+from simbench.backends.base import Generation, GenerationRequest, PolicyBackend
+from simbench.learners.base import Learner, Turn, framed_messages
 from simbench.logs.schema import (
     CheckOutcome,
     GeneralRecord,
@@ -131,12 +131,11 @@ def converse(
     prompts = {t: training_prompt(parts.train_prompts, spec.seed, t) for t in batch}
     active = {t: parts.active(t) for t in batch}
     preferences = {t: [parts.preference(pid) for pid in active[t]] for t in batch}
-    systems = {t: parts.learner.system_prompt(preferences[t]) for t in batch}
     histories = {t: [{"role": "user", "content": prompts[t].text}] for t in batch}
     for turn in range(spec.turns):
         requests = [
             GenerationRequest(
-                messages=tuple(with_system_prompt(histories[t], systems[t])),
+                messages=tuple(framed_messages(parts.learner, histories[t], preferences[t])),
                 seed=derive_seed(spec.seed, "generate", t, turn),
             )
             for t in batch
@@ -186,14 +185,14 @@ def converse(
 def probe(parts: EpisodeParts, spec: EpisodeSpec, t: int) -> ProbeDone:
     """Greedy answers to every probe prompt, each checked against every preference ever held.
 
-    The system prompt is the one in force for the interactions just finished (t - 1), so an
-    in-context arm is probed with the preferences it was last told.
+    The framing (system prompt, stated preferences, examples) is the one in force for the
+    interactions just finished (t - 1), so an in-context arm is probed with the preferences
+    it was last told.
     """
     active = [parts.preference(pid) for pid in parts.active(max(t - 1, 0))]
-    system = parts.learner.system_prompt(active)
     questions = [p.text for p in parts.probe_prompts] + [q.question for q in parts.general]
     started = time.perf_counter()
-    outputs = generate_greedy(parts.backend, system, questions, spec.seed, t)
+    outputs = generate_greedy(parts.backend, parts.learner, active, questions, spec.seed, t)
     share = (time.perf_counter() - started) / max(len(outputs), 1)
     records = [
         ProbeRecord(
@@ -215,11 +214,17 @@ def probe(parts: EpisodeParts, spec: EpisodeSpec, t: int) -> ProbeDone:
 
 
 def generate_greedy(
-    backend: PolicyBackend, system: str | None, questions: Sequence[str], seed: int, t: int
+    backend: PolicyBackend,
+    learner: Learner,
+    active: Sequence[Preference],
+    questions: Sequence[str],
+    seed: int,
+    t: int,
 ) -> list[Generation]:
+    """Greedy answers to single-turn `questions`, framed by `learner` as in its interactions."""
     requests = [
         GenerationRequest(
-            messages=tuple(with_system_prompt([{"role": "user", "content": q}], system)),
+            messages=tuple(framed_messages(learner, [{"role": "user", "content": q}], active)),
             seed=derive_seed(seed, "probe", t, i),
             greedy=True,
         )

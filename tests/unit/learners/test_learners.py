@@ -21,7 +21,9 @@ from simbench.runner.parts import build_parts
 
 T, B, SWITCH = 4, 2, 2
 WEIGHT_ARMS = ("sdpo-token", "sdpo-logit", "sdpo-unrelated", "sft-hindsight")
-PROMPT_ARMS = ("frozen", "in-context-oracle", "in-context-memory")
+PROMPT_ARMS = (
+    "frozen", "in-context-oracle", "in-context-oracle-user", "in-context-oracle-fewshot", "in-context-memory",
+)
 PERSONA = f"""\
 id: two-phase
 name: Two phases
@@ -68,6 +70,9 @@ class Episode:
         observe = self.parts.learner.observe
         self.parts.learner.observe = lambda turns: (self.batches.append(list(turns)), observe(turns))[1]
         self.events = list(run_episode(self.parts, self.spec))
+
+    def prompt_text(self, prompt_id):
+        return next(p.text for p in self.inputs.train if p.id == prompt_id)
 
     def of(self, kind):
         return [e for e in self.events if isinstance(e, kind)]
@@ -148,6 +153,68 @@ def test_oracle_system_prompt_lists_the_active_preferences_and_switches_with_the
         system = system_of(record)
         expected, absent = (concise, no_emojis) if record.t < SWITCH else (no_emojis, concise)
         assert system is not None and f"- {expected}" in system and absent not in system, record.t
+
+
+def test_user_oracle_states_the_active_preferences_in_the_users_message_exactly(episodes):
+    from simbench.learners.in_context import USER_NOTE_HEADER
+
+    episode = episodes("in-context-oracle-user")
+    describe = episode.inputs.persona.preference
+    for record in episode.interactions():
+        active = "concise" if record.t < SWITCH else "no-emojis"
+        prompt = episode.prompt_text(record.prompt_id)
+        assert record.messages == [
+            {"role": "user", "content": f"{prompt}\n\n{USER_NOTE_HEADER}\n- {describe(active).description}"}
+        ], record.t
+    probes = [r for e in episode.of(ProbeDone) for r in e.records]
+    assert probes and all(r.response is not None for r in probes)
+
+
+def test_user_oracle_leaves_later_turns_and_an_empty_phase_alone():
+    from simbench.learners.in_context import USER_NOTE_HEADER, OracleUserLearner
+    from simbench.persona.library import get_preference
+
+    learner = OracleUserLearner()
+    chat = [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A"},
+            {"role": "user", "content": "Q2"}]
+    framed = learner.frame(chat, [get_preference("lists"), get_preference("no-hedging")])
+    assert framed[0]["content"] == (
+        f"Q1\n\n{USER_NOTE_HEADER}\n- {get_preference('lists').description}\n"
+        f"- {get_preference('no-hedging').description}"
+    )
+    assert framed[1:] == chat[1:] and chat[0]["content"] == "Q1"  # the input is not mutated
+    assert learner.frame(chat, []) == chat
+
+
+def test_fewshot_oracle_puts_checker_compliant_examples_before_the_conversation(episodes):
+    from simbench.learners.in_context import OracleLearner
+    from simbench.learners.oracle_examples import EXAMPLES
+
+    episode = episodes("in-context-oracle-fewshot")
+    describe = episode.inputs.persona.preference
+    for record in episode.interactions():
+        active = describe("concise" if record.t < SWITCH else "no-emojis")
+        messages = record.messages
+        assert messages[0] == {"role": "system", "content": OracleLearner().system_prompt([active])}
+        shots = messages[1:-1]
+        assert [m["role"] for m in shots] == ["user", "assistant"] * len(EXAMPLES)
+        assert [m["content"] for m in shots[::2]] == [question for question, _ in EXAMPLES]
+        for (question, answers), answer in zip(EXAMPLES, shots[1::2]):
+            first_passing = next(a for a in answers if active.check(a).passed)
+            assert answer["content"] == first_passing, (record.t, question)
+        assert messages[-1] == {"role": "user", "content": episode.prompt_text(record.prompt_id)}
+
+
+def test_fewshot_examples_cover_every_builtin_preference_and_skip_impossible_sets():
+    from simbench.learners.oracle_examples import EXAMPLES, compliant_examples
+    from simbench.persona.library import BUILTIN, get_preference
+
+    for pid, preference in BUILTIN.items():
+        chosen = compliant_examples([preference])
+        assert len(chosen) == len(EXAMPLES), pid
+        assert all(preference.check(answer).passed for _, answer in chosen), pid
+    # Concise and detailed together: no answer can pass both, so no example is shown.
+    assert compliant_examples([get_preference("concise"), get_preference("detailed")]) == []
 
 
 def test_frozen_arm_adds_no_system_prompt(episodes):
