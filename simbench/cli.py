@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "simbench.commands.report",
     "simbench.commands.run",
     "simbench.commands.signal",
+    "simbench.commands.teachability",
     "simbench.commands.distill",
 ]
 

@@ -90,12 +90,13 @@ def truncate(path: Path, size: int) -> None:
             handle.truncate(size)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file and rename: never a half-written file."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write `text` (or bytes, e.g. a PNG) to `path` via a temporary file and rename: never a
+    half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

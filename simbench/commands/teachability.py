@@ -1,0 +1,57 @@
+"""`simbench teachability`: per built-in preference, whether a model can teach it to itself
+(frozen adherence, reachability under the token cap, hindsight sensitivity, and a short
+relevant-vs-unrelated SDPO micro-run with a paired interval); md + json + png.
+
+A command of its own rather than a mode of `simbench signal`: signal scores given cases
+without generating or training, while this generates, trains and reports per preference,
+with flags (probes, micro-steps, token cap) that signal would have to ignore. Thin layer
+over `simbench.teachability.run.teachability`; bad flags exit 2 before the model loads.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from simbench.run_defaults import default_of
+
+
+def teachability_command(
+    out: Path = typer.Option(..., help="Folder for teachability.md, teachability.json and teachability.png."),
+    model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
+    preferences: Optional[List[str]] = typer.Option(
+        None, "--preferences", help="Built-in preference ids (repeat the flag; default: all built-ins)."),
+    max_new_tokens: int = typer.Option(64, help="Answer length cap (tokens) for every generation."),
+    probes: int = typer.Option(16, help="Held-out probe prompts answered (greedy) per measurement."),
+    micro_steps: int = typer.Option(2, help="SDPO updates per micro-run arm (relevant / unrelated)."),
+    batch_size: int = typer.Option(4, help="Interactions per micro-run update."),
+    bootstrap: int = typer.Option(2000, help="Paired bootstrap resamples for the gap's interval."),
+    seed: int = typer.Option(0, min=0, help="Seed of prompts order, sampling, LoRA init and bootstrap."),
+    device: str = typer.Option(default_of("device"), help="Torch device."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+) -> None:
+    """Which preferences can MODEL teach itself? One row per preference, before a long run."""
+    from simbench.teachability.measure import TeachabilitySettings
+    from simbench.teachability.run import all_preferences, teachability
+
+    settings = TeachabilitySettings(
+        preferences=tuple(preferences) if preferences else tuple(all_preferences()),
+        max_new_tokens=max_new_tokens, probes=probes, micro_steps=micro_steps,
+        batch_size=batch_size, seed=seed, bootstrap=bootstrap,
+    )
+    command = shlex.join(["simbench", *sys.argv[1:]]) if sys.argv[1:2] == ["teachability"] else ""
+    rows, paths = teachability(model, settings, out, device=device, command=command, show_progress=not quiet)
+    for row in rows:
+        gap = row.micro.gap
+        typer.echo(f"{row.preference}: frozen {row.frozen_adherence:.2f}, micro {row.micro.relevant_adherence:.2f} "
+                   f"vs {row.micro.unrelated_adherence:.2f}, gap {gap.gap:+.2f} [{gap.low:+.2f}, {gap.high:+.2f}]: "
+                   f"{row.verdict}")
+    typer.echo(f"wrote {paths.markdown}, {paths.json} and {paths.plot}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("teachability")(teachability_command)
