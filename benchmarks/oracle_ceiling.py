@@ -15,11 +15,18 @@ import json
 import sys
 import time
 
-ARMS = ("frozen", "in-context-oracle", "in-context-oracle-user", "in-context-oracle-fewshot")
+ARMS = ("frozen", "in-context-oracle", "in-context-oracle-user", "in-context-oracle-fewshot",
+        "in-context-oracle-fewshot:statement=user")
+
+
+def arm_options(arm: str) -> tuple[str, dict[str, str]]:
+    """"name:key=value,key=value" -> (name, learner options)."""
+    name, _, options = arm.partition(":")
+    return name, dict(pair.split("=", 1) for pair in options.split(",") if pair)
 
 
 def measure(model_name: str, preferences: list[str], probes: int, max_new_tokens: int, seed: int,
-            device: str = "cpu") -> dict[str, dict[str, float]]:
+            arms: list[str], device: str = "cpu") -> dict[str, dict[str, float]]:
     """{arm: {preference: share of probe answers passing}}."""
     import simbench.learners  # noqa: F401  (registers the arms)
     from simbench.learners.base import LEARNERS, LearnerContext
@@ -35,8 +42,9 @@ def measure(model_name: str, preferences: list[str], probes: int, max_new_tokens
     pool = load_prompts("builtin:probe")[:probes]
     spec = EpisodeSpec(interactions=1, batch_size=1, probe_every=1, seed=seed)
     table: dict[str, dict[str, float]] = {}
-    for arm in ARMS:
-        learner = LEARNERS.get(arm)(LearnerContext(model=model, tokenizer=tokenizer, seed=seed, options={}))
+    for arm in arms:
+        name, options = arm_options(arm)
+        learner = LEARNERS.get(name)(LearnerContext(model=model, tokenizer=tokenizer, seed=seed, options=options))
         table[arm] = {}
         for pid in preferences:
             parts = single_phase_parts(by_id, (pid,), [], pool, backend, learner)
@@ -53,10 +61,11 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), help="Learners, NAME or NAME:key=value,...")
     parser.add_argument("--json", help="Also write the table as JSON to this file.")
     args = parser.parse_args()
     started = time.perf_counter()
-    table = measure(args.model, args.preferences, args.probes, args.max_new_tokens, args.seed)
+    table = measure(args.model, args.preferences, args.probes, args.max_new_tokens, args.seed, args.arms)
     print("| arm | " + " | ".join(f"`{p}`" for p in args.preferences) + " |")
     print("|---|" + "---|" * len(args.preferences))
     for arm, row in table.items():

@@ -24,24 +24,29 @@ def teachability_command(
     out: Path = typer.Option(..., help="Folder for teachability.md, teachability.json and teachability.png."),
     model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
     preferences: Optional[List[str]] = typer.Option(
-        None, "--preferences", help="Built-in preference ids (repeat the flag; default: all built-ins)."),
+        None, "--preferences", help="Built-in preference ids, comma-separated or the flag repeated (default: all)."),
     max_new_tokens: int = typer.Option(64, help="Answer length cap (tokens) for every generation."),
     probes: int = typer.Option(16, help="Held-out probe prompts answered (greedy) per measurement."),
     micro_steps: int = typer.Option(2, help="SDPO updates per micro-run arm (relevant / unrelated)."),
     batch_size: int = typer.Option(4, help="Interactions per micro-run update."),
     bootstrap: int = typer.Option(2000, help="Paired bootstrap resamples for the gap's interval."),
     seed: int = typer.Option(0, min=0, help="Seed of prompts order, sampling, LoRA init and bootstrap."),
+    learner_option: Optional[List[str]] = typer.Option(
+        None, "--learner-option", help="SDPO option KEY=VALUE for the micro-run, e.g. lr=1e-3 (repeatable)."),
     device: str = typer.Option(default_of("device"), help="Torch device."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Which preferences can MODEL teach itself? One row per preference, before a long run."""
+    from simbench.commands.options import parse_options
     from simbench.teachability.measure import TeachabilitySettings
     from simbench.teachability.run import all_preferences, teachability
 
+    named = [pid.strip() for value in preferences or [] for pid in value.split(",")]
     settings = TeachabilitySettings(
-        preferences=tuple(preferences) if preferences else tuple(all_preferences()),
+        preferences=tuple(named) if preferences else tuple(all_preferences()),
         max_new_tokens=max_new_tokens, probes=probes, micro_steps=micro_steps,
         batch_size=batch_size, seed=seed, bootstrap=bootstrap,
+        learner_options=tuple(parse_options(learner_option, "--learner-option").items()),
     )
     command = shlex.join(["simbench", *sys.argv[1:]]) if sys.argv[1:2] == ["teachability"] else ""
     rows, paths = teachability(model, settings, out, device=device, command=command, show_progress=not quiet)

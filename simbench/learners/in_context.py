@@ -39,22 +39,36 @@ class OracleLearner(FrozenLearner):
         return "\n".join([ORACLE_HEADER, *(f"- {p.description}" for p in active)])
 
 
+def state_in_user_turn(messages: Sequence[dict[str, str]], active: Sequence[Preference]) -> list[dict[str, str]]:
+    """`messages` with the active preferences appended to the first user message."""
+    framed = [dict(m) for m in messages]
+    first = next((m for m in framed if m.get("role") == "user"), None)
+    if active and first is not None:
+        note = "\n".join([USER_NOTE_HEADER, *(f"- {p.description}" for p in active)])
+        first["content"] = f"{first['content']}\n\n{note}"
+    return framed
+
+
 class OracleUserLearner(FrozenLearner):
     """States the active preferences at the end of the user's first message, as a user would
     when asking ("... How I like answers: ..."); no system prompt."""
 
     def frame(self, messages: Sequence[dict[str, str]], active: Sequence[Preference]) -> list[dict[str, str]]:
-        framed = [dict(m) for m in messages]
-        first = next((m for m in framed if m.get("role") == "user"), None)
-        if active and first is not None:
-            note = "\n".join([USER_NOTE_HEADER, *(f"- {p.description}" for p in active)])
-            first["content"] = f"{first['content']}\n\n{note}"
-        return framed
+        return state_in_user_turn(messages, active)
 
 
 class OracleFewShotLearner(OracleLearner):
-    """The oracle's system prompt plus example exchanges (`oracle_examples`) whose answers
-    pass every active preference's checker, placed before the conversation."""
+    """Example exchanges (`oracle_examples`) whose answers pass every active preference's
+    checker, placed before the conversation, with the preferences stated in the oracle's
+    system prompt (learner option `statement=system`, the default) or in the user's first
+    message (`statement=user`, no system prompt)."""
+
+    STATEMENTS = ("system", "user")
+
+    def __init__(self, context: LearnerContext | None = None) -> None:
+        self.statement = str((context.options if context else {}).get("statement", "system"))
+        if self.statement not in self.STATEMENTS:
+            raise ValueError(f"statement must be one of {', '.join(self.STATEMENTS)}, got {self.statement!r}")
 
     def frame(self, messages: Sequence[dict[str, str]], active: Sequence[Preference]) -> list[dict[str, str]]:
         framed = [dict(m) for m in messages]
@@ -63,6 +77,8 @@ class OracleFewShotLearner(OracleLearner):
         shots = []
         for question, answer in compliant_examples(active):
             shots += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        if self.statement == "user":
+            return [*shots, *state_in_user_turn(framed, active)]
         return [{"role": "system", "content": self.system_prompt(active)}, *shots, *framed]
 
 

@@ -97,14 +97,14 @@ def teachability_png(rows: Sequence[TeachabilityRow], title: str) -> bytes:
     left.set_xlabel("held-out adherence")
     left.set_yticks(y, names)
     left.invert_yaxis()
-    left.legend(loc="lower right", fontsize=8)
+    left.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=8, frameon=False)
     gaps = [r.micro.gap for r in rows]
     right.errorbar([g.gap for g in gaps], y, xerr=[[g.gap - g.low for g in gaps], [g.high - g.gap for g in gaps]],
                    fmt="o", color=COLOURS[3], capsize=3)
     right.axvline(0, color="grey", linewidth=0.8, linestyle="--")
     right.set_xlim(-1, 1)
     right.set_xlabel("gap relevant − unrelated (paired)")
-    fig.suptitle(title, fontsize=10)
+    right.set_title(title, fontsize=10)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})

@@ -38,6 +38,7 @@ def check_settings(settings: TeachabilitySettings, out: Path) -> tuple[list[Any]
                         ("--bootstrap", settings.bootstrap)):
         if value < 1:
             raise InputError(flag, f"must be >= 1, got {value}")
+    _check_learner_options(settings)
     train, probes = load_prompts(TRAIN_POOL), load_prompts(PROBE_POOL)
     if settings.probes > len(probes):
         raise InputError("--probes", f"{settings.probes} requested but the probe pool has {len(probes)}")
@@ -47,6 +48,16 @@ def check_settings(settings: TeachabilitySettings, out: Path) -> tuple[list[Any]
     if out.exists() and not out.is_dir():
         raise InputError("--out", f"{out} exists and is not a folder", "pass a folder path")
     return [BUILTIN[pid] for pid in settings.preferences], train, probes[: settings.probes]
+
+
+def _check_learner_options(settings: TeachabilitySettings) -> None:
+    from sdpo.config import SDPOConfig
+    from sdpo.errors import ConfigError
+
+    try:
+        SDPOConfig.from_dict({**dict(settings.learner_options), "loss": "token", "seed": settings.seed})
+    except ConfigError as exc:
+        raise InputError("--learner-option", str(exc)) from None
 
 
 def teachability(

@@ -205,6 +205,22 @@ def test_fewshot_oracle_puts_checker_compliant_examples_before_the_conversation(
         assert messages[-1] == {"role": "user", "content": episode.prompt_text(record.prompt_id)}
 
 
+def test_fewshot_oracle_can_state_the_preferences_in_the_user_turn_instead():
+    from simbench.learners.base import LearnerContext
+    from simbench.learners.in_context import USER_NOTE_HEADER, OracleFewShotLearner
+    from simbench.learners.oracle_examples import compliant_examples
+    from simbench.persona.library import get_preference
+
+    active = [get_preference("concise")]
+    learner = OracleFewShotLearner(LearnerContext(None, None, 0, {"statement": "user"}))
+    framed = learner.frame([{"role": "user", "content": "Q"}], active)
+    shots = [m["content"] for m in framed[:-1]]
+    assert shots == [text for pair in compliant_examples(active) for text in pair]
+    assert framed[-1] == {"role": "user", "content": f"Q\n\n{USER_NOTE_HEADER}\n- {active[0].description}"}
+    with pytest.raises(ValueError, match="statement must be one of system, user, got 'both'"):
+        OracleFewShotLearner(LearnerContext(None, None, 0, {"statement": "both"}))
+
+
 def test_fewshot_examples_cover_every_builtin_preference_and_skip_impossible_sets():
     from simbench.learners.oracle_examples import EXAMPLES, compliant_examples
     from simbench.persona.library import BUILTIN, get_preference

@@ -109,6 +109,10 @@ def test_the_cli_writes_the_map_for_a_model_folder(capsys, smol_tokenizer, tmp_p
     (["--probes", "100000"], "error: --probes: 100000 requested but the probe pool has"),
     (["--micro-steps", "0"], "error: --micro-steps: must be >= 1"),
     (["--preferences", "concise", "--preferences", "concise"], "error: --preferences: a preference is named twice"),
+    (["--preferences", "concise,lists,concise"], "error: --preferences: a preference is named twice"),
+    (["--preferences", "concise,"], "error: --preferences: unknown preference ''"),
+    (["--learner-option", "lr=-1"], "error: --learner-option: "),
+    (["--learner-option", "nope=1"], "error: --learner-option: "),
 ])
 def test_bad_flags_fail_in_one_line_before_the_model_loads(capsys, tmp_path, args, starts):
     # The model folder does not exist: an error about the flag proves nothing was loaded first.
