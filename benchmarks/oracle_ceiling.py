@@ -16,7 +16,7 @@ import sys
 import time
 
 ARMS = ("frozen", "in-context-oracle", "in-context-oracle-user", "in-context-oracle-fewshot",
-        "in-context-oracle-fewshot:statement=user")
+        "in-context-oracle-fewshot:statement=system")
 
 
 def arm_options(arm: str) -> tuple[str, dict[str, str]]:

@@ -6,8 +6,8 @@ follow-ups, which is what a deployed assistant without weight updates could do.
 
 A small model may ignore a system prompt, which puts the oracle below the learners it should
 bound (issue 12). Two stronger oracles: `in-context-oracle-user` states the preferences in
-the user's own opening message, and `in-context-oracle-fewshot` adds example exchanges whose
-answers pass every active checker before the conversation (system prompt as the oracle's).
+the user's own opening message, and `in-context-oracle-fewshot` also puts example exchanges
+whose answers pass every active checker before the conversation.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ class OracleLearner(FrozenLearner):
 
 
 def state_in_user_turn(messages: Sequence[dict[str, str]], active: Sequence[Preference]) -> list[dict[str, str]]:
-    """`messages` with the active preferences appended to the first user message."""
+    """`messages` with the active preferences appended to the first user message, as one line
+    of prose: a bulleted note primed SmolLM2 to answer in lists (no-lists fell to 0.75)."""
     framed = [dict(m) for m in messages]
     first = next((m for m in framed if m.get("role") == "user"), None)
     if active and first is not None:
-        note = "\n".join([USER_NOTE_HEADER, *(f"- {p.description}" for p in active)])
+        note = " ".join([USER_NOTE_HEADER, *(p.description for p in active)])
         first["content"] = f"{first['content']}\n\n{note}"
     return framed
 
@@ -59,14 +60,14 @@ class OracleUserLearner(FrozenLearner):
 
 class OracleFewShotLearner(OracleLearner):
     """Example exchanges (`oracle_examples`) whose answers pass every active preference's
-    checker, placed before the conversation, with the preferences stated in the oracle's
-    system prompt (learner option `statement=system`, the default) or in the user's first
-    message (`statement=user`, no system prompt)."""
+    checker, placed before the conversation, with the preferences stated in the user's first
+    message (learner option `statement=user`, the default: the stronger on SmolLM2, see
+    docs/LOG.md) or in the oracle's system prompt (`statement=system`)."""
 
-    STATEMENTS = ("system", "user")
+    STATEMENTS = ("user", "system")
 
     def __init__(self, context: LearnerContext | None = None) -> None:
-        self.statement = str((context.options if context else {}).get("statement", "system"))
+        self.statement = str((context.options if context else {}).get("statement", "user"))
         if self.statement not in self.STATEMENTS:
             raise ValueError(f"statement must be one of {', '.join(self.STATEMENTS)}, got {self.statement!r}")
 

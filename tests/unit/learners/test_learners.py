@@ -164,7 +164,7 @@ def test_user_oracle_states_the_active_preferences_in_the_users_message_exactly(
         active = "concise" if record.t < SWITCH else "no-emojis"
         prompt = episode.prompt_text(record.prompt_id)
         assert record.messages == [
-            {"role": "user", "content": f"{prompt}\n\n{USER_NOTE_HEADER}\n- {describe(active).description}"}
+            {"role": "user", "content": f"{prompt}\n\n{USER_NOTE_HEADER} {describe(active).description}"}
         ], record.t
     probes = [r for e in episode.of(ProbeDone) for r in e.records]
     assert probes and all(r.response is not None for r in probes)
@@ -179,15 +179,15 @@ def test_user_oracle_leaves_later_turns_and_an_empty_phase_alone():
             {"role": "user", "content": "Q2"}]
     framed = learner.frame(chat, [get_preference("lists"), get_preference("no-hedging")])
     assert framed[0]["content"] == (
-        f"Q1\n\n{USER_NOTE_HEADER}\n- {get_preference('lists').description}\n"
-        f"- {get_preference('no-hedging').description}"
+        f"Q1\n\n{USER_NOTE_HEADER} {get_preference('lists').description} "
+        f"{get_preference('no-hedging').description}"
     )
     assert framed[1:] == chat[1:] and chat[0]["content"] == "Q1"  # the input is not mutated
     assert learner.frame(chat, []) == chat
 
 
-def test_fewshot_oracle_puts_checker_compliant_examples_before_the_conversation(episodes):
-    from simbench.learners.in_context import OracleLearner
+def test_fewshot_oracle_puts_checker_compliant_examples_before_the_stated_conversation(episodes):
+    from simbench.learners.in_context import USER_NOTE_HEADER
     from simbench.learners.oracle_examples import EXAMPLES
 
     episode = episodes("in-context-oracle-fewshot")
@@ -195,29 +195,29 @@ def test_fewshot_oracle_puts_checker_compliant_examples_before_the_conversation(
     for record in episode.interactions():
         active = describe("concise" if record.t < SWITCH else "no-emojis")
         messages = record.messages
-        assert messages[0] == {"role": "system", "content": OracleLearner().system_prompt([active])}
-        shots = messages[1:-1]
+        shots = messages[:-1]
         assert [m["role"] for m in shots] == ["user", "assistant"] * len(EXAMPLES)
         assert [m["content"] for m in shots[::2]] == [question for question, _ in EXAMPLES]
         for (question, answers), answer in zip(EXAMPLES, shots[1::2]):
             first_passing = next(a for a in answers if active.check(a).passed)
             assert answer["content"] == first_passing, (record.t, question)
-        assert messages[-1] == {"role": "user", "content": episode.prompt_text(record.prompt_id)}
+        stated = f"{episode.prompt_text(record.prompt_id)}\n\n{USER_NOTE_HEADER} {active.description}"
+        assert messages[-1] == {"role": "user", "content": stated}
 
 
-def test_fewshot_oracle_can_state_the_preferences_in_the_user_turn_instead():
+def test_fewshot_oracle_can_state_the_preferences_in_the_system_prompt_instead():
     from simbench.learners.base import LearnerContext
-    from simbench.learners.in_context import USER_NOTE_HEADER, OracleFewShotLearner
+    from simbench.learners.in_context import OracleFewShotLearner, OracleLearner
     from simbench.learners.oracle_examples import compliant_examples
     from simbench.persona.library import get_preference
 
     active = [get_preference("concise")]
-    learner = OracleFewShotLearner(LearnerContext(None, None, 0, {"statement": "user"}))
+    learner = OracleFewShotLearner(LearnerContext(None, None, 0, {"statement": "system"}))
     framed = learner.frame([{"role": "user", "content": "Q"}], active)
-    shots = [m["content"] for m in framed[:-1]]
-    assert shots == [text for pair in compliant_examples(active) for text in pair]
-    assert framed[-1] == {"role": "user", "content": f"Q\n\n{USER_NOTE_HEADER}\n- {active[0].description}"}
-    with pytest.raises(ValueError, match="statement must be one of system, user, got 'both'"):
+    assert framed[0] == {"role": "system", "content": OracleLearner().system_prompt(active)}
+    assert [m["content"] for m in framed[1:-1]] == [text for pair in compliant_examples(active) for text in pair]
+    assert framed[-1] == {"role": "user", "content": "Q"}
+    with pytest.raises(ValueError, match="statement must be one of user, system, got 'both'"):
         OracleFewShotLearner(LearnerContext(None, None, 0, {"statement": "both"}))
 
 
