@@ -11,6 +11,7 @@ the sensitivity cases are exactly the answers and follow-ups the first update tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Sequence
 
 from simbench.persona.preference import Preference, beyond_cap, token_floors
@@ -66,19 +67,17 @@ def measure_rows(
     rows = []
     for preference in preferences:
         passes: dict[str, list[bool]] = {}
-        found: list[Sensitivity] = []
+        sensitivity: Sensitivity | None = None
         for arm in ARMS:
             learner = _learner(model, tokenizer, settings, unrelated=arm == "unrelated")
             # Later learners must get the LoRA-wrapped model, or peft would wrap it twice.
             model = learner.model
             start = _restore(learner, start)
             parts = single_phase_parts(by_id, (preference.id,), train, probes, backend, learner)
-            first_batch = None
-            if arm == "unrelated":
-                def first_batch(turns: Sequence[Any], learner: Any = learner) -> None:
-                    found.append(_sensitivity(model, tokenizer, turns, learner))
-            passes[arm] = _micro_arm(parts, settings, preference, tick, first_batch)
-        sensitivity = found[0]
+            sense = partial(_sensitivity, model, tokenizer, learner) if arm == "unrelated" else None
+            passes[arm], measured = _micro_arm(parts, settings, preference, tick, sense)
+            sensitivity = sensitivity or measured
+        assert sensitivity is not None
         rows.append(TeachabilityRow(
             preference=preference.id,
             frozen_adherence=sum(r.checks[preference.id].passed for r in frozen) / len(frozen),
@@ -97,26 +96,27 @@ def _micro_arm(
     settings: TeachabilitySettings,
     preference: Preference,
     tick: Progress,
-    first_batch: Callable[[Sequence[Any]], None] | None = None,
-) -> list[bool]:
-    """k updates of one arm, then the held-out probe pass; per-probe passes. `first_batch`
-    sees the turns of the first batch before the first update (still the start weights)."""
+    sensitivity_of: Callable[[Sequence[Any]], Sensitivity] | None = None,
+) -> tuple[list[bool], Sensitivity | None]:
+    """k updates of one arm, then the held-out probe pass: per-probe passes, and
+    `sensitivity_of` the first batch's turns, taken before the first update (start weights)."""
     from simbench.runner.episode import converse, probe
 
     spec = _spec(settings)
     b = settings.batch_size
+    sensitivity = None
     for step in range(settings.micro_steps):
         turns = [turn for _, turn in converse(parts, spec, range(step * b, (step + 1) * b))]
-        if step == 0 and first_batch is not None:
-            first_batch(turns)
+        if step == 0 and sensitivity_of is not None:
+            sensitivity = sensitivity_of(turns)
         parts.learner.observe(turns)
         tick(f"{preference.id}: update {step + 1}/{settings.micro_steps}")
     records = probe(parts, spec, settings.micro_steps * b).records
     tick(f"{preference.id}: probes")
-    return [r.checks[preference.id].passed for r in records]
+    return [r.checks[preference.id].passed for r in records], sensitivity
 
 
-def _sensitivity(model: Any, tokenizer: Any, turns: Sequence[Any], learner: Any) -> Sensitivity:
+def _sensitivity(model: Any, tokenizer: Any, learner: Any, turns: Sequence[Any]) -> Sensitivity:
     """Mean |A| and end-of-turn shifts on the first batch: the user's follow-up (relevant) vs
     the control's unrelated message for the same turn (`learner.feedback`)."""
     from sdpo.signal import analyse_case, summarise
@@ -132,14 +132,8 @@ def _sensitivity(model: Any, tokenizer: Any, turns: Sequence[Any], learner: Any)
         )
         signals.append(analyse_case(model, tokenizer, case))
     summary = summarise(signals, group=False)
-    return Sensitivity(
-        cases=summary.cases,
-        mean_abs_relevant=summary.mean_abs_relevant,
-        mean_abs_unrelated=summary.mean_abs_unrelated,
-        relevant_wins=summary.relevant_wins,
-        stop_shift_relevant=summary.stop_shift_relevant,
-        stop_shift_unrelated=summary.stop_shift_unrelated,
-    )
+    # Sensitivity is the signal summary's numbers (same names) without its per-case groups.
+    return Sensitivity(**{name: getattr(summary, name) for name in Sensitivity.__dataclass_fields__})
 
 
 def _learner(model: Any, tokenizer: Any, settings: TeachabilitySettings, unrelated: bool) -> Any:
