@@ -122,6 +122,26 @@ def resolve_model_folder(name_or_path: str, cache_dir: str | Path | None = None)
     return _hub_cache_folder(name_or_path)
 
 
+def check_available(name_or_path: str, cache_dir: str | Path | None = None) -> None:
+    """Raise `ModelNotFoundError` where `resolve_model_folder` would, without dequantising
+    or loading anything: callers check a model exists before they write or load."""
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    if name_or_path in KNOWN_MODELS:
+        if not (root / name_or_path / CACHE_MARKER).is_file():
+            _gguf_path(name_or_path, KNOWN_MODELS[name_or_path])
+        return
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelNotFoundError(name_or_path, "no such GGUF file")
+        return
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(name_or_path, "folder has no config.json", _known_hint())
+        return
+    resolve_model_folder(name_or_path, cache_dir)  # a hub id: only looks up the local cache
+
+
 def _hub_cache_folder(repo_id: str) -> str:
     """The local HF-cache snapshot folder of `repo_id`, or a one-line error at once.
 

@@ -189,6 +189,9 @@ def _decode_json(raw: bytes | str, first: bool) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as err:
         raise ValueError(f"malformed JSON: {err.msg} at column {err.colno}") from None
+    except RecursionError:
+        # A line nested thousands deep: no conversation is, and the parser would overflow.
+        raise ValueError("JSON nested too deeply") from None
 
 
 # ---------------------------------------------------------------------------- text -> token ids

@@ -6,7 +6,6 @@ config is stored in the run's manifest; `--resume` refuses to continue under a d
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +88,8 @@ class RunConfig(BaseModel):
 
     def for_resume_check(self) -> dict[str, Any]:
         """The fields that must match for `--resume` to continue a run, as the manifest stores
-        them (secret-looking user options dropped), so a run with an API key can resume."""
-        from simbench.runner.provenance import redact
+        them (secret user options dropped), so a run with an API key can resume."""
+        from simbench.runner.secrets import redact
 
         values = self.model_dump(mode="json")
         values["user_options"] = redact(values["user_options"])
@@ -124,27 +123,26 @@ def build_config(values: dict[str, Any], where: str | None = None) -> RunConfig:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """Read a YAML or JSON config file (safe loader) into a dict of RunConfig fields."""
+    """Read a YAML or JSON config file (bounded, safe loader) into a dict of RunConfig fields."""
     import yaml
 
-    from simbench.persona.loader import MAX_BYTES, load_plain_yaml
+    from simbench.logs.safe_load import decode_utf8, load_plain_yaml, parse_json, read_bounded
 
     where = str(path)
     if not path.is_file():
         problem = "is a directory, not a file" if path.is_dir() else f"file not found: {path}"
         raise InputError("--config", problem)
-    if path.stat().st_size > MAX_BYTES:
-        raise InputError(where, f"file is {path.stat().st_size} bytes, above the {MAX_BYTES}-byte limit")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(where, "not UTF-8 text") from None
-    try:
-        # The persona files' loader: safe, and without aliases, so a config cannot expand
-        # into a billion-element "billion laughs" value that hangs the manifest writer.
-        data = json.loads(text) if path.suffix == ".json" else load_plain_yaml(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(where, f"cannot parse: {' '.join(str(exc).split())}") from None
+    text = decode_utf8(read_bounded(path, where), where)
+    if path.suffix == ".json":
+        data = parse_json(text, where)
+    else:
+        try:
+            # The persona files' loader: safe, without aliases (a "billion laughs" value would
+            # hang the manifest writer) and with bounded nesting.
+            data = load_plain_yaml(text)
+        except (yaml.YAMLError, RecursionError) as exc:
+            problem = " ".join(str(exc).split()) if isinstance(exc, yaml.YAMLError) else "nested too deeply"
+            raise InputError(where, f"cannot parse: {problem}") from None
     if not isinstance(data, dict):
         raise InputError(where, "must be a mapping of run settings")
     build_config(data, where)

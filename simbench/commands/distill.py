@@ -34,7 +34,7 @@ def _choice(flag: str, value: str, choices: tuple[str, ...]) -> str:
 def distill_command(
     conversations: Path = typer.Option(..., help="JSONL file: one JSON list of {role, content} messages per line."),
     model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
-    out: Path = typer.Option(..., help="Folder for the adapter, checkpoint, training_log.jsonl and distill.json."),
+    out: str = typer.Option(..., help="Folder for the adapter, checkpoint, training_log.jsonl and distill.json."),
     k: int = typer.Option(4, "--k", min=1, help="Messages of history kept before each assistant turn (x)."),
     batch_size: int = typer.Option(4, min=1, help="(x, y, o) tuples per update."),
     epochs: int = typer.Option(1, min=1, help="Passes over the tuples (each reshuffled)."),
@@ -49,10 +49,14 @@ def distill_command(
     """Distill the follow-ups in logged conversations into the model with SDPO (LoRA)."""
     from sdpo.errors import SDPOError
 
+    from simbench.runner.preflight import check_device, check_model_available, check_out_dir, out_path
+
     _choice("--on-error", on_error, ON_ERROR_CHOICES)
     _choice("--loss", loss, LOSS_CHOICES)
+    out = out_path(out)
     if out.exists() and (not out.is_dir() or (out / "training_log.jsonl").exists()):
         raise InputError("--out", f"{out} already holds a distillation run or is a file", "choose a new folder")
+    check_out_dir(out)
     try:
         parsed, config = _prepare(conversations, k, on_error, lr, loss, seed)
     except SDPOError as exc:
@@ -70,6 +74,8 @@ def distill_command(
             "a tuple needs a user turn, the assistant's answer and the user's next message",
         )
 
+    check_device(device)
+    check_model_available(model)
     from simbench.runner.parts import load_model
 
     policy, tokenizer = load_model(model, device)
@@ -128,9 +134,13 @@ def _prepare(conversations: Path, k: int, on_error: str, lr: float, loss: str, s
     """Parse the file and build the SDPO config before anything is loaded or written."""
     from sdpo.config import SDPOConfig
     from sdpo.errors import ConfigError
-    from sdpo.offline import read_conversations
+    from sdpo.offline import parse_conversations
 
-    parsed = read_conversations(conversations, k=k, on_error=on_error)
+    from simbench.logs.safe_load import POOL_BYTES, read_bounded
+
+    where = str(conversations.expanduser())
+    raw = read_bounded(conversations.expanduser(), where, POOL_BYTES)
+    parsed = parse_conversations(raw.split(b"\n"), k=k, on_error=on_error, source=where)
     try:
         config = SDPOConfig(lr=lr, loss=loss, seed=seed)
     except ConfigError as exc:

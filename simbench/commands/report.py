@@ -8,37 +8,43 @@ from __future__ import annotations
 
 import shlex
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import click
 import typer
 from typer.core import TyperCommand
 
 from simbench.commands import options as opts
+from simbench.runner.preflight import out_path
 
 
 def report_command(
     run_dir: Path = typer.Argument(..., help="A run folder written by `simbench run`."),
-    out: Optional[Path] = typer.Option(None, help="Folder for report.md and report.html (default: RUN_DIR)."),
+    out: Optional[str] = typer.Option(None, help="Folder for report.md and report.html (default: RUN_DIR)."),
     bootstrap: int = typer.Option(1000, min=1, help="Bootstrap resamples for the metrics' CIs."),
 ) -> None:
     """Write report.md and a self-contained report.html for one run."""
     from simbench.report.run_report import write_run_report
 
-    md_path, html_path = write_run_report(run_dir, out, bootstrap=bootstrap)
+    folder = _writable_out(out, run_dir)
+    with _writing(folder):
+        md_path, html_path = write_run_report(run_dir, folder, bootstrap=bootstrap)
     typer.echo(f"wrote {md_path} and {html_path}")
 
 
 def leaderboard_command(
     results_dir: Path = typer.Argument(..., help="A folder of run folders (the --out of `simbench sweep`)."),
-    out: Optional[Path] = typer.Option(None, help="Folder for leaderboard.* (default: RESULTS_DIR)."),
+    out: Optional[str] = typer.Option(None, help="Folder for leaderboard.* (default: RESULTS_DIR)."),
     bootstrap: int = typer.Option(200, min=1, help="Bootstrap resamples per run when there is one seed."),
 ) -> None:
     """Compare learners: mean and 95% CI of each metric per scenario type."""
     from simbench.report.leaderboard import write_leaderboard
 
-    paths = write_leaderboard(results_dir, out, bootstrap=bootstrap)
+    folder = _writable_out(out, results_dir)
+    with _writing(folder):
+        paths = write_leaderboard(results_dir, folder, bootstrap=bootstrap)
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -46,7 +52,7 @@ def sweep_command(
     personas: List[str] = typer.Option(..., "--personas", help="Persona files or shipped ids."),
     learners: List[str] = typer.Option(..., "--learners", help="Learning arms (space-separated)."),
     seeds: List[int] = typer.Option([0], "--seeds", help="Run seeds (space-separated)."),
-    out: Path = typer.Option(..., help="Results folder; one sub-folder per run."),
+    out: str = typer.Option(..., help="Results folder; one sub-folder per run."),
     model: opts.Model = None,
     user: opts.User = None,
     backend: opts.Backend = None,
@@ -77,7 +83,7 @@ def sweep_command(
         if grid_key in settings:
             raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")
     command = shlex.join(["simbench", *sys.argv[1:]])
-    result = run_sweep(personas, learners, seeds, out, settings, command=command, progress=not quiet)
+    result = run_sweep(personas, learners, seeds, out_path(out), settings, command=command, progress=not quiet)
     for outcome in result.outcomes:
         note = f": {outcome.message}" if outcome.message else ""
         typer.echo(f"{outcome.status:>15}  {outcome.cell.name}{note}")
@@ -85,6 +91,27 @@ def sweep_command(
     if not result.ok:
         interrupted = any(o.status == "interrupted" for o in result.outcomes)
         raise typer.Exit(130 if interrupted else 3)
+
+
+def _writable_out(out: str | None, default: Path) -> Path:
+    """The output folder (`--out`, else `default`), checked before anything is computed."""
+    from simbench.runner.preflight import check_out_dir
+
+    folder = out_path(out) or default
+    check_out_dir(folder)
+    return folder
+
+
+@contextmanager
+def _writing(folder: Path) -> Iterator[None]:
+    """A write that fails anyway (disk full, a read-only mount the checks could not see) is
+    one line naming the folder, not a traceback."""
+    from simbench.errors import InputError
+
+    try:
+        yield
+    except OSError as exc:
+        raise InputError("--out", f"cannot write to {folder} ({exc.strerror or exc})") from None
 
 
 GRID_FLAGS = ("--personas", "--learners", "--seeds")

@@ -7,7 +7,6 @@ Ctrl-C finishes the current batch, writes a checkpoint and exits; `--resume` con
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -34,13 +33,14 @@ def run_command(
     seed: Optional[int] = typer.Option(None, help=f"Run seed (default: {default_of('seed')})."),
     learner_option: Optional[list[str]] = typer.Option(None, help="Learner option KEY=VALUE (repeatable)."),
     user_option: opts.UserOptions = None,
-    out: Optional[Path] = typer.Option(None, help="Run folder (default: runs/<persona>--<learner>--s<seed>)."),
+    out: Optional[str] = typer.Option(None, help="Run folder (default: runs/<persona>--<learner>--s<seed>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     config: opts.ConfigFile = None,
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Run one episode: the persona talks to the policy, which learns as it goes."""
     from simbench.config import build_config
+    from simbench.runner.preflight import out_path
     from simbench.runner.run import execute
 
     flags = {
@@ -53,7 +53,7 @@ def run_command(
     run_config = build_config(opts.settings_from(config, flags, learner_option, user_option))
     display = ProgressDisplay(enabled=not quiet)
     with display:
-        result = execute(run_config, out=out, resume=resume, on_event=display.on_event)
+        result = execute(run_config, out=out_path(out), resume=resume, on_event=display.on_event)
     display.finish(result)
     if result.status != "complete":
         raise typer.Exit(130 if result.status == "interrupted" else 3)

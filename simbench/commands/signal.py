@@ -9,7 +9,6 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -28,19 +27,22 @@ def cases_ref(value: str) -> str:
 def signal_command(
     cases: str = typer.Option("builtin", help="Signal cases JSONL file, or 'builtin' for the shipped cases."),
     model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
-    out: Path = typer.Option(..., help="Folder for signal.json, summary.json, signal.html and PNG heatmaps."),
+    out: str = typer.Option(..., help="Folder for signal.json, summary.json, signal.html and PNG heatmaps."),
     limit: Optional[int] = typer.Option(None, min=1, help="Only the first N cases."),
     device: str = typer.Option(default_of("device"), help="Torch device."),
 ) -> None:
     """Score each case's response under no follow-up, an unrelated one and a relevant one."""
     from simbench.prompts import load_signal_cases
     from simbench.runner.parts import load_model
+    from simbench.runner.preflight import check_device, check_model_available, check_out_dir, out_path
 
     selected = load_signal_cases(cases_ref(cases))
     if limit is not None:
         selected = selected[:limit]
-    if out.exists() and not out.is_dir():
-        raise InputError("--out", f"{out} exists and is not a folder", "pass a folder path")
+    folder = out_path(out)
+    check_out_dir(folder)
+    check_device(device)
+    check_model_available(model)
     started = time.perf_counter()
     policy, tokenizer = load_model(model, device)
     loaded = time.perf_counter()
@@ -71,7 +73,7 @@ def signal_command(
         "load_seconds": round(loaded - started, 2),
         "analysis_seconds": round(time.perf_counter() - loaded, 2),
     }
-    paths = write_report(out, results, meta, summary)
+    paths = write_report(folder, results, meta, summary)
     typer.echo(summary_line(summary))
     for name, part in summary.by_preference.items():
         typer.echo(preference_line(name, part))

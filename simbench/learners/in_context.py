@@ -107,5 +107,12 @@ class MemoryLearner:
         (directory / "memory.json").write_text(json.dumps(list(self.memory)))
 
     def load(self, directory: Path) -> None:
+        from simbench.logs.safe_load import load_json
+
+        memory = load_json(directory / "memory.json", kind=list)
+        if not all(isinstance(text, str) for text in memory):
+            from simbench.errors import InputError
+
+            raise InputError(str(directory / "memory.json"), "must hold a list of strings")
         self.memory.clear()
-        self.memory.extend(json.loads((directory / "memory.json").read_text()))
+        self.memory.extend(memory)

@@ -27,20 +27,33 @@ def lora_learner_options(context: LearnerContext, **fixed: Any) -> tuple[dict[st
     return options, signal_samples
 
 
+def lora_config(context: LearnerContext, **fixed: Any) -> tuple[Any, int]:
+    """The validated `SDPOConfig` of the learner options and the token-signal count; a bad
+    option raises ValueError. Needs no model, so runs check options before loading one."""
+    from sdpo.config import SDPOConfig
+    from sdpo.errors import ConfigError
+
+    options, signal_samples = lora_learner_options(context, **fixed)
+    if signal_samples < 0:
+        raise ValueError(f"signal_samples must be >= 0, got {signal_samples}")
+    try:
+        return SDPOConfig.from_dict(options), signal_samples
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# The loss each LoRA arm fixes (None: the learner options choose).
+LORA_ARMS = {"sdpo-token": "token", "sdpo-logit": "logit", "sdpo-unrelated": "token", "sft-hindsight": None}
+
+
 class SDPOLearner(FrozenLearner):
     """Wraps `sdpo.SDPOUpdater`: one update per batch of turns."""
 
     def __init__(self, context: LearnerContext, loss: str, unrelated: bool = False) -> None:
-        from sdpo.config import SDPOConfig
-        from sdpo.errors import ConfigError
         from sdpo.hindsight import end_of_turn_id
         from sdpo.updater import SDPOUpdater
 
-        options, self.signal_samples = lora_learner_options(context, loss=loss)
-        try:
-            config = SDPOConfig.from_dict(options)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+        config, self.signal_samples = lora_config(context, loss=loss)
         self.updater = SDPOUpdater(context.model, context.tokenizer, config)
         self.model = self.updater.model
         self.tokenizer = context.tokenizer

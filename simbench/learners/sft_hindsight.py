@@ -13,7 +13,7 @@ from typing import Sequence
 
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
-from simbench.learners.sdpo import lora_learner_options
+from simbench.learners.sdpo import lora_config
 from simbench.seeding import derive_seed
 
 
@@ -23,15 +23,9 @@ class SFTHindsightLearner(FrozenLearner):
     def __init__(self, context: LearnerContext) -> None:
         import torch
         from sdpo.adapters import attach_lora, trainable_parameters
-        from sdpo.config import SDPOConfig
-        from sdpo.errors import ConfigError
         from sdpo.hindsight import end_of_turn_id
 
-        options, _ = lora_learner_options(context)
-        try:
-            self.config = SDPOConfig.from_dict(options)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+        self.config, _ = lora_config(context)
         if context.regenerate is None:
             raise ValueError("sft-hindsight needs a generation backend to regenerate answers")
         self.model = attach_lora(context.model, self.config)

@@ -11,20 +11,24 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from pydantic import BaseModel
 
 
 class JsonlWriter:
-    """Appends one JSON object per line and flushes after each record."""
+    """Appends one JSON object per line and flushes after each record; `scrub` (e.g. removing
+    an API key) is applied to every record before it is written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, scrub: Callable[[Any], Any] | None = None) -> None:
         self.path = path
+        self.scrub = scrub
         self._file = open(path, "a", encoding="utf-8")
 
     def write(self, record: BaseModel | dict[str, Any]) -> None:
         data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
+        if self.scrub is not None:
+            data = self.scrub(data)
         self._file.write(dumps_strict(data, sort_keys=True) + "\n")
         self._file.flush()
 
@@ -62,21 +66,12 @@ def dumps_strict(data: Any, **options: Any) -> str:
 
 
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Records of a JSONL log; a torn final line is skipped, a broken middle line raises."""
-    if not path.exists():
-        return
-    with open(path, "rb") as handle:
-        lines = handle.read().split(b"\n")
-    last = len(lines) - 1
-    for number, raw in enumerate(lines):
-        if not raw.strip():
-            continue
-        try:
-            yield json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            if number == last:
-                return  # no trailing newline: the torn last line of a killed run
-            raise ValueError(f"{path}:{number + 1}: not valid JSON") from None
+    """Records of a JSONL log (bounded, depth-checked); an unterminated torn last line is
+    skipped, any other broken line raises `InputError` naming file and line."""
+    from simbench.logs.safe_load import iter_jsonl as iter_numbered
+
+    for _, record in iter_numbered(path):
+        yield record
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -96,6 +91,9 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        # mkstemp makes the file private (0600); a run folder is meant to be read by others
+        # (a shared results folder), so give it the mode open() would: 0666 minus the umask.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
             handle.write(text)
             handle.flush()
@@ -108,3 +106,21 @@ def write_atomic(path: Path, text: str | bytes) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     write_atomic(path, dumps_strict(data, indent=2, sort_keys=True) + "\n")
+
+
+_UMASK: list[int] = []
+
+
+def current_umask() -> int:
+    """The process's umask, read once (from /proc where possible: setting it to read it back
+    is a process-wide change another thread could race with)."""
+    if not _UMASK:
+        try:
+            with open("/proc/self/status", encoding="ascii") as handle:
+                line = next(line for line in handle if line.startswith("Umask:"))
+            _UMASK.append(int(line.split()[1], 8))
+        except (OSError, StopIteration, ValueError):
+            mask = os.umask(0o022)
+            os.umask(mask)
+            _UMASK.append(mask)
+    return _UMASK[0]

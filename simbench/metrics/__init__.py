@@ -6,7 +6,6 @@ curves / adaptation / unlearning / forgetting / cost / summary as pure functions
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,7 +57,8 @@ def load_run_logs(run_dir: str | Path) -> RunLogs:
 
     probes.jsonl must exist; a missing interactions/updates log reads as empty (a frozen arm
     never updates). A torn last line (a crash mid-append) is skipped; any other unreadable
-    line raises InputError naming file and line.
+    line, and logs that break the run-folder invariants (`logs.invariants`), raise InputError
+    naming file and line.
     """
     run_dir = Path(run_dir)
     manifest = _read_manifest(run_dir / MANIFEST)
@@ -82,14 +82,23 @@ def load_run_logs(run_dir: str | Path) -> RunLogs:
     probes_path = run_dir / PROBES
     if not probes_path.is_file():
         raise InputError(str(probes_path), "is missing", "metrics need the probe log of the run")
+    from simbench.logs.invariants import check_run_invariants, refuse_if_violated
+    from simbench.logs.safe_load import read_jsonl
+
+    probes = _read_jsonl(probes_path, ProbeRecord)
+    interactions = _read_jsonl(run_dir / INTERACTIONS, InteractionRecord)
+    updates = _read_jsonl(run_dir / UPDATES, UpdateLogRecord)
+    logs = {"probes": probes, "interactions": interactions, "updates": updates,
+            **{name: read_jsonl(run_dir / f"{name}.jsonl") for name in ("general", "signals")}}
+    refuse_if_violated(check_run_invariants(manifest, logs), run_dir)
     return RunLogs(
         schedule=schedule,
         episode_length=episode_length,
         learner=_require(manifest, "learner", str, where),
         seed=_require(manifest, "seed", int, where),
-        probes=_read_jsonl(probes_path, ProbeRecord),
-        interactions=_read_jsonl(run_dir / INTERACTIONS, InteractionRecord),
-        updates=_read_jsonl(run_dir / UPDATES, UpdateLogRecord),
+        probes=probes,
+        interactions=interactions,
+        updates=updates,
         opposites=dict(opposites),
         manifest=manifest,
         run_dir=run_dir,
@@ -97,15 +106,11 @@ def load_run_logs(run_dir: str | Path) -> RunLogs:
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
+    from simbench.logs.safe_load import load_json
+
     if not path.is_file():
         raise InputError(str(path), "is missing", "pass a run folder written by `simbench run`")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise InputError(str(path), f"is not valid JSON ({error.msg} at line {error.lineno})") from None
-    if not isinstance(manifest, dict):
-        raise InputError(str(path), f"must hold a JSON object, got {type(manifest).__name__}")
-    return manifest
+    return load_json(path, kind=dict)
 
 
 def _require(mapping: dict[str, Any], key: str, kind: type, where: str, prefix: str = "") -> Any:
@@ -122,19 +127,12 @@ Record = TypeVar("Record", bound=BaseModel)
 
 
 def _read_jsonl(path: Path, model: type[Record]) -> list[Record]:
-    """Records of a JSONL file (empty when it does not exist), skipping a torn last line."""
-    if not path.is_file():
-        return []
-    numbered = enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-    lines = [(lineno, line) for lineno, line in numbered if line.strip()]
+    """Records of a JSONL file (empty when it does not exist); only an unterminated last
+    line may be torn (`safe_load.iter_jsonl`), any other broken line is refused."""
+    from simbench.logs.safe_load import iter_jsonl
+
     records = []
-    for i, (lineno, line) in enumerate(lines):
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            if i == len(lines) - 1:
-                break  # the run died mid-append; everything before it is whole
-            raise InputError(f"{path}:{lineno}", "is not valid JSON", "only the last line may be torn") from None
+    for lineno, data in iter_jsonl(path):
         try:
             records.append(model.model_validate(data))
         except ValidationError as error:

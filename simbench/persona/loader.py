@@ -9,77 +9,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from simbench.errors import InputError
+from simbench.logs.safe_load import TEXT_BYTES, decode_utf8, parse_yaml, read_bounded
 from simbench.paths import PACKAGE_DATA_DIR
 from simbench.persona.spec import RULE_ERROR, Persona
 from simbench.registry import suggest
 
-MAX_BYTES = 1_000_000
+MAX_BYTES = TEXT_BYTES
 BUILTIN_PREFIX = "builtin:"
 VALUE_CHARS = 60
-
-
-class _PlainLoader(yaml.SafeLoader):
-    """SafeLoader without aliases (the alias-bomb vector) and without duplicate keys."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            problem = "YAML aliases (*name) are not allowed; write the value out"
-            raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key = self.construct_object(key_node, deep=deep)
-                if key in seen:
-                    problem = f"duplicate key {key!r}"
-                    raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def load_plain_yaml(text: str) -> Any:
-    """`text` parsed as plain YAML data (safe, no aliases, no duplicate keys); raises YAMLError."""
-    return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
 
 
 def read_yaml_mapping(path: Path, where: str) -> dict[str, Any]:
     """The top-level mapping of a YAML file, or an `InputError` naming the file and line."""
     if not path.is_file():
         raise InputError(where, "no such file")
-    with path.open("rb") as handle:
-        # Bounded read: the size check must hold even if the file grows after a stat.
-        raw = handle.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        size = max(path.stat().st_size, len(raw))
-        raise InputError(where, f"file is {size} bytes, above the {MAX_BYTES}-byte limit for persona files")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        problem = f"not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start})"
-        raise InputError(f"{where}: line {line}", problem, "save the file as UTF-8") from None
-    return parse_yaml_mapping(text, where)
+    raw = read_bounded(path, where, MAX_BYTES)
+    return parse_yaml_mapping(decode_utf8(raw, where), where)
 
 
 def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
     """Parse YAML `text` with the plain loader; the result must be a non-empty mapping."""
-    try:
-        data = load_plain_yaml(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        at = f": line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"{where}{at}", f"YAML error: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(where, f"YAML error: {exc}") from None
-    except RecursionError:
-        raise InputError(where, "YAML nested too deeply") from None
+    data = parse_yaml(text, where)
     if data is None:
         raise InputError(where, "empty file", "a persona needs at least id, name, background and schedule")
     if not isinstance(data, dict):

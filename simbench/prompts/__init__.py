@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from simbench.errors import InputError
+from simbench.logs.safe_load import POOL_BYTES, parse_json, read_bounded
 from simbench.registry import suggest
 
 BUILTIN_PREFIX = "builtin:"
@@ -86,7 +87,7 @@ def _resolve(ref: str, base_dir: Path | None, builtins: Sequence[str]) -> tuple[
         problem = "is a directory, not a JSONL file" if path.is_dir() else "file not found"
         builtin_list = ", ".join(BUILTIN_PREFIX + b for b in builtins)
         raise InputError(str(path), problem, f"give a JSONL file path or one of {builtin_list}")
-    return str(path), path.read_bytes(), path.stem
+    return str(path), read_bounded(path, str(path), POOL_BYTES), path.stem
 
 
 def _read_objects(display: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
@@ -106,12 +107,9 @@ def _read_objects(display: str, data: bytes) -> list[tuple[int, dict[str, Any]]]
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                where, f"malformed JSON: {exc.msg} at column {exc.colno}",
-                "each line must be one complete JSON object",
-            ) from None
+            value = parse_json(line, where)
+        except InputError as exc:
+            raise InputError(where, exc.problem, "each line must be one complete JSON object") from None
         if not isinstance(value, dict):
             raise InputError(where, f"expected a JSON object, got {type(value).__name__}")
         objects.append((number, value))

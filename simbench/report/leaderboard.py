@@ -23,7 +23,7 @@ import numpy as np
 from simbench.errors import InputError
 from simbench.metrics.summary import UNREACHABLE
 from simbench.report.run_report import (
-    FROZEN, ORACLE, Baselines, pick_baselines, read_general, read_manifest, simulator_of,
+    FROZEN, ORACLE, Baselines, pick_baselines, read_general, simulator_of,
 )
 
 SCENARIOS = ("single", "profile", "flip", "drop", "revert", "complementary")
@@ -108,13 +108,12 @@ def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
     if not results_dir.is_dir():
         raise InputError("RESULTS_DIR", f"{results_dir} is not a folder",
                          "pass the --out folder of `simbench sweep`")
-    found = [(p, m) for p in sorted(results_dir.iterdir())
-             if p.is_dir() and (m := read_manifest(p)) is not None]
-    if not found:
+    found, unreadable = run_folders(results_dir)
+    if not found and not unreadable:
         raise InputError("RESULTS_DIR", f"no run folders (with manifest.json) in {results_dir}")
     complete = [(p, m) for p, m in found if m.get("status") == "complete"]
-    skipped = [{"run": p.name, "reason": f"status {m.get('status')!r}, not complete"}
-               for p, m in found if m.get("status") != "complete"]
+    skipped = unreadable + [{"run": p.name, "reason": f"status {m.get('status')!r}, not complete"}
+                            for p, m in found if m.get("status") != "complete"]
     loaded: dict[Path, Any] = {}
 
     def logs_of(path: Path | None) -> Any:
@@ -135,6 +134,24 @@ def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
         entries.append(Entry(path, manifest, logs, frozen, oracle, general, baselines, summary,
                              headline_metrics(summary)))
     return entries, skipped
+
+
+def run_folders(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any]]], list[dict[str, str]]]:
+    """(folder, manifest) of every run folder in `results_dir`, and the folders that look like
+    runs (a manifest.json or a run log) but cannot be read, with why: never dropped silently."""
+    from simbench.logs.safe_load import load_json
+
+    found, unreadable = [], []
+    for path in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+        if not (path / "manifest.json").exists():
+            if any(path.glob("*.jsonl")):
+                unreadable.append({"run": path.name, "reason": "run logs without a manifest.json"})
+            continue
+        try:
+            found.append((path, load_json(path / "manifest.json", kind=dict)))
+        except InputError as exc:
+            unreadable.append({"run": path.name, "reason": f"manifest.json: {exc.problem}"})
+    return found, unreadable
 
 
 def _resample(records: Sequence[Any], key: str, draw: Sequence[str]) -> list[Any]:

@@ -58,11 +58,12 @@ class RunReport:
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
     """The manifest of `run_dir`, or None when it has none or it is unreadable."""
+    from simbench.logs.safe_load import load_json
+
     try:
-        data = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        return load_json(run_dir / "manifest.json", kind=dict)
+    except InputError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def comparable_key(manifest: dict[str, Any]) -> tuple:
@@ -116,31 +117,26 @@ def read_general(run_dir: Path) -> list[dict[str, Any]] | None:
     """general.jsonl records (validated), or None when the run asked no general questions."""
     from pydantic import ValidationError
 
-    from simbench.logs.io import iter_jsonl
+    from simbench.logs.safe_load import iter_jsonl
     from simbench.logs.schema import GeneralRecord
 
     path = run_dir / "general.jsonl"
     records = []
-    try:
-        for row in iter_jsonl(path):
+    for lineno, row in iter_jsonl(path):
+        try:
             records.append(GeneralRecord.model_validate(row).model_dump())
-    except ValueError as exc:  # ValidationError is a ValueError too
-        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc).split(": ")[-1]
-        raise InputError(f"{path}: record {len(records) + 1}", detail) from None
+        except ValidationError as exc:
+            raise InputError(f"{path}: line {lineno}", exc.errors()[0]["msg"]) from None
     return records or None
 
 
 def read_signals(run_dir: Path) -> list[dict[str, Any]]:
     """signals.jsonl records (per-token advantages of SDPO updates); [] when absent."""
-    from simbench.logs.io import iter_jsonl
+    from simbench.logs.safe_load import iter_jsonl
 
     path = run_dir / "signals.jsonl"
     records = []
-    try:
-        rows = list(iter_jsonl(path))
-    except ValueError as exc:
-        raise InputError(str(path), str(exc).split(": ", 1)[-1]) from None
-    for lineno, record in enumerate(rows, start=1):
+    for lineno, record in iter_jsonl(path):
         tokens, advantages = record.get("tokens"), record.get("advantages")
         if not isinstance(tokens, list) or not isinstance(advantages, list) or len(tokens) != len(advantages):
             raise InputError(

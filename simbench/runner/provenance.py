@@ -1,8 +1,8 @@
 """Run manifests: the config plus everything needed to trust and reproduce a result.
 
 Records persona and prompt-pool hashes, the schedule, package versions, the git commit and
-the seed. Secrets never enter it: user options whose names look like keys are dropped (the
-OpenAI-compatible user reads its key from an environment variable named in the config).
+the seed. Secrets never enter it: the options named in `secrets.SECRET_OPTIONS` are dropped
+(the OpenAI-compatible user reads its key from an environment variable named in the config).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 from simbench import __version__
 from simbench.logs.schema import SCHEMA_VERSION
+from simbench.runner.secrets import redact
 
 PACKAGES = ("simbench", "torch", "transformers", "peft", "openai", "pydantic", "vllm")
-SECRET_WORDS = ("key", "token", "secret", "password")
 
 
 def package_versions() -> dict[str, str]:
@@ -52,14 +52,6 @@ def git_commit() -> str:
 
 def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def redact(options: dict[str, Any]) -> dict[str, Any]:
-    """Drop option values whose names look like secrets (env var *names* are kept)."""
-    return {
-        k: v for k, v in options.items()
-        if k.endswith("_env") or not any(word in k.lower() for word in SECRET_WORDS)
-    }
 
 
 def manifest_for(inputs: Any) -> dict[str, Any]:

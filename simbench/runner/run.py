@@ -9,7 +9,6 @@ included) and replays from there. Per-call derived seeds make the replay identic
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import resource
 import shutil
@@ -34,7 +33,11 @@ from simbench.runner.episode import (
     UpdateDone,
     run_episode,
 )
+from simbench.logs.safe_load import load_json
+from simbench.runner.lock import FolderLock
 from simbench.runner.provenance import manifest_for
+from simbench.runner.resume import Checkpoint, check_resume, read_checkpoint
+from simbench.runner.secrets import resolved_secrets, scrubber
 
 LOGS = ("interactions", "updates", "probes", "general", "signals")
 KEEP_CHECKPOINTS = 2
@@ -59,6 +62,7 @@ class _State:
     failed_updates: int = 0
     stop_requested: bool = False
     sizes: dict[str, int] = field(default_factory=dict)
+    scrub: Callable[[Any], Any] = field(default=lambda value: value, repr=False)
 
 
 def default_run_dir(config: RunConfig, persona_id: str) -> Path:
@@ -66,30 +70,28 @@ def default_run_dir(config: RunConfig, persona_id: str) -> Path:
 
 
 def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, Path]:
-    """Validate all inputs and the output folder; nothing is created here."""
+    """Validate all inputs, settings and the output folder; nothing is created or loaded here."""
+    from simbench.runner.preflight import check_out_dir, preflight
+
     inputs = resolve_inputs(config)
     run_dir = out or default_run_dir(config, inputs.persona.id)
-    manifest = run_dir / "manifest.json"
-    if resume:
-        if not manifest.exists():
-            raise InputError("--resume", f"no run to resume in {run_dir} (manifest.json missing)")
-        stored = json.loads(manifest.read_text())["config"]
-        diff = config_diff(stored, config.for_resume_check())
-        if diff:
-            raise InputError(
-                "--resume", f"config differs from the run in {run_dir}: {'; '.join(diff)}",
-                "resume with the original flags or start a new --out folder",
-            )
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise InputError(
-            "--out", f"{run_dir} already holds files", "pass --resume to continue it or choose a new --out"
-        )
+    check_out_dir(run_dir)
+    preflight(inputs)
+    check_folder(inputs, run_dir, resume)
     return inputs, run_dir
 
 
-def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    keys = sorted(set(old) | set(new))
-    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+def check_folder(inputs: Inputs, run_dir: Path, resume: bool) -> tuple[dict[str, Any], Checkpoint | None]:
+    """A new run needs an empty folder; a resume, a run that matches (`resume.check_resume`)."""
+    from simbench.runner.preflight import folder_is_empty
+
+    if resume:
+        return check_resume(inputs, run_dir)
+    if not folder_is_empty(run_dir):
+        raise InputError(
+            "--out", f"{run_dir} already holds files", "pass --resume to continue it or choose a new --out"
+        )
+    return {}, None
 
 
 def execute(
@@ -99,15 +101,30 @@ def execute(
     on_event: Callable[[Event, dict[str, Any]], None] | None = None,
     parts_factory: Callable[[Inputs], Any] | None = None,
 ) -> RunResult:
-    """Run (or resume) one episode into a run folder; returns how it ended."""
+    """Run (or resume) one episode into a run folder; returns how it ended.
+
+    The folder is locked for the whole run (`runner.lock`): a second writer is refused before
+    it loads anything, and the folder checks are repeated under the lock.
+    """
     inputs, run_dir = prepare(config, out, resume)
     for warning in inputs.warnings():
         log.warning("warning: %s", warning)
-    if resume and _manifest(run_dir).get("status") == "complete":
-        return RunResult(run_dir, "complete", inputs.interactions, "already complete")
-    if parts_factory is None:
-        from simbench.runner.parts import build_parts as parts_factory
-    parts = parts_factory(inputs)
+    with FolderLock(run_dir) as lock:
+        manifest, resume_from = check_folder(inputs, run_dir, resume)
+        if resume and manifest.get("status") == "complete":
+            return RunResult(run_dir, "complete", inputs.interactions, "already complete")
+        if parts_factory is None:
+            from simbench.runner.parts import build_parts as parts_factory
+        parts = parts_factory(inputs)
+        lock.keep_folder()
+        return _run(inputs, run_dir, parts, manifest, resume_from, on_event)
+
+
+def _run(inputs: Inputs, run_dir: Path, parts: Any, manifest: dict[str, Any],
+         resume_from: Checkpoint | None, on_event: Callable[[Event, dict[str, Any]], None] | None) -> RunResult:
+    """The episode loop with its logs, checkpoints and end states (the folder is locked)."""
+    config = inputs.config
+    scrub = scrubber(resolved_secrets(config.user, config.user_options)) or (lambda value: value)
     spec = EpisodeSpec(
         interactions=inputs.interactions,
         batch_size=config.batch_size,
@@ -115,17 +132,16 @@ def execute(
         turns=config.turns,
         seed=config.seed,
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state = _State()
-    if resume and (run_dir / "checkpoints" / "LATEST").exists():
-        state = restore(run_dir, parts.learner)
+    state = _State(scrub=scrub)
+    if resume_from is not None:
+        state = restore(run_dir, parts.learner, resume_from, scrub)
         # Until this session finishes, the run is running again, not in its last end state.
-        write_json(run_dir / "manifest.json", {**_manifest(run_dir), "status": "running"})
+        write_json(run_dir / "manifest.json", scrub({**manifest, "status": "running"}))
     else:
         for name in LOGS:
             truncate(run_dir / f"{name}.jsonl", 0)
-        write_json(run_dir / "manifest.json", manifest_for(inputs))
-    writers = {name: JsonlWriter(run_dir / f"{name}.jsonl") for name in LOGS}
+        write_json(run_dir / "manifest.json", scrub(manifest_for(inputs)))
+    writers = {name: JsonlWriter(run_dir / f"{name}.jsonl", scrub) for name in LOGS}
     state.sizes = sizes_of(writers)
     if not (run_dir / "checkpoints" / "LATEST").exists():
         checkpoint(run_dir, parts.learner, writers, state)
@@ -185,7 +201,7 @@ def release_free_memory() -> None:
 
 
 def _manifest(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "manifest.json").read_text())
+    return load_json(run_dir / "manifest.json", kind=dict)
 
 
 def sizes_of(writers: dict[str, JsonlWriter]) -> dict[str, int]:
@@ -231,15 +247,19 @@ def checkpoint(run_dir: Path, learner: Any, writers: dict[str, JsonlWriter], sta
         shutil.rmtree(old, ignore_errors=True)
 
 
-def restore(run_dir: Path, learner: Any) -> _State:
-    """Load the latest checkpoint and cut every log back to its length at that point."""
-    root = run_dir / "checkpoints"
-    ckpt = root / (root / "LATEST").read_text().strip()
-    saved = json.loads((ckpt / "state.json").read_text())
-    learner.load(ckpt / "learner")
+def restore(run_dir: Path, learner: Any, checkpoint: Checkpoint | None = None,
+            scrub: Callable[[Any], Any] | None = None) -> _State:
+    """Load the latest checkpoint (validated by `resume.read_checkpoint` when not given) and
+    cut every log back to its length at that point."""
+    if checkpoint is None:
+        checkpoint = read_checkpoint(run_dir, _manifest(run_dir).get("interactions", 0))
+    if checkpoint is None:
+        raise InputError("--resume", f"{run_dir} has no checkpoint to restore")
+    learner.load(checkpoint.folder / "learner")
     for name in LOGS:
-        truncate(run_dir / f"{name}.jsonl", saved["log_sizes"].get(name, 0))
-    return _State(t=saved["t"], failed_updates=saved.get("failed_updates", 0))
+        truncate(run_dir / f"{name}.jsonl", checkpoint.log_sizes.get(name, 0))
+    return _State(t=checkpoint.t, failed_updates=checkpoint.failed_updates,
+                  scrub=scrub or (lambda value: value))
 
 
 def finish(run_dir: Path, status: str, state: _State, started: float, message: str,
@@ -252,12 +272,13 @@ def finish(run_dir: Path, status: str, state: _State, started: float, message: s
     manifest["position"] = state.t
     # ru_maxrss is the process's peak so far: in a sweep it covers earlier runs too.
     peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    message = state.scrub(message)
     manifest.setdefault("sessions", []).append(
         {"status": status, "t": state.t, "seconds": round(seconds, 3),
          "peak_rss_mb": peak_mb, "message": message, "failure": kind}
     )
     manifest["peak_rss_mb"] = max(s["peak_rss_mb"] for s in manifest["sessions"])
-    write_json(manifest_path, manifest)
+    write_json(manifest_path, state.scrub(manifest))
     return RunResult(run_dir, status, state.t, message, seconds)
 
 

@@ -79,8 +79,10 @@ def plan_sweep(
     from simbench.paths import resolve_persona
     from simbench.registry import suggest
     from simbench.runner.build import resolve_inputs
-    from simbench.runner.run import config_diff
+    from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
+    from simbench.runner.resume import config_diff
 
+    check_out_dir(out)
     personas, learners = _unique(personas, "--personas"), _unique(learners, "--learners")
     seeds = _unique(seeds, "--seeds")
     for learner in learners:
@@ -95,6 +97,8 @@ def plan_sweep(
             for learner in learners:
                 config = build_config({**settings, "persona": persona, "learner": learner, "seed": seed})
                 inputs = resolve_inputs(config)
+                if seed == seeds[0]:  # the checks depend on persona and learner, not the seed
+                    preflight(inputs)
                 pid = inputs.persona.id
                 if owners.setdefault(pid, persona) != persona:
                     raise InputError(
@@ -104,7 +108,7 @@ def plan_sweep(
                 run_dir = out / f"{pid}--{learner}--s{seed}"
                 status, stored = _stored_run(run_dir)
                 if status is None:
-                    if run_dir.exists() and any(run_dir.iterdir()):
+                    if not folder_is_empty(run_dir):
                         raise InputError(str(run_dir), "holds files but no manifest.json",
                                          "move it away or choose another --out")
                     state = "new"
@@ -133,11 +137,24 @@ def run_sweep(
     A run that fails (user simulator, numerical, policy error) is recorded and the sweep goes
     on with the next; rerunning the same command resumes it.
     """
-    from simbench.runner.run import execute
+    from simbench.runner.lock import FolderLock
 
     out = Path(out)
-    cells = plan_sweep(personas, learners, seeds, out, settings)
-    out.mkdir(parents=True, exist_ok=True)
+    plan_sweep(personas, learners, seeds, out, settings)  # bad input: refused before any write
+    # One sweep per results folder (both would rewrite sweep.json); each cell's run folder
+    # is locked again by `execute`, so a `simbench run` into a cell is refused too.
+    with FolderLock(out, what="results folder") as lock:
+        cells = plan_sweep(personas, learners, seeds, out, settings)  # as it is now, under the lock
+        lock.keep_folder()
+        return _run_cells(cells, personas, learners, seeds, out, settings, command, parts_factory, progress)
+
+
+def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequence[str],
+               seeds: Sequence[int], out: Path, settings: dict[str, Any] | None, command: str,
+               parts_factory: Callable[[Any], Any] | None, progress: bool) -> SweepResult:
+    from simbench.runner.lock import FolderInUse
+    from simbench.runner.run import execute
+
     result = SweepResult(out)
     record = {
         "command": command,
@@ -163,6 +180,8 @@ def run_sweep(
                 run = execute(cell.config, out=cell.run_dir, resume=cell.state == "resume",
                               on_event=bar.on_event, parts_factory=parts_factory)
                 outcome = SweepOutcome(cell, run.status, run.message)
+            except FolderInUse as exc:  # a `simbench run` holds this cell: the others can go on
+                outcome = SweepOutcome(cell, "failed", str(exc))
             except InputError:
                 raise  # a setting every remaining run would trip on: stop and say so
             except SimbenchError as exc:
@@ -180,16 +199,17 @@ def run_sweep(
 
 def _stored_run(run_dir: Path) -> tuple[str | None, dict[str, Any]]:
     """(status, config) of the run in `run_dir`; (None, {}) when it has no manifest."""
-    import json
+    from simbench.logs.safe_load import load_json
 
     path = run_dir / "manifest.json"
     if not path.is_file():
         return None, {}
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"is not valid JSON ({exc.msg})", "move the folder away") from None
-    return str(manifest.get("status")), dict(manifest.get("config") or {})
+        manifest = load_json(path, kind=dict)
+    except InputError as exc:
+        raise InputError(exc.where, exc.problem, "move the folder away") from None
+    config = manifest.get("config")
+    return str(manifest.get("status")), dict(config) if isinstance(config, dict) else {}
 
 
 def _save(out: Path, record: dict[str, Any]) -> None:

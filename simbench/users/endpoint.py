@@ -174,7 +174,9 @@ class ChatEndpoint:
                 )
                 text, served = _extract(response, postprocess)
                 return Completion(
-                    text=text,
+                    # An endpoint that echoes the key must not put it in a follow-up: from
+                    # there it would reach the logs, the learner's memory and its training.
+                    text=self._scrub(text),
                     model=self.model,
                     served_model=served or self.model,
                     prompt_hash=prompt_hash(messages),

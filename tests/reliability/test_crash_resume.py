@@ -26,6 +26,7 @@ from reliability_helpers import (
     strict_json,
     write_run_config,
 )
+from simbench.errors import InputError
 from simbench.logs.io import JsonlWriter, read_jsonl, truncate
 
 KILLS = 5
@@ -175,8 +176,32 @@ def test_iter_jsonl_drops_a_torn_last_line_and_keeps_every_whole_record(tmp_path
 def test_iter_jsonl_refuses_a_broken_line_in_the_middle(tmp_path):
     path = tmp_path / "log.jsonl"
     path.write_text('{"t": 0}\n{"t": 1\n{"t": 2}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"log.jsonl:2: not valid JSON"):
+    with pytest.raises(InputError, match=r"log.jsonl: line 2: malformed JSON"):
         read_jsonl(path)
+
+
+def test_a_broken_last_line_that_ends_in_a_newline_is_corruption_not_a_torn_write(tmp_path):
+    """The writer ends every record with a newline in the same write, so a kill can only
+    leave an unterminated tail; a broken line WITH its newline was written broken."""
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"t": 0}\n{"t": 1\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"log.jsonl: line 2: malformed JSON"):
+        read_jsonl(path)
+    path.write_text('{"t": 0}\n{"t": 1', encoding="utf-8")
+    assert read_jsonl(path) == [{"t": 0}]
+
+
+def test_run_files_are_readable_by_others_as_the_umask_allows(tmp_path):
+    """Atomic writes go through a private temporary file; the result gets open()'s mode."""
+    import os
+
+    from simbench.logs.io import current_umask, write_json
+
+    write_json(tmp_path / "manifest.json", {"status": "complete"})
+    (tmp_path / "plain.txt").write_text("x")
+    mode = (tmp_path / "manifest.json").stat().st_mode & 0o777
+    assert mode == 0o666 & ~current_umask() == (tmp_path / "plain.txt").stat().st_mode & 0o777
+    assert current_umask() == os.umask(current_umask())
 
 
 def test_truncate_never_grows_a_log_and_ignores_a_missing_one(tmp_path):

@@ -145,7 +145,7 @@ def test_loader_reads_manifest_and_skips_a_torn_last_line(tmp_path):
 
 
 def test_loader_rejects_a_torn_line_before_the_end(tmp_path):
-    with pytest.raises(InputError, match=r"probes.jsonl:1: is not valid JSON"):
+    with pytest.raises(InputError, match=r"probes.jsonl: line 1: malformed JSON"):
         load_run_logs(write_run(tmp_path / "run", MANIFEST, [LINE[:25], LINE]))
 
 

@@ -83,7 +83,7 @@ def test_run_without_signals_says_so(tmp_path):
 
 
 def test_malformed_signal_record_names_the_file(flip_results):
-    (flip_results / RUN / "signals.jsonl").write_text(json.dumps({"tokens": ["a"], "advantages": []}) + "\n")
+    (flip_results / RUN / "signals.jsonl").write_text(json.dumps({"update": 0, "tokens": ["a"], "advantages": []}) + "\n")
     with pytest.raises(InputError, match=r"signals.jsonl: record 1: needs 'tokens' and 'advantages'"):
         build_run_report(flip_results / RUN)
 

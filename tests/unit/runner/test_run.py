@@ -168,20 +168,20 @@ def test_resuming_a_complete_run_does_nothing(reference, persona):
     assert snapshot(reference) == before
 
 
-def test_resume_check_ignores_secrets_the_manifest_leaves_out(persona, tmp_path):
-    """The manifest drops secret-looking user options; resuming with them must still match."""
-    from simbench.logs.io import write_json
+def test_secrets_are_options_named_as_such_so_max_tokens_is_kept_and_checked_on_resume(persona):
+    """The manifest drops the options named in SECRET_OPTIONS (not every name containing
+    "token"); resuming compares every other option, max_tokens included."""
     from simbench.runner.build import resolve_inputs
     from simbench.runner.provenance import manifest_for
+    from simbench.runner.resume import config_diff
 
-    config = tiny_config(persona, user="openai", user_options={"api_key": "sk-test", "model": "m"})
-    write_json(tmp_path / "manifest.json", manifest_for(resolve_inputs(config)))
-    stored = json.loads((tmp_path / "manifest.json").read_text())["config"]["user_options"]
-    assert stored == {"model": "m"}
-    prepare(config, tmp_path, resume=True)  # no InputError
-    other = tiny_config(persona, user="openai", user_options={"api_key": "sk-test", "model": "n"})
-    with pytest.raises(InputError, match="user_options"):
-        prepare(other, tmp_path, resume=True)
+    options = {"api_key": "sk-test", "headers": {"x": "y"}, "model": "m", "max_tokens": 32}
+    config = tiny_config(persona, user="openai", user_options=options)
+    stored = manifest_for(resolve_inputs(config))["config"]
+    assert stored["user_options"] == {"model": "m", "max_tokens": 32}
+    assert config_diff(stored, config.for_resume_check()) == []
+    other = tiny_config(persona, user="openai", user_options={**options, "api_key": "sk-other", "max_tokens": 16})
+    assert config_diff(stored, other.for_resume_check()) == ["user_options.max_tokens: 32 -> 16"]
 
 
 def test_end_of_run_table_reads_start_phase_end_and_end(reference):

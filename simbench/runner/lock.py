@@ -1,0 +1,177 @@
+"""One writer per folder: an exclusive lock a run (or a sweep) holds for its whole life.
+
+The lock is a file in the folder, `flock`ed exclusively and holding the owner's pid, host
+and start time. The kernel releases an flock when its process dies however it dies
+(SIGKILL included), so a lock file left behind by a dead process is simply taken over; the
+pid/host inside only names the owner in the refusal. Where the file system has no working
+flock (some network mounts answer ENOLCK), the lock falls back to the pid/host record: a
+lock of a dead process on this host is stale and taken over, one of a live process or of
+another host is respected. A second writer gets one `InputError` line (exit 2).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from simbench.errors import InputError
+
+LOCK_FILE = ".simbench.lock"
+_NO_FLOCK = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
+
+
+class FolderInUse(InputError):
+    """Another process holds the folder's lock (exit 2, like any input the user can fix)."""
+
+
+class FolderLock:
+    """Exclusive lock on `folder` (created if missing; removed again on release when this lock
+    created it and nothing else was written). Use as a context manager."""
+
+    def __init__(self, folder: Path, flag: str = "--out", what: str = "run folder") -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_FILE
+        self.flag = flag
+        self.what = what
+        self._fd: int | None = None
+        self._created_folder = False
+
+    # ------------------------------------------------------------------ acquire / release
+
+    def acquire(self) -> "FolderLock":
+        try:
+            self._created_folder = _make_folder(self.folder)
+            for _ in range(10):  # only loops when another process swapped the file under us
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                if self._lock(fd) and _same_file(fd, self.path):
+                    self._fd = fd
+                    _write_owner(fd)
+                    return self
+                os.close(fd)
+        except OSError as exc:
+            self._cleanup()
+            raise InputError(self.flag, f"cannot write to {self.folder} ({exc.strerror or exc})",
+                             "choose a writable folder") from None
+        raise InputError(self.flag, f"cannot lock {self.path}: it keeps being replaced")
+
+    def _lock(self, fd: int) -> bool:
+        """True when `fd` is now locked by us; raises the one-line refusal when it is not."""
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            owner = _read_owner(fd)
+            os.close(fd)
+            self._cleanup()
+            raise self._in_use(owner) from None
+        except OSError as exc:
+            if exc.errno not in _NO_FLOCK:
+                raise
+        # No flock on this file system: trust the pid/host record instead.
+        owner = _read_owner(fd)
+        if owner and not _is_stale(owner) and owner.get("pid") != os.getpid():
+            os.close(fd)
+            self._cleanup()
+            raise self._in_use(owner)
+        return True
+
+    def _in_use(self, owner: dict[str, Any]) -> FolderInUse:
+        who = (f"pid {owner.get('pid')} on host {owner.get('host')} since {owner.get('started')}"
+               if owner else "another process")
+        return FolderInUse(
+            self.flag, f"{self.what} {self.folder} is in use by {who}",
+            "wait for it to finish, or use another folder; one writer per folder",
+        )
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            # Unlink while still holding the lock: a waiter that opened the old file then
+            # finds it is no longer the one at the path (`_same_file`) and starts over.
+            self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        """Remove the folder again if this lock created it and it stayed empty."""
+        if self._created_folder:
+            try:
+                self.folder.rmdir()
+            except OSError:
+                pass
+            self._created_folder = False
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def keep_folder(self) -> None:
+        """The folder now holds a run: never remove it on release."""
+        self._created_folder = False
+
+    def __enter__(self) -> "FolderLock":
+        return self.acquire()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+def _make_folder(folder: Path) -> bool:
+    """Create `folder` (and parents); True when it did not exist before."""
+    if folder.is_dir():
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
+def _write_owner(fd: int) -> None:
+    owner = {"pid": os.getpid(), "host": socket.gethostname(),
+             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(owner) + "\n").encode(), 0)
+
+
+def _read_owner(fd: int) -> dict[str, Any]:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _is_stale(owner: dict[str, Any]) -> bool:
+    """A record of a process on this host that no longer runs. Another host's record cannot
+    be checked from here, so it is never stale."""
+    if owner.get("host") != socket.gethostname():
+        return False
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, owned by another user
+    return False
