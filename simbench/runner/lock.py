@@ -49,37 +49,60 @@ class FolderLock:
             self._created_folder = _make_folder(self.folder)
             for _ in range(10):  # only loops when another process swapped the file under us
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-                if self._lock(fd) and _same_file(fd, self.path):
+                try:
+                    locked = self._lock(fd) and _same_file(fd, self.path)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                if locked:
                     self._fd = fd
                     _write_owner(fd)
                     return self
                 os.close(fd)
+        except FolderInUse:
+            self._cleanup()
+            raise
         except OSError as exc:
             self._cleanup()
             raise InputError(self.flag, f"cannot write to {self.folder} ({exc.strerror or exc})",
                              "choose a writable folder") from None
+        self._cleanup()
         raise InputError(self.flag, f"cannot lock {self.path}: it keeps being replaced")
 
+    def ensure_free(self) -> None:
+        """Refuse now if another process holds the folder; creates nothing. Lets a second
+        writer hear "in use" rather than a complaint about the half-written folder."""
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return  # no lock file (or an unreadable one): `acquire` will tell
+        try:
+            if self._lock(fd):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        except FolderInUse:
+            raise
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
     def _lock(self, fd: int) -> bool:
-        """True when `fd` is now locked by us; raises the one-line refusal when it is not."""
+        """True when `fd` is now locked by us; raises `FolderInUse` when another holds it."""
         import fcntl
 
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
-            owner = _read_owner(fd)
-            os.close(fd)
-            self._cleanup()
-            raise self._in_use(owner) from None
+            raise self._in_use(_read_owner(fd)) from None
         except OSError as exc:
             if exc.errno not in _NO_FLOCK:
                 raise
         # No flock on this file system: trust the pid/host record instead.
         owner = _read_owner(fd)
         if owner and not _is_stale(owner) and owner.get("pid") != os.getpid():
-            os.close(fd)
-            self._cleanup()
             raise self._in_use(owner)
         return True
 

@@ -77,6 +77,7 @@ def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, 
     run_dir = out or default_run_dir(config, inputs.persona.id)
     check_out_dir(run_dir)
     preflight(inputs)
+    FolderLock(run_dir).ensure_free()
     check_folder(inputs, run_dir, resume)
     return inputs, run_dir
 

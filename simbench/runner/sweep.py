@@ -140,6 +140,7 @@ def run_sweep(
     from simbench.runner.lock import FolderLock
 
     out = Path(out)
+    FolderLock(out, what="results folder").ensure_free()  # "in use" beats any half-written cell
     plan_sweep(personas, learners, seeds, out, settings)  # bad input: refused before any write
     # One sweep per results folder (both would rewrite sweep.json); each cell's run folder
     # is locked again by `execute`, so a `simbench run` into a cell is refused too.

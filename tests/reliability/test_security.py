@@ -270,3 +270,50 @@ def test_allow_outside_paths_lets_a_persona_read_prompts_elsewhere(tmp_path, cap
     persona = _persona_with_train(tmp_path / "personas", "../shared/train.jsonl", allow=True)
     _succeed(["personas", "validate", str(persona)])
     assert str(persona) in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- echoed keys
+
+
+def test_a_key_the_endpoint_echoes_in_its_reply_never_reaches_a_file_or_the_learner(
+    tmp_path, tiny_model_dir, monkeypatch, one_torch_thread
+):
+    """A hostile or buggy endpoint repeats the key in the follow-up text: it is scrubbed at
+    the source, so the logs, the in-context learner's memory (checkpointed) and the manifest
+    never hold it."""
+    from simbench.runner.run import execute
+
+    key = "sk-simbench-" + secrets.token_hex(16)
+    monkeypatch.setenv(KEY_ENV, key)
+    with ScriptedServer([], reply=lambda body: f"Shorter, please. My key is {key}, by the way.") as server:
+        options = {"base_url": server.base_url, "model": "scripted", "api_key_env": KEY_ENV, "max_tokens": 32}
+        config = run_config(write_run_config(tmp_path / "run.json", tiny_model_dir, learner="in-context-memory",
+                                             interactions=4, probe_every=2, user="openai", user_options=options))
+        assert execute(config, out=tmp_path / "run").status == "complete"
+    files = all_files(tmp_path / "run")
+    assert any(p.name == "memory.json" for p in files)
+    assert [str(p) for p in files if key.encode() in p.read_bytes()] == []
+    follow_ups = [json.loads(line)["follow_up"] for line in
+                  (tmp_path / "run" / "interactions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert follow_ups and all("My key is ***, by the way." in text for text in follow_ups)
+    # max_tokens is a setting, not a secret: it stays in the manifest (and the resume check).
+    assert manifest(tmp_path / "run")["config"]["user_options"]["max_tokens"] == 32
+
+
+def test_every_record_written_is_scrubbed_of_the_key_wherever_it_sits(tmp_path):
+    from simbench.logs.io import JsonlWriter, write_json
+    from simbench.runner.secrets import redact, scrubber
+
+    key = "sk-" + secrets.token_hex(12)
+    scrub = scrubber([key, "abc"])
+    writer = JsonlWriter(tmp_path / "log.jsonl", scrub)
+    writer.write({"text": f"before {key} after", key: [{"deep": key}], "short": "abc", "word": "abcdef"})
+    writer.close()
+    write_json(tmp_path / "m.json", scrub({"message": f"HTTP 401: bad key {key}"}))
+    for name in ("log.jsonl", "m.json"):
+        assert key not in (tmp_path / name).read_text()
+    record = json.loads((tmp_path / "log.jsonl").read_text())
+    # A short secret is only replaced where a whole string equals it: "abcdef" stays text.
+    assert record == {"text": "before *** after", "***": [{"deep": "***"}], "short": "***", "word": "abcdef"}
+    assert redact({"api_key": "x", "headers": {}, "max_tokens": 5, "api_key_env": "K"}) == \
+        {"max_tokens": 5, "api_key_env": "K"}
