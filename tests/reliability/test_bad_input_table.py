@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import textwrap
-from dataclasses import dataclass, field
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -212,7 +214,6 @@ class Case:
     tamper: Callable[[Path], None] = no_tamper
     needs: str = ""                              # "no-cuda", "not-root": skipped otherwise
     lock: str = ""                               # a folder another writer holds during the case
-    env: dict[str, str] = field(default_factory=dict)
 
 
 CASES = [
@@ -343,6 +344,12 @@ CASES = [
     Case("run-out-dev-null", NEW_RUN + ["/dev/null"], "--out", ["/dev/null is not a folder"]),
     Case("run-out-under-a-file", NEW_RUN + ["run.json/sub"], "--out", ["run.json is not a folder"]),
     Case("run-out-read-only", NEW_RUN + ["ro/run"], "--out", ["ro is not writable"], make_dir("ro"), needs="read-only"),
+    Case("run-out-immutable", NEW_RUN + ["imm/run"], "--out", ["imm is not writable"], make_dir("imm"),
+         needs="immutable"),
+    Case("report-out-immutable", ["report", "run", "--out", "imm"], "--out", ["imm is not writable"], make_dir("imm"),
+         needs="immutable"),
+    Case("leaderboard-out-immutable", ["leaderboard", ".", "--out", "imm"], "--out", ["imm is not writable"],
+         make_dir("imm"), needs="immutable"),
     Case("report-out-a-file", ["report", "run", "--out", "run.json"], "--out", ["run.json is a file"]),
     Case("report-out-dev-null", ["report", "run", "--out", "/dev/null"], "--out", ["/dev/null is not a folder"]),
     Case("report-out-empty", ["report", "run", "--out", ""], "--out", ["is empty"]),
@@ -409,7 +416,20 @@ def _skip_reason(needs: str) -> str | None:
         return "CUDA is available here" if torch.cuda.is_available() else None
     if needs == "read-only" and os.geteuid() == 0:
         return "root can write to read-only folders"
+    if needs == "immutable" and (os.geteuid() != 0 or not shutil.which("chattr")):
+        return "making a folder immutable needs root and chattr"
     return None
+
+
+@contextmanager
+def immutable(folder: Path) -> Iterator[None]:
+    """`chattr +i folder` for the duration (skips where the file system has no such flag)."""
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable flag")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
 def test_the_table_covers_every_command_with_at_least_60_cases():
@@ -433,15 +453,15 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(case, base, tmp_pat
     if case.needs == "read-only":
         (root / "ro").chmod(0o555)
     monkeypatch.chdir(root)
-    for key, value in case.env.items():
-        monkeypatch.setenv(key, value)
     monkeypatch.delenv("SIMBENCH_UNSET_KEY", raising=False)
     lock = FolderLock(root / case.lock).acquire() if case.lock else None
+    frozen = immutable(root / "imm") if case.needs == "immutable" else nullcontext()
     try:
-        before = snapshot(root)
-        with pytest.raises(SystemExit) as exit_info:
-            main(case.args)
-        after = snapshot(root)
+        with frozen:
+            before = snapshot(root)
+            with pytest.raises(SystemExit) as exit_info:
+                main(case.args)
+            after = snapshot(root)
     finally:
         if lock is not None:
             lock.release()
