@@ -28,7 +28,7 @@ def report_command(
     """Write report.md and a self-contained report.html for one run."""
     from simbench.report.run_report import write_run_report
 
-    folder = _writable_out(out, run_dir)
+    folder = _writable_out(out, run_dir, "RUN_DIR")
     with _writing(folder):
         md_path, html_path = write_run_report(run_dir, folder, bootstrap=bootstrap)
     typer.echo(f"wrote {md_path} and {html_path}")
@@ -42,7 +42,7 @@ def leaderboard_command(
     """Compare learners: mean and 95% CI of each metric per scenario type."""
     from simbench.report.leaderboard import write_leaderboard
 
-    folder = _writable_out(out, results_dir)
+    folder = _writable_out(out, results_dir, "RESULTS_DIR")
     with _writing(folder):
         paths = write_leaderboard(results_dir, folder, bootstrap=bootstrap)
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
@@ -93,11 +93,16 @@ def sweep_command(
         raise typer.Exit(130 if interrupted else 3)
 
 
-def _writable_out(out: str | None, default: Path) -> Path:
-    """The output folder (`--out`, else `default`), checked before anything is computed."""
+def _writable_out(out: str | None, default: Path, name: str) -> Path:
+    """The output folder (`--out`, else the input folder `default`, the argument `name`),
+    checked before anything is computed; a missing input folder is the reader's to report."""
     from simbench.runner.preflight import check_out_dir
 
-    folder = out_path(out) or default
+    if out is None:
+        if default.is_dir():
+            check_out_dir(default, name)
+        return default
+    folder = out_path(out)
     check_out_dir(folder)
     return folder
 

@@ -40,13 +40,13 @@ class FolderLock:
         self.flag = flag
         self.what = what
         self._fd: int | None = None
-        self._created_folder = False
+        self._created: list[Path] = []  # folders this lock made, deepest first
 
     # ------------------------------------------------------------------ acquire / release
 
     def acquire(self) -> "FolderLock":
         try:
-            self._created_folder = _make_folder(self.folder)
+            self._created = _make_folders(self.folder)
             for _ in range(10):  # only loops when another process swapped the file under us
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
                 try:
@@ -127,21 +127,17 @@ class FolderLock:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        """Remove the folder again if this lock created it and it stayed empty."""
-        if self._created_folder:
+        """Remove the folders this lock created, where they stayed empty."""
+        for folder in self._created:
             try:
-                self.folder.rmdir()
+                folder.rmdir()
             except OSError:
-                pass
-            self._created_folder = False
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
+                break
+        self._created = []
 
     def keep_folder(self) -> None:
         """The folder now holds a run: never remove it on release."""
-        self._created_folder = False
+        self._created = []
 
     def __enter__(self) -> "FolderLock":
         return self.acquire()
@@ -151,12 +147,15 @@ class FolderLock:
         self.release()
 
 
-def _make_folder(folder: Path) -> bool:
-    """Create `folder` (and parents); True when it did not exist before."""
-    if folder.is_dir():
-        return False
+def _make_folders(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; the ones created, deepest first."""
+    missing = []
+    current = folder
+    while not current.is_dir() and current != current.parent:
+        missing.append(current)
+        current = current.parent
     folder.mkdir(parents=True, exist_ok=True)
-    return True
+    return missing
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -149,6 +149,9 @@ def test_two_locks_on_one_folder_conflict_even_inside_one_process(tmp_path):
     with FolderLock(tmp_path / "f"):  # released on exit: taken again at once
         pass
     assert not (tmp_path / "f").exists()  # created by the lock, empty: removed again
+    with FolderLock(tmp_path / "a" / "b" / "c"):
+        assert (tmp_path / "a" / "b" / "c" / LOCK_FILE).is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # parents it made go too
 
 
 @pytest.mark.parametrize("owner, refused", [
