@@ -23,7 +23,7 @@ from tiny_runs import (  # noqa: F401
 
 from simbench.errors import InputError
 from simbench.runner.episode import BatchDone, InteractionDone
-from simbench.runner.run import execute, prepare
+from simbench.runner.run import execute
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
