@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -21,7 +20,7 @@ from simbench.run_defaults import default_of
 
 
 def teachability_command(
-    out: Path = typer.Option(..., help="Folder for teachability.md, teachability.json and teachability.png."),
+    out: str = typer.Option(..., help="Folder for teachability.md, teachability.json and teachability.png."),
     model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
     preferences: Optional[List[str]] = typer.Option(
         None, "--preferences", help="Built-in preference ids, comma-separated or the flag repeated (default: all)."),
@@ -38,8 +37,12 @@ def teachability_command(
 ) -> None:
     """Which preferences can MODEL teach itself? One row per preference, before a long run."""
     from simbench.commands.options import parse_options
+    from simbench.runner.preflight import check_out_dir, out_path
     from simbench.teachability.measure import TeachabilitySettings
     from simbench.teachability.run import all_preferences, teachability
+
+    folder = out_path(out)
+    check_out_dir(folder)
 
     named = [pid.strip() for value in preferences or [] for pid in value.split(",")]
     settings = TeachabilitySettings(
@@ -49,7 +52,7 @@ def teachability_command(
         learner_options=tuple(parse_options(learner_option, "--learner-option").items()),
     )
     command = shlex.join(["simbench", *sys.argv[1:]]) if sys.argv[1:2] == ["teachability"] else ""
-    rows, paths = teachability(model, settings, out, device=device, command=command, show_progress=not quiet)
+    rows, paths = teachability(model, settings, folder, device=device, command=command, show_progress=not quiet)
     for row in rows:
         gap = row.micro.gap
         typer.echo(f"{row.preference}: frozen {row.frozen_adherence:.2f}, micro {row.micro.relevant_adherence:.2f} "

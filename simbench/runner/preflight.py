@@ -98,22 +98,23 @@ def check_model_available(name: str, flag: str = "--model") -> None:
 
 def check_learner_options(learner: str, options: dict[str, Any], seed: int) -> None:
     """The learner options are ones the arm accepts, with valid values."""
-    from simbench.learners.base import LearnerContext
+    from simbench.learners.base import LEARNERS, LearnerContext
     from simbench.learners.sdpo import LORA_ARMS, lora_config
 
     flag = "--learner-option"
-    if learner in LORA_ARMS:
-        fixed = {"loss": LORA_ARMS[learner]} if LORA_ARMS[learner] else {}
-        try:
-            lora_config(LearnerContext(None, None, seed, dict(options)), **fixed)
-        except (TypeError, ValueError) as exc:
-            raise InputError(flag, f"{learner}: {exc}") from None
-        return
-    # Arms without weights ignore the LoRA options, so one sweep can pass one option set to
-    # every arm; the one option they read is checked.
-    size = options.get("memory_size", 1)
-    if learner == "in-context-memory" and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
-        raise InputError(flag, f"{learner}: memory_size must be an integer >= 1, got {size!r}")
+    context = LearnerContext(None, None, seed, dict(options))
+    try:
+        if learner in LORA_ARMS:
+            fixed = {"loss": LORA_ARMS[learner]} if LORA_ARMS[learner] else {}
+            lora_config(context, **fixed)
+        else:
+            # Arms without weights read only their options when built, so building one
+            # without a model checks them (and ignores the LoRA options a sweep passes to all).
+            LEARNERS.get(learner)(context)
+    except (TypeError, ValueError) as exc:
+        raise InputError(flag, f"{learner}: {exc}") from None
+    except AttributeError:
+        return  # an arm that needs the model to be built: checked when it is
 
 
 def check_user(inputs: Any) -> None:

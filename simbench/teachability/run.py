@@ -77,7 +77,12 @@ def teachability(
     from simbench.teachability.measure import measure_rows
     from simbench.teachability.report import write_teachability
 
+    from simbench.runner.preflight import check_device, check_model_available
+
     preferences, train, probes = check_settings(settings, out)
+    check_device(device)
+    if loader is None:
+        check_model_available(model)
     started = time.perf_counter()
     policy, tokenizer = (loader or load_model)(model, device)
     loaded = time.perf_counter()

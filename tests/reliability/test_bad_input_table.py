@@ -388,6 +388,15 @@ CASES = [
          ["sdpo-token", "lr"]),
     Case("run-memory-size-zero", NEW_RUN + ["new", "--learner", "in-context-memory", "--learner-option",
                                             "memory_size=0"], "--learner-option", ["memory_size", "got 0"]),
+    Case("run-fewshot-oracle-bad-statement", NEW_RUN + ["new", "--learner", "in-context-oracle-fewshot",
+                                                        "--learner-option", "statement=nowhere"],
+         "--learner-option", ["in-context-oracle-fewshot", "statement must be one of", "'nowhere'"]),
+    Case("teachability-out-a-file", ["teachability", "--out", "run.json"], "--out", ["run.json is a file"]),
+    Case("teachability-out-empty", ["teachability", "--out", ""], "--out", ["is empty"]),
+    Case("teachability-device-gpu9", ["teachability", "--out", "t", "--device", "gpu9"], "--device",
+         ["unknown device 'gpu9'"]),
+    Case("teachability-model-missing", ["teachability", "--out", "t", "--model", "/no/such/model"], "--model",
+         ["no such model folder"]),
     Case("run-openai-user-without-url", NEW_RUN + ["new", "--user", "openai"], "--user-option",
          ["invalid options for user 'openai'", "base_url"]),
     Case("run-openai-key-variable-unset", NEW_RUN + ["new", "--user", "openai", "--user-option",
@@ -434,8 +443,8 @@ def immutable(folder: Path) -> Iterator[None]:
 
 def test_the_table_covers_every_command_with_at_least_60_cases():
     commands = {case.args[0] if case.args[0] != "personas" else "personas " + case.args[1] for case in CASES}
-    assert commands >= {"run", "sweep", "report", "leaderboard", "signal", "distill", "personas validate",
-                        "personas show"}
+    assert commands >= {"run", "sweep", "report", "leaderboard", "signal", "distill", "teachability",
+                        "personas validate", "personas show"}
     assert len(CASES) >= 60 and len({case.id for case in CASES}) == len(CASES)
 
 
