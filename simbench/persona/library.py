@@ -15,6 +15,7 @@ _PREFERENCES = (
         id="lists",
         description="Answers laid out as a bulleted or numbered list, one point per line.",
         checker=checkers.check_lists,
+        keywords=("list", "bullet", "numbered", "point", "line"),
         opposite="no-lists",
         complaints=(
             "Could you put that in a bulleted list? It's much easier for me to scan.",
@@ -33,6 +34,8 @@ _PREFERENCES = (
         id="no-lists",
         description="Answers written as flowing paragraphs of connected sentences, not lists.",
         checker=checkers.check_no_lists,
+        keywords=("paragraph", "prose", "sentence", "connect", "essay", "list"),
+        applies_to_user=True,
         opposite="lists",
         complaints=(
             "Could you write that as a couple of flowing paragraphs instead?",
@@ -51,6 +54,7 @@ _PREFERENCES = (
         id="concise",
         description="Very short answers: at most two sentences, getting straight to the point.",
         checker=checkers.check_concise,
+        keywords=("short", "brief", "sentence", "trim", "concise", "long", "length", "essential", "word"),
         opposite="detailed",
         complaints=(
             "That's more than I need. Give me the answer in one or two sentences.",
@@ -69,6 +73,7 @@ _PREFERENCES = (
         id="detailed",
         description="Thorough, in-depth answers that explain the reasons and give examples.",
         checker=checkers.check_detailed,
+        keywords=("detail", "depth", "explain", "explanation", "example", "expand", "thorough", "longer", "reason", "elaborat", "fuller"),
         opposite="concise",
         min_tokens=checkers.DETAILED_MIN_WORDS,
         complaints=(
@@ -88,6 +93,7 @@ _PREFERENCES = (
         id="emojis",
         description="Friendly answers with a few emojis sprinkled in.",
         checker=checkers.check_emojis,
+        keywords=("emoji", "friendl", "cheer", "fun", "playful", "liven"),
         opposite="no-emojis",
         complaints=(
             "Could you sprinkle in some emojis? It feels friendlier.",
@@ -106,6 +112,8 @@ _PREFERENCES = (
         id="no-emojis",
         description="Plain-text answers: only words and punctuation, no emojis.",
         checker=checkers.check_no_emojis,
+        keywords=("emoji", "plain", "word", "text", "decorat", "symbol", "clean"),
+        applies_to_user=True,
         opposite="emojis",
         complaints=(
             "Please keep your answers to plain text, just words and punctuation.",
@@ -123,6 +131,7 @@ _PREFERENCES = (
         id="casual",
         description="A relaxed, conversational tone, like chatting with a friend (contractions welcome).",
         checker=checkers.check_casual,
+        keywords=("casual", "relax", "friend", "convers", "chat", "stiff", "loosen", "laid-back", "contraction", "informal", "buddy"),
         opposite="formal",
         complaints=(
             "You sound a bit stiff. Talk to me like a friend would.",
@@ -141,6 +150,8 @@ _PREFERENCES = (
         id="formal",
         description="A formal, professional tone with every word written out in full.",
         checker=checkers.check_formal,
+        keywords=("formal", "professional", "polish", "register", "business", "in full", "spell", "contraction", "written out"),
+        applies_to_user=True,
         opposite="casual",
         complaints=(
             "Please use a more formal, professional tone, with words written out in full.",
@@ -159,6 +170,8 @@ _PREFERENCES = (
         id="no-filler-praise",
         description="Answers that start with the substance, without complimenting the question.",
         checker=checkers.check_no_filler_praise,
+        keywords=("compliment", "flatter", "praise", "substance", "straight", "warm-up", "right away", "begin with", "open with", "start with", "jump"),
+        applies_to_user=True,
         complaints=(
             "Skip the compliments and start with the information itself.",
             "No need to flatter me. Just open with the substance.",
@@ -175,6 +188,8 @@ _PREFERENCES = (
         id="no-closing-offer",
         description="Answers that end on the last point, without offering further help.",
         checker=checkers.check_no_closing_offer,
+        keywords=("end", "stop", "finish", "wrap", "offer", "last point", "leave it", "sign-off", "closing"),
+        applies_to_user=True,
         complaints=(
             "End when the answer is done; I'll ask if I need more.",
             "You can just stop after the last point.",
@@ -191,6 +206,8 @@ _PREFERENCES = (
         id="no-exclamation",
         description="A calm, even tone where every sentence ends with a period or question mark.",
         checker=checkers.check_no_exclamation,
+        keywords=("calm", "period", "full stop", "exclamation", "measured", "even", "tone", "matter-of-fact", "excit"),
+        applies_to_user=True,
         complaints=(
             "Please keep the tone calm and end your sentences with periods.",
             "Could you tone it down? Plain full stops work better for me.",
@@ -207,6 +224,7 @@ _PREFERENCES = (
         id="no-first-person",
         description="Impersonal answers about the topic that never refer to the assistant itself.",
         checker=checkers.check_no_first_person,
+        keywords=("yourself", "impersonal", "person", "encyclopedia", "about you", "subject", "topic"),
         complaints=(
             "Keep yourself out of it; just state the facts about the topic.",
             "Please write impersonally, focusing on the subject rather than on you.",
@@ -223,6 +241,8 @@ _PREFERENCES = (
         id="no-markdown-emphasis",
         description="Plain paragraphs without markdown headings or bold and italic text.",
         checker=checkers.check_no_markdown_emphasis,
+        keywords=("format", "unformat", "bold", "markdown", "heading", "header", "plain", "symbol", "asterisk", "italic"),
+        applies_to_user=True,
         complaints=(
             "Please send ordinary plain text; formatting shows up as raw symbols on my screen.",
             "Write it as simple paragraphs with no special formatting.",
@@ -239,6 +259,7 @@ _PREFERENCES = (
         id="answer-first",
         description="The direct answer in the very first sentence, with any explanation after it.",
         checker=checkers.check_answer_first,
+        keywords=("answer first", "lead", "bottom line", "first sentence", "open with", "start with", "direct", "up front", "introduction", "preamble"),
         complaints=(
             "Lead with the answer itself, then explain.",
             "Start with the direct answer in your first sentence please.",
@@ -255,6 +276,8 @@ _PREFERENCES = (
         id="no-hedging",
         description="Decisive, confident answers that state things plainly.",
         checker=checkers.check_no_hedging,
+        keywords=("decisive", "confiden", "plainly", "commit", "direct", "sure", "definite", "clear", "hedg", "certain", "vague"),
+        applies_to_user=True,
         complaints=(
             "Be more decisive and tell me plainly what's true.",
             "Please commit to an answer and state it with confidence.",
@@ -271,6 +294,7 @@ _PREFERENCES = (
         id="ends-with-question",
         description="Answers that finish by asking the user a follow-up question.",
         checker=checkers.check_ends_with_question,
+        keywords=("question", "ask", "back-and-forth"),
         complaints=(
             "End with a question for me so we can keep talking.",
             "Could you finish by asking me something about my situation?",
@@ -287,6 +311,7 @@ _PREFERENCES = (
         id="plain-language",
         description="Beginner-friendly answers in short sentences and everyday words.",
         checker=checkers.check_plain_language,
+        keywords=("simpl", "plain", "everyday", "beginner", "short sentence", "jargon", "easy", "common word", "new to this"),
         complaints=(
             "Explain it more simply, like I'm new to this.",
             "Use shorter sentences and everyday words please.",

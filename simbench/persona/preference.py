@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Protocol
 
@@ -30,6 +32,12 @@ class Preference:
     `praise` are follow-ups when a response satisfies it (optional). `min_tokens` is the
     fewest generated tokens a passing answer needs (every counted word is at least one
     token); 0 when an answer of any length can pass.
+
+    `keywords` are word stems a follow-up about this preference mentions ("short", "brief",
+    "sentence" for `concise`); an LLM user's follow-up that mentions none of a broken wish's
+    keywords is flagged (users/gate.py). `applies_to_user`: the wish concerns how any message
+    reads (tone, punctuation, emojis, markup), so a simulated user holding it writes that way
+    too and its own follow-ups must pass the checker.
     """
 
     id: str
@@ -39,9 +47,20 @@ class Preference:
     complaints: tuple[str, ...] = ()
     praise: tuple[str, ...] = field(default=())
     min_tokens: int = 0
+    keywords: tuple[str, ...] = ()
+    applies_to_user: bool = False
 
     def check(self, text: str) -> CheckResult:
         return self.checker(text)
+
+    def mentioned_in(self, text: str) -> bool:
+        """Whether `text` talks about this preference: one of its keywords (or, without
+        keywords, one of the longer words of its description) starts a word of `text`."""
+        stems = self.keywords or tuple(
+            w for w in re.findall(r"[a-z]+", self.description.lower()) if len(w) >= 6
+        )
+        lowered = text.lower()
+        return any(re.search(r"(?<![a-z])" + re.escape(stem), lowered) for stem in stems)
 
 
 def token_floors(preferences: Iterable[Preference]) -> dict[str, int]:

@@ -123,17 +123,19 @@ class RulesUser:
             return FollowUp(
                 unrelated_message(rng), (), {"irrelevant": True, "checked": checked, "kind": "irrelevant"}
             )
+        keep = voiced_by_user(active)
         violated = [p for p in active if not checked[p.id]]
         if violated:
             mentioned = _pick_mentioned(violated, rng)
-            text = compose_complaint(mentioned, rng)
+            text = compose_complaint(mentioned, rng, keep)
             meta = {"irrelevant": False, "checked": checked, "kind": "complaint"}
             return FollowUp(text, tuple(p.id for p in mentioned), meta)
         praisable = [p for p in active if p.praise]
         if praisable and rng.random() < self.praise_rate:
-            text = rng.choice(rng.choice(praisable).praise)
+            text = rng.choice(consistent(rng.choice(praisable).praise, keep))
             return FollowUp(text, (), {"irrelevant": False, "checked": checked, "kind": "praise"})
-        return FollowUp(rng.choice(THANKS), (), {"irrelevant": False, "checked": checked, "kind": "thanks"})
+        text = rng.choice(consistent(THANKS, keep))
+        return FollowUp(text, (), {"irrelevant": False, "checked": checked, "kind": "thanks"})
 
     def follow_up_many(
         self, items: Sequence[tuple[str, str, Sequence[Preference]]], rng: random.Random
@@ -150,21 +152,52 @@ def _pick_mentioned(violated: list[Preference], rng: random.Random) -> list[Pref
     return [violated[i] for i in chosen]
 
 
-def compose_complaint(mentioned: Sequence[Preference], rng: random.Random) -> str:
-    """Join the complaints of `mentioned` into one natural message with varied framing."""
-    parts = [_complaint_for(p, rng) for p in mentioned]
-    opener = rng.choice(_OPENERS)
+def voiced_by_user(active: Sequence[Preference]) -> list[Preference]:
+    """The active preferences a user's own messages must keep (`applies_to_user`): a user who
+    wants a calm tone does not write "Thanks!"."""
+    return [p for p in active if p.applies_to_user]
+
+
+def consistent(options: Sequence[str], keep: Sequence[Preference]) -> Sequence[str]:
+    """The options that pass every checker in `keep` (all of them when none does); an
+    empty option (no opener, no closer) always stays.
+
+    Returns `options` itself when nothing is removed, so the rng draws, and hence the
+    follow-ups of personas without such wishes, stay as they were.
+    """
+    if not keep:
+        return options
+    kept = [o for o in options if not o.strip() or all(p.check(o).passed for p in keep)]
+    if len(kept) == len(options):
+        return options
+    return kept or options
+
+
+def compose_complaint(
+    mentioned: Sequence[Preference], rng: random.Random, keep: Sequence[Preference] = ()
+) -> str:
+    """Join the complaints of `mentioned` into one natural message with varied framing.
+
+    Every piece (complaint, opener, connector, closer) is drawn among those that keep the
+    user's own wishes `keep`; should the joined message still break one of them (a checker
+    that counts over the whole text), the message is the first complaint alone.
+    """
+    parts = [_complaint_for(p, rng, keep) for p in mentioned]
+    opener = rng.choice(consistent(_OPENERS, keep))
     text = _attach(opener, parts[0])
     for part in parts[1:]:
-        text += " " + _attach(rng.choice(_CONNECTORS), part)
+        text += " " + _attach(rng.choice(consistent(_CONNECTORS, keep)), part)
     # Do not thank twice ("Thanks, but ... Thanks.").
     closers = [c for c in _CLOSERS if "Thanks" not in c] if "Thanks" in opener else _CLOSERS
-    return text + rng.choice(closers)
+    text += rng.choice(consistent(closers, keep))
+    if all(p.check(text).passed for p in keep):
+        return text
+    return parts[0]
 
 
-def _complaint_for(preference: Preference, rng: random.Random) -> str:
+def _complaint_for(preference: Preference, rng: random.Random, keep: Sequence[Preference] = ()) -> str:
     if preference.complaints:
-        return _as_sentence(rng.choice(preference.complaints))
+        return _as_sentence(rng.choice(consistent(preference.complaints, keep)))
     # Persona-local preferences may come without phrasings: fall back to the description,
     # which is written as what the user wants.
     return _as_sentence(f"Please stick to this: {preference.description.strip()}")
