@@ -65,16 +65,36 @@ def list_personas() -> None:
 
 
 @personas_app.command("validate")
-def validate(files: List[str] = typer.Argument(..., help="Persona files or shipped persona ids.")) -> None:
+def validate(files: List[str] = typer.Argument(
+    ..., help="Persona files, folders of persona files (*.yaml, *.yml) or shipped persona ids.")) -> None:
     """Validate persona files (schema, schedule rules, prompt pools); stop at the first bad one."""
-    from simbench.paths import resolve_persona
     from simbench.persona.loader import load_persona
 
-    for ref in files:
-        path = resolve_persona(ref, flag="FILE")
+    for path in persona_files(files):
         persona = load_persona(path, check_prompts=True)
         phases = len(persona.schedule)
         typer.echo(f"ok {path} ({persona.id}: {phases} phase(s), {persona.interactions} interactions)")
+
+
+def persona_files(refs: List[str]) -> list:
+    """The persona files `refs` name: a file, a shipped id, or every *.yaml/*.yml directly in a
+    folder (a folder without any is an error naming it)."""
+    from pathlib import Path
+
+    from simbench.errors import InputError
+    from simbench.paths import PERSONA_SUFFIXES, resolve_persona
+
+    paths = []
+    for ref in refs:
+        folder = Path(ref)
+        if folder.is_dir():
+            found = sorted(p for p in folder.iterdir() if p.suffix in PERSONA_SUFFIXES and p.is_file())
+            if not found:
+                raise InputError(f"FILE {ref!r}", "folder holds no persona file (*.yaml, *.yml)")
+            paths.extend(found)
+        else:
+            paths.append(resolve_persona(ref, flag="FILE"))
+    return paths
 
 
 @personas_app.command("show")
@@ -90,9 +110,12 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
     persona = load_persona(resolve_persona(file, flag="FILE"), check_prompts=False)
     engine = PersonaEngine(persona)
     console = Console()
+    # Printed as separate lines that the console may wrap, never crop.
+    console.print(f"[bold]{persona.id}[/bold]: {escape(persona.name)}", overflow="fold")
     console.print(
-        f"[bold]{persona.id}[/bold]: {escape(persona.name)}  ({engine.scenario()}, "
-        f"{persona.interactions} interactions, irrelevant follow-ups {persona.noise.irrelevant_rate:g})"
+        f"scenario {engine.scenario()}, {persona.interactions} interactions, "
+        f"irrelevant follow-ups {persona.noise.irrelevant_rate:g}",
+        overflow="fold",
     )
     console.print(escape(persona.background.strip()), style="dim")
     spans = {pid: spans_text(engine, pid) for pid in engine.ever()}
@@ -104,7 +127,7 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
     table = Table(show_edge=False)
     table.add_column("preference", no_wrap=True)
     table.add_column(axis_text(engine, width), no_wrap=True)
-    table.add_column("active during", no_wrap=True)
+    table.add_column("active during\n(interactions)", no_wrap=True)
     for pid in engine.ever():
         table.add_row(pid, timeline_bar(engine, pid, width), spans[pid])
     console.print(table)
@@ -158,8 +181,10 @@ def axis_text(engine: PersonaEngine, width: int) -> str:
     for start in (0, *engine.switch_points()):
         # The first cell whose start is >= the phase start: where that phase's bar begins.
         cells[min(width - 1, -(-start * width // interactions))] = "|"
-    label = f"0 .. {interactions} interactions"
-    return "".join(cells) + "\n" + label[:width].ljust(width)
+    # "0" under the left end and T under the right one; the unit is in the column below.
+    end = str(interactions)
+    label = "0" + end.rjust(width - 1) if width > len(end) else end[:width]
+    return "".join(cells) + "\n" + label
 
 
 def spans_text(engine: PersonaEngine, pid: str) -> str:

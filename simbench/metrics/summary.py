@@ -17,33 +17,16 @@ from simbench.metrics.curves import (
     Curve, PhaseWindow, adherence_curves, bootstrap_ci, mean_finite, phase_windows, row_means,
 )
 from simbench.metrics.forgetting import forgetting_metrics, general_drift
-from simbench.metrics.unlearning import opposite_of, unlearning_events, unlearning_in_phase
+from simbench.metrics.unlearning import unlearning_events, unlearning_in_phase
+from simbench.persona.scenario import scenario_of
 
 if TYPE_CHECKING:
     from simbench.metrics import RunLogs
 
 
 def detect_scenario(windows: Sequence[PhaseWindow], opposites: Mapping[str, str]) -> str:
-    """"single" | "profile" | "flip" | "revert" | "drop" | "complementary" from the schedule.
-
-    One distinct active set: "single" (one preference) or "profile" (several). Otherwise the
-    first that applies: "flip" (a preference's opposite becomes active after it), "revert" (a
-    preference returns after leaving), "drop" (one leaves without its opposite arriving),
-    "complementary" (every phase is a superset of the one before).
-    """
-    sets = [frozenset(window.preferences) for window in windows]
-    if len(set(sets)) == 1:
-        return "single" if len(sets[0]) == 1 else "profile"
-    for k, window in enumerate(windows):
-        later = set().union(*(w.preferences for w in windows[k + 1 :]))
-        if any(opposite_of(pref, opposites) in later for pref in window.preferences):
-            return "flip"
-    left: set[str] = set()
-    for before, after in zip(sets, sets[1:]):
-        if after & left:
-            return "revert"
-        left |= before - after
-    return "drop" if left else "complementary"
+    """The schedule's scenario type (persona/scenario.py, the vocabulary every command uses)."""
+    return scenario_of([window.preferences for window in windows], opposites)
 
 
 def baselines_from_runs(

@@ -57,9 +57,12 @@ class PersonaEngine:
         return tuple(self._transition(k) for k in range(1, len(self._phases)))
 
     def scenario(self) -> str:
-        """One label for the whole schedule: 'static', or its distinct transitions joined by '+'."""
-        kinds = list(dict.fromkeys(self.transitions()))
-        return "+".join(kinds) if kinds else "static"
+        """The schedule's scenario type in the words reports and the leaderboard use
+        (persona/scenario.py): single, profile, flip, drop, revert or complementary."""
+        from simbench.persona.scenario import scenario_of
+
+        opposites = {pid: self.persona.preference(pid).opposite for pid in self.ever()}
+        return scenario_of(self._phases, opposites)
 
     def _transition(self, k: int) -> str:
         before, after = set(self._phases[k - 1]), set(self._phases[k])

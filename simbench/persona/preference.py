@@ -74,9 +74,13 @@ def beyond_cap(floors: Mapping[str, int], max_new_tokens: int) -> list[str]:
 
 
 def token_cap_warnings(floors: Mapping[str, int], max_new_tokens: int) -> list[str]:
-    """One line per preference that no answer of at most `max_new_tokens` tokens can pass."""
+    """One line per preference that no answer of at most `max_new_tokens` tokens can pass.
+
+    Floors are word counts (every word is at least one token), so the line names words,
+    the unit the checker counts."""
     return [
-        f"preference {pid!r} needs answers of at least {floors[pid]} tokens but max_new_tokens "
-        f"is {max_new_tokens}: its adherence is 0 by construction (raise --max-new-tokens)"
+        f"preference {pid!r} needs answers of at least {floors[pid]} words (so at least "
+        f"{floors[pid]} tokens, usually more) but max_new_tokens is {max_new_tokens}: its adherence is 0 by "
+        "construction (raise --max-new-tokens)"
         for pid in beyond_cap(floors, max_new_tokens)
     ]

@@ -42,7 +42,32 @@ class Inputs:
         within the token cap can pass; printed before the run and kept in its manifest."""
         from simbench.persona.preference import token_cap_warnings
 
-        return token_cap_warnings(self.token_floors(), self.config.max_new_tokens)
+        warnings = token_cap_warnings(self.token_floors(), self.config.max_new_tokens)
+        return warnings + unprobed_phase_warnings(self.engine.phase_bounds(), self.probe_times())
+
+    def probe_times(self) -> list[int]:
+        """When the run will probe (runner/episode.py's rule)."""
+        from simbench.runner.episode import EpisodeSpec, probe_times
+
+        spec = EpisodeSpec(self.interactions, self.config.batch_size, self.config.probe_every)
+        return probe_times(spec)
+
+
+def unprobed_phase_warnings(bounds: list[tuple[int, int]], times: list[int]) -> list[str]:
+    """One line per phase with no probe after it starts: nothing measures what it taught.
+
+    `times` are the probe times; the probe at t has seen t interactions, so phase
+    [start, end) is measured by probes with start < t <= end.
+    """
+    out = []
+    for number, (start, end) in enumerate(bounds, start=1):
+        if not any(start < t <= end for t in times):
+            out.append(
+                f"phase {number} (interactions {start}-{end - 1}) has no probe after it starts "
+                f"(probes at t={', '.join(map(str, times))}): its adaptation cannot be measured "
+                f"(choose --probe-every so a probe falls in {start + 1}..{end})"
+            )
+    return out
 
 
 def resolve_inputs(config: RunConfig) -> Inputs:

@@ -12,12 +12,12 @@ from typing import Any, Sequence
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import Preference
 from simbench.users.base import FollowUp
+from simbench.users.gate import DEFAULT_ATTEMPTS, RETRY_TEMPERATURE, gated, retry_temperature
 from simbench.users.prompting import checked_turn, clean_follow_up, prompt_hash
 
 # A model that ends its turn at once (or only emits quotes/labels) gets this many tries,
 # the later ones sampled, before the run stops with a user-simulator error.
 _ATTEMPTS = 3
-_FALLBACK_TEMPERATURE = 0.7
 
 
 class LocalUser:
@@ -25,7 +25,8 @@ class LocalUser:
 
     `temperature=0` decodes greedily; otherwise each call samples under a seed drawn from
     the caller's rng inside a forked torch RNG, so the global torch state is untouched and a
-    run replays. `name` labels the model in `FollowUp.meta`.
+    run replays. `name` labels the model in `FollowUp.meta`. `gate_attempts`: tries per
+    follow-up through the quality gate (users/gate.py), as for the `openai` user.
     """
 
     def __init__(
@@ -37,11 +38,14 @@ class LocalUser:
         temperature: float = 0.0,
         max_new_tokens: int = 48,
         show_checks: bool = True,
+        gate_attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
         if temperature < 0:
             raise InputError("user.temperature", f"must be >= 0, got {temperature!r}")
         if max_new_tokens < 1:
             raise InputError("user.max_new_tokens", f"must be >= 1, got {max_new_tokens!r}")
+        if gate_attempts < 1:
+            raise InputError("user.gate_attempts", f"must be >= 1, got {gate_attempts!r}")
         self.model = model
         self.tokenizer = tokenizer
         self.name = name or str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
@@ -49,6 +53,7 @@ class LocalUser:
         self.temperature = temperature
         self.max_new_tokens = max_new_tokens
         self.show_checks = show_checks
+        self.gate_attempts = gate_attempts
 
     @classmethod
     def from_name(cls, name_or_path: str, device: str = "cpu", **kwargs: Any) -> "LocalUser":
@@ -73,11 +78,17 @@ class LocalUser:
     ) -> FollowUp:
         seed = rng.randrange(2**31)
         turn = checked_turn(prompt, response, active, self.background, self.show_checks)
-        text, attempts = self._generate(turn.messages, seed)
+
+        def write(attempt: int) -> tuple[str, int]:
+            temperature = retry_temperature(self.temperature, attempt)
+            return self._generate(turn.messages, seed + attempt * _ATTEMPTS, temperature)
+
+        result = gated(write, response, active, turn.violated, self.gate_attempts)
         meta = turn.meta(
-            model=self.name, prompt_hash=prompt_hash(turn.messages), seed=seed, attempts=attempts
+            model=self.name, prompt_hash=prompt_hash(turn.messages), seed=seed, attempts=result.extra,
+            gate=result.meta(),
         )
-        return FollowUp(text, turn.violated, meta)
+        return FollowUp(result.text, turn.violated, meta)
 
     def follow_up_many(
         self, items: Sequence[tuple[str, str, Sequence[Preference]]], rng: random.Random
@@ -85,7 +96,7 @@ class LocalUser:
         """One at a time: batched decoding would pad, and padding changes greedy outputs."""
         return [self.follow_up(prompt, response, active, rng) for prompt, response, active in items]
 
-    def _generate(self, messages: list[dict[str, str]], seed: int) -> tuple[str, int]:
+    def _generate(self, messages: list[dict[str, str]], seed: int, first_temperature: float) -> tuple[str, int]:
         import torch
 
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -94,7 +105,7 @@ class LocalUser:
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         device = self.model.device
         for attempt in range(1, _ATTEMPTS + 1):
-            temperature = self.temperature if attempt == 1 else max(self.temperature, _FALLBACK_TEMPERATURE)
+            temperature = first_temperature if attempt == 1 else max(first_temperature, RETRY_TEMPERATURE)
             sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
             options = sampling if temperature > 0 else {"do_sample": False}
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):

@@ -13,6 +13,7 @@ from simbench.errors import InputError
 from simbench.persona.preference import Preference
 from simbench.users.base import FollowUp
 from simbench.users.endpoint import ChatEndpoint, Completion, RetryPolicy, map_bounded
+from simbench.users.gate import DEFAULT_ATTEMPTS, gated, retry_temperature
 from simbench.users.prompting import CheckedTurn, checked_turn, clean_follow_up
 
 FollowUpItem = tuple[str, str, Sequence[Preference]]  # (prompt, response, active preferences)
@@ -25,6 +26,9 @@ class OpenAIUser:
     mixes it with a draw from the caller's rng, so a run replays. `show_checks` tells the
     LLM which wishes the answer breaks (the checkers' verdicts), so it phrases feedback
     instead of judging; turn it off to let a strong model judge on its own.
+    `gate_attempts`: tries per follow-up through the quality gate (users/gate.py); retries
+    sample at temperature >= 0.7 under a shifted seed, and the last try is kept, flagged in
+    `meta["gate"]`, when none passes.
     """
 
     def __init__(
@@ -42,6 +46,7 @@ class OpenAIUser:
         background: str = "",
         max_tokens: int = 64,
         show_checks: bool = True,
+        gate_attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
         if temperature < 0:
             raise InputError("user.temperature", f"must be >= 0, got {temperature!r}")
@@ -49,6 +54,8 @@ class OpenAIUser:
             raise InputError("user.concurrency", f"must be >= 1, got {concurrency!r}")
         if max_tokens < 1:
             raise InputError("user.max_tokens", f"must be >= 1, got {max_tokens!r}")
+        if gate_attempts < 1:
+            raise InputError("user.gate_attempts", f"must be >= 1, got {gate_attempts!r}")
         retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
         self.endpoint = ChatEndpoint(base_url, model, api_key_env, timeout, retry, where="user")
         self.temperature = temperature
@@ -57,11 +64,13 @@ class OpenAIUser:
         self.background = background
         self.max_tokens = max_tokens
         self.show_checks = show_checks
+        self.gate_attempts = gate_attempts
 
     def __repr__(self) -> str:
         return (
             f"OpenAIUser(endpoint={self.endpoint!r}, temperature={self.temperature}, seed={self.seed}, "
-            f"concurrency={self.concurrency}, max_tokens={self.max_tokens}, show_checks={self.show_checks})"
+            f"concurrency={self.concurrency}, max_tokens={self.max_tokens}, show_checks={self.show_checks}, "
+            f"gate_attempts={self.gate_attempts})"
         )
 
     def follow_up(
@@ -89,14 +98,19 @@ class OpenAIUser:
     def _one(self, item: FollowUpItem, seed: int | None) -> FollowUp:
         prompt, response, active = item
         turn = checked_turn(prompt, response, active, self.background, self.show_checks)
-        completion = self.endpoint.complete(
-            turn.messages,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            seed=seed,
-            postprocess=clean_follow_up,
-        )
-        return FollowUp(completion.text, turn.violated, _meta(turn, completion, seed))
+
+        def write(attempt: int) -> tuple[str, Completion]:
+            completion = self.endpoint.complete(
+                turn.messages,
+                temperature=retry_temperature(self.temperature, attempt),
+                max_tokens=self.max_tokens,
+                seed=None if seed is None else (seed + attempt) % 2**31,
+                postprocess=clean_follow_up,
+            )
+            return completion.text, completion
+
+        result = gated(write, response, active, turn.violated, self.gate_attempts)
+        return FollowUp(result.text, turn.violated, {**_meta(turn, result.extra, seed), "gate": result.meta()})
 
 
 def _meta(turn: CheckedTurn, completion: Completion, seed: int | None) -> dict:

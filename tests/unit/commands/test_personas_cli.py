@@ -25,10 +25,11 @@ def test_library_has_the_required_scenarios():
     personas = [load_persona(p, check_prompts=False) for p in shipped_personas()]
     scenarios = [PersonaEngine(p).scenario() for p in personas]
     assert len(personas) >= 12
-    assert sum(s == "static" and len(p.schedule[0].preferences) == 1 for s, p in zip(scenarios, personas)) >= 3
-    assert sum(s == "static" and len(p.schedule[0].preferences) >= 2 for s, p in zip(scenarios, personas)) >= 2
+    assert sum(s == "single" for s in scenarios) >= 3
+    assert sum(s == "profile" for s in scenarios) >= 2
     assert sum(s == "flip" for s in scenarios) >= 3
-    assert "add" in scenarios and "drop" in scenarios and any("revert" in s for s in scenarios)
+    assert "complementary" in scenarios and "drop" in scenarios
+    assert any("revert" in PersonaEngine(p).transitions() for p in personas)
     assert any(0.25 <= p.noise.irrelevant_rate <= 0.35 for p in personas)
     assert default_persona_path().stem == DEFAULT_PERSONA == "concise"
 
@@ -92,7 +93,7 @@ def test_list_shows_every_shipped_persona_with_its_scenario(capsys):
     assert code == 0
     for path in shipped_personas():
         assert path.stem in out
-    assert "flip" in out and "add" in out and "static" in out and "(default)" in out
+    assert "flip" in out and "complementary" in out and "single" in out and "(default)" in out
 
 
 def test_show_draws_one_timeline_row_per_preference(capsys):

@@ -73,12 +73,14 @@ def test_active_preferences_resolve_local_definitions():
 @pytest.mark.parametrize(
     ("schedule", "transitions", "scenario"),
     [
-        ([(0, ["concise"])], (), "static"),
+        ([(0, ["concise"])], (), "single"),
         ([(0, ["concise"]), (30, ["detailed"])], ("flip",), "flip"),
-        ([(0, ["no-emojis"]), (20, ["no-emojis", "no-lists"]), (40, ["no-emojis", "no-lists", "concise"])], ("add", "add"), "add"),
+        ([(0, ["no-emojis"]), (20, ["no-emojis", "no-lists"]), (40, ["no-emojis", "no-lists", "concise"])], ("add", "add"), "complementary"),
         ([(0, ["concise", "casual"]), (30, ["concise"])], ("drop",), "drop"),
-        ([(0, ["concise"]), (20, ["detailed"]), (40, ["concise"])], ("flip", "revert"), "flip+revert"),
-        ([(0, ["concise"]), (30, ["no-emojis"])], ("shift",), "shift"),
+        ([(0, ["concise"]), (20, ["detailed"]), (40, ["concise"])], ("flip", "revert"), "flip"),
+        ([(0, ["concise"]), (30, ["no-emojis"])], ("shift",), "drop"),
+        ([(0, ["concise"]), (10, ["concise", "casual"]), (20, ["concise"]), (30, ["concise", "casual"])],
+         ("add", "revert", "revert"), "revert"),
         ([(0, ["concise", "casual"]), (30, ["detailed", "casual", "no-lists"])], ("flip",), "flip"),
     ],
 )

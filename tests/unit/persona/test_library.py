@@ -96,5 +96,5 @@ def test_token_floors_match_what_the_checkers_demand():
     assert [p.id for p in BUILTIN.values() if p.min_tokens] == ["detailed"]
     assert token_floors(BUILTIN.values()) == {"detailed": DETAILED_MIN_WORDS}
     (line,) = token_cap_warnings(token_floors(BUILTIN.values()), 64)
-    assert "'detailed' needs answers of at least 150 tokens but max_new_tokens is 64" in line
+    assert "'detailed' needs answers of at least 150 words (so at least 150 tokens, usually more) but max_new_tokens is 64" in line
     assert token_cap_warnings(token_floors(BUILTIN.values()), DETAILED_MIN_WORDS) == []

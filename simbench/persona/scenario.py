@@ -1,0 +1,49 @@
+"""The scenario type of a schedule, in the one vocabulary `personas`, reports and the
+leaderboard share: single, profile, flip, drop, revert, complementary.
+
+Pure and dependency-free, so `simbench personas list` and the metrics name a schedule alike.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+SCENARIOS = ("single", "profile", "flip", "drop", "revert", "complementary")
+SCENARIO_WORDS = {
+    "single": "one preference throughout",
+    "profile": "several preferences, unchanged throughout",
+    "flip": "a preference is replaced by its opposite",
+    "drop": "a preference stops being wanted",
+    "revert": "an earlier set of preferences comes back",
+    "complementary": "preferences are added and none is removed",
+}
+
+
+def _opposite(pref: str, opposites: Mapping[str, str | None]) -> str | None:
+    if opposites.get(pref):
+        return opposites[pref]
+    return next((a for a, b in opposites.items() if b == pref), None)
+
+
+def scenario_of(phases: Sequence[Iterable[str]], opposites: Mapping[str, str | None]) -> str:
+    """"single" | "profile" | "flip" | "revert" | "drop" | "complementary" from the phases'
+    preference sets, in schedule order.
+
+    One distinct active set: "single" (one preference) or "profile" (several). Otherwise the
+    first that applies: "flip" (a preference's opposite becomes active after it), "revert" (a
+    preference returns after leaving), "drop" (one leaves without its opposite arriving),
+    "complementary" (every phase is a superset of the one before).
+    """
+    sets = [frozenset(phase) for phase in phases]
+    if len(set(sets)) == 1:
+        return "single" if len(sets[0]) == 1 else "profile"
+    for k, current in enumerate(sets):
+        later = frozenset().union(*sets[k + 1 :])
+        if any(_opposite(pref, opposites) in later for pref in current):
+            return "flip"
+    left: set[str] = set()
+    for before, after in zip(sets, sets[1:]):
+        if after & left:
+            return "revert"
+        left |= before - after
+    return "drop" if left else "complementary"

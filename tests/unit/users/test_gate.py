@@ -1,0 +1,107 @@
+"""The LLM user's quality gate: the failures seen with SmolLM2 as the user are caught, good
+follow-ups pass, retries are bounded and a reply that never passes is kept, flagged.
+
+The flagged texts are the kinds SmolLM2 wrote through llama.cpp (echo, role flip, label
+leak, no word about the broken wish); the end-to-end run is in
+tests/integration/test_openai_user.py.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from simbench.persona.library import BUILTIN
+from simbench.users import gate
+from simbench.users.openai_compat import OpenAIUser
+from simbench.users.scripted_server import ScriptedServer
+
+ANSWER = ("Plants make food through photosynthesis. They take in sunlight with chlorophyll, absorb "
+          "water through their roots and carbon dioxide through their leaves, and turn them into sugar.")
+CONCISE, CALM = BUILTIN["concise"], BUILTIN["no-exclamation"]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("Plants make food through photosynthesis. They take in sunlight with chlorophyll.", gate.ECHO),
+    ("Sure! Here is a shorter version: plants use light to make sugar.", gate.ROLE_FLIP),
+    ("As an AI, I can explain photosynthesis in two sentences.", gate.ROLE_FLIP),
+    ("The next message is: keep it to two sentences.", gate.LABEL_LEAK),
+    ("Assistant: keep it short.", gate.LABEL_LEAK),
+    ("Thank you for the information about photosynthesis and leaves.", gate.OFF_WISH),
+    ("   ", gate.EMPTY),
+    ("...", gate.EMPTY),
+])
+def test_the_failures_seen_with_a_small_llm_user_are_flagged(text, reason):
+    assert reason in gate.problems(text, ANSWER, [CONCISE], ["concise"])
+
+
+@pytest.mark.parametrize("text", [
+    "Could you keep it to two sentences next time?",
+    "Too long for me. Just the short version please.",
+    "Shorter please, I only need the key point.",
+])
+def test_a_follow_up_about_the_broken_wish_passes(text):
+    assert gate.problems(text, ANSWER, [CONCISE], ["concise"]) == []
+
+
+def test_a_user_who_wants_a_calm_tone_must_not_exclaim():
+    found = gate.problems("Shorter please, just two sentences!", ANSWER, [CONCISE, CALM], ["concise"])
+    assert found == [gate.SELF_BREAK]
+
+
+def test_nothing_broken_needs_no_mention_and_thanks_passes():
+    assert gate.problems("Thanks, that works.", ANSWER, [CONCISE], []) == []
+
+
+def test_every_reason_has_words_for_the_report():
+    assert set(gate.REASONS) == {gate.ECHO, gate.ROLE_FLIP, gate.LABEL_LEAK, gate.EMPTY,
+                                 gate.OFF_WISH, gate.SELF_BREAK}
+
+
+def test_gated_retries_until_a_reply_passes_and_records_the_tries():
+    replies = iter(["Sure! Here is more.", "Keep it to two sentences please."])
+    result = gate.gated(lambda attempt: (next(replies), attempt), ANSWER, [CONCISE], ["concise"], attempts=3)
+    assert (result.text, result.extra, result.attempts, result.flags) == (
+        "Keep it to two sentences please.", 1, 2, ())
+
+
+def test_gated_stops_after_the_bound_and_keeps_the_last_reply_flagged():
+    calls = []
+
+    def write(attempt):
+        calls.append(attempt)
+        return f"Thank you for that answer number {attempt}.", None
+
+    result = gate.gated(write, ANSWER, [CONCISE], ["concise"], attempts=3)
+    assert calls == [0, 1, 2]
+    assert result.text == "Thank you for that answer number 2." and result.flags == (gate.OFF_WISH,)
+    assert result.meta() == {"attempts": 3, "flags": [gate.OFF_WISH]}
+
+
+def test_retries_sample_even_when_the_first_try_is_greedy():
+    assert [gate.retry_temperature(0.0, a) for a in range(3)] == [0.0, 0.7, 0.7]
+    assert gate.retry_temperature(1.0, 2) == 1.0
+
+
+def test_the_openai_user_retries_through_the_gate_over_real_sockets():
+    """A scripted endpoint first echoes the answer, then phrases a real complaint."""
+    replies = iter([ANSWER, "Please answer in two sentences at most."])
+    with ScriptedServer(reply=lambda body: next(replies)) as server:
+        user = OpenAIUser(server.base_url, "sim", api_key_env=None, timeout=5.0, temperature=0.0)
+        follow_up = user.follow_up("How do plants eat?", ANSWER, [CONCISE], random.Random(0))
+        temperatures = [r["temperature"] for r in server.requests]
+        seeds = [r["seed"] for r in server.requests]
+    assert follow_up.text == "Please answer in two sentences at most."
+    assert follow_up.meta["gate"] == {"attempts": 2, "flags": []}
+    assert temperatures == [0.0, 0.7] and seeds[1] == seeds[0] + 1
+
+
+def test_the_openai_user_keeps_a_reply_that_never_passes_flagged():
+    with ScriptedServer(reply="Thank you so much for this.") as server:
+        user = OpenAIUser(server.base_url, "sim", api_key_env=None, timeout=5.0, gate_attempts=2)
+        follow_up = user.follow_up("How do plants eat?", ANSWER, [CONCISE], random.Random(0))
+        assert len(server.requests) == 2
+    assert follow_up.text == "Thank you so much for this."
+    assert follow_up.meta["gate"] == {"attempts": 2, "flags": [gate.OFF_WISH]}
+    assert follow_up.violated == ("concise",)
