@@ -16,7 +16,10 @@ PEAK_MEMORY_KEYS = ("peak_rss_mb", "peak_gpu_mb")
 @dataclass(frozen=True)
 class RunCost:
     """Per-interaction costs of one run. `seconds_per_interaction` has one entry per stage
-    plus "total"; stages other than "update" are the keys of InteractionRecord.seconds."""
+    ("generate" and "user" from InteractionRecord.seconds, "update", "probe") plus "total",
+    their sum. `wall_seconds_per_interaction` is the recorded wall time of the run's
+    sessions per interaction (None while it runs); the gap to "total" is model loading,
+    checkpoints and logging."""
 
     interactions: int
     updates: int
@@ -25,6 +28,7 @@ class RunCost:
     tokens_per_interaction: float
     probe_tokens_per_response: float
     peak_memory_mb: dict[str, float]
+    wall_seconds_per_interaction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,7 +45,9 @@ def run_cost(
 
     Update time comes from UpdateLogRecord.seconds (skipped updates included: their time
     was spent); an "update" key in interaction seconds is used only when there are no update
-    records, so the same time is never counted twice.
+    records, so the same time is never counted twice. Probing time is the probe records'
+    seconds scaled to the general-capability questions answered in the same batch (each
+    record holds one answer's share of the batch).
     """
     n = len({record.t for record in interactions})
     totals: dict[str, float] = {}
@@ -50,6 +56,8 @@ def run_cost(
             totals[stage] = totals.get(stage, 0.0) + float(seconds)
     if updates:
         totals["update"] = sum(float(update.seconds) for update in updates)
+    if probes:
+        totals["probe"] = sum(float(p.seconds) for p in probes) * _answers_per_probe_answer(manifest, probes)
     per_interaction = {stage: total / n for stage, total in sorted(totals.items())} if n else {}
     if per_interaction:
         per_interaction["total"] = sum(per_interaction.values())
@@ -61,7 +69,24 @@ def run_cost(
         tokens_per_interaction=sum(r.tokens for r in interactions) / n if n else float("nan"),
         probe_tokens_per_response=sum(p.tokens for p in probes) / len(probes) if probes else float("nan"),
         peak_memory_mb=peak_memory(manifest, updates),
+        wall_seconds_per_interaction=wall_seconds(manifest) / n if n and wall_seconds(manifest) else None,
     )
+
+
+def _answers_per_probe_answer(manifest: Mapping[str, Any], probes: Sequence[ProbeRecord]) -> float:
+    """(probe prompts + general questions) / probe prompts of one probe batch."""
+    prompts = manifest.get("prompts") or {}
+    n_probe = (prompts.get("probe") or {}).get("n") or len({p.probe_id for p in probes})
+    n_general = (prompts.get("general") or {}).get("n") or 0
+    return (n_probe + n_general) / n_probe if n_probe else 1.0
+
+
+def wall_seconds(manifest: Mapping[str, Any]) -> float | None:
+    """Wall time of the run's finished sessions; None before the first one ends."""
+    sessions = [s for s in manifest.get("sessions") or [] if isinstance(s, Mapping)]
+    if not sessions or manifest.get("status") != "complete":
+        return None
+    return sum(float(s.get("seconds", 0.0)) for s in sessions)
 
 
 def peak_memory(manifest: Mapping[str, Any], updates: Sequence[UpdateLogRecord]) -> dict[str, float]:

@@ -13,6 +13,7 @@ from simbench.metrics.adaptation import (
     SUSTAIN, THRESHOLD, adaptation_in_phase, newly_active, normalised_gain,
 )
 from simbench.metrics.cost import run_cost
+from simbench.metrics.user_quality import follow_up_quality
 from simbench.metrics.curves import (
     Curve, PhaseWindow, adherence_curves, bootstrap_ci, mean_finite, phase_windows, row_means,
 )
@@ -192,6 +193,7 @@ def summarise_run(
         "forgetting": forgetting,
         "general_drift": general_drift(general).to_dict() if general is not None else None,
         "cost": run_cost(logs.interactions, logs.updates, logs.probes, logs.manifest).to_dict(),
+        "user_quality": follow_up_quality(logs.interactions),
         "headline": _headline(adaptation, unlearning, forgetting),
     }
     return _jsonable(summary)

@@ -54,27 +54,16 @@ class PersonaEngine:
 
     def transitions(self) -> tuple[str, ...]:
         """How each switch changes the preferences: 'flip', 'add', 'drop', 'revert' or 'shift'."""
-        return tuple(self._transition(k) for k in range(1, len(self._phases)))
+        from simbench.persona.scenario import transitions
+
+        return transitions(self._phases, self._opposites())
 
     def scenario(self) -> str:
         """The schedule's scenario type in the words reports and the leaderboard use
         (persona/scenario.py): single, profile, flip, drop, revert or complementary."""
         from simbench.persona.scenario import scenario_of
 
-        opposites = {pid: self.persona.preference(pid).opposite for pid in self.ever()}
-        return scenario_of(self._phases, opposites)
+        return scenario_of(self._phases, self._opposites())
 
-    def _transition(self, k: int) -> str:
-        before, after = set(self._phases[k - 1]), set(self._phases[k])
-        if any(set(earlier) == after for earlier in self._phases[: k - 1]):
-            return "revert"
-        removed, added = before - after, after - before
-        # Opposites are checked both ways: a local preference may name a built-in as opposite.
-        pairs = {(pid, self.persona.preference(pid).opposite) for pid in removed | added}
-        if any((a, b) in pairs or (b, a) in pairs for a in removed for b in added):
-            return "flip"
-        if not removed:
-            return "add"
-        if not added:
-            return "drop"
-        return "shift"
+    def _opposites(self) -> dict[str, str | None]:
+        return {pid: self.persona.preference(pid).opposite for pid in self.ever()}

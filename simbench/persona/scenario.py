@@ -47,3 +47,27 @@ def scenario_of(phases: Sequence[Iterable[str]], opposites: Mapping[str, str | N
             return "revert"
         left |= before - after
     return "drop" if left else "complementary"
+
+
+def transition(
+    earlier: Sequence[frozenset[str]], before: frozenset[str], after: frozenset[str],
+    opposites: Mapping[str, str | None],
+) -> str:
+    """How one switch changes the preferences: "revert" (back to a set held before
+    `before`), "flip" (one leaves as its opposite arrives), "add", "drop" or "shift"."""
+    if any(previous == after for previous in earlier):
+        return "revert"
+    removed, added = before - after, after - before
+    if any(_opposite(a, opposites) == b or _opposite(b, opposites) == a for a in removed for b in added):
+        return "flip"
+    if not removed:
+        return "add"
+    if not added:
+        return "drop"
+    return "shift"
+
+
+def transitions(phases: Sequence[Iterable[str]], opposites: Mapping[str, str | None]) -> tuple[str, ...]:
+    """`transition` of every switch of the schedule, in order."""
+    sets = [frozenset(phase) for phase in phases]
+    return tuple(transition(sets[: k - 1], sets[k - 1], sets[k], opposites) for k in range(1, len(sets)))

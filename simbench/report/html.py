@@ -29,6 +29,7 @@ th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: ta
           line-height: 1.9; border: 1px solid #e4e4e4; padding: .4rem .6rem; }
 .tokens span { border-radius: 2px; }
 .card { border: 1px solid #ddd; border-radius: 4px; padding: .5rem .8rem; margin: .8rem 0; }
+.warnings { border: 1px solid #e0a000; background: #fff8e1; border-radius: 4px; padding: .2rem 1rem; }
 """
 
 
@@ -131,19 +132,23 @@ def page(title: str, parts: Iterable[str]) -> str:
     )
 
 
-def section_html(section: Any) -> Raw:
+def section_html(section: Any, heading: str = "h3") -> Raw:
     """A report.run_report.Section as a heading, a table and its notes."""
     notes = "".join(f'<p class="note">{esc(note)}</p>' for note in section.notes)
-    return Raw(f"<h3>{esc(section.title)}</h3>{table(section.headers, section.rows, numeric_from=1)}{notes}")
+    return Raw(f"<{heading}>{esc(section.title)}</{heading}>"
+               f"{table(section.headers, section.rows, numeric_from=1)}{notes}")
 
 
 def run_report_html(report: Any) -> str:
     """report.html for a report.run_report.RunReport: one self-contained page."""
     from simbench.report.plots import adherence_svg
-    from simbench.report.run_report import adherence_section, metric_sections, run_facts, run_title
+    from simbench.report.run_notes import glossary_sections, run_warnings, schedule_section, user_quality_section
+    from simbench.report.run_report import adherence_section, general_count, metric_sections, run_facts, run_title
 
     summary = report.summary
-    parts: list[str] = [definition_list(run_facts(report))]
+    parts: list[str] = [warnings_html(run_warnings(report)), definition_list(run_facts(report))]
+    opposites = (report.manifest.get("persona") or {}).get("opposites") or {}
+    parts.append(section_html(schedule_section(summary, opposites), heading="h2"))
     baselines = report.baselines.describe(report.run_dir)
     parts.append("<h2>Baselines</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in baselines) + "</ul>")
     parts.append("<h2>Adherence per preference</h2>")
@@ -155,7 +160,8 @@ def run_report_html(report: Any) -> str:
     parts.append(f'<div class="figure">{plot}</div>')
     parts.append(f"<details><summary>values</summary>{section_html(adherence_section(summary))}</details>")
     parts.append("<h2>Metrics</h2>")
-    parts += [section_html(section) for section in metric_sections(summary)]
+    parts += [section_html(section) for section in metric_sections(summary, general_count(report.manifest))]
+    parts.append(section_html(user_quality_section(summary)))
     parts.append("<h2>Interactions</h2>")
     if not report.interactions:
         parts.append('<p class="note">No interactions were logged.</p>')
@@ -183,7 +189,22 @@ def run_report_html(report: Any) -> str:
             f'{text_block(str(signal.get("follow_up", "")))}'
             f'{token_spans(signal["tokens"], signal["advantages"])}</div>'
         )
+    parts.append(glossary_html(glossary_sections()))
     return page(run_title(report.manifest), parts)
+
+
+def warnings_html(warnings: Sequence[str]) -> Raw:
+    """A highlighted box of warnings (nothing when there are none)."""
+    if not warnings:
+        return Raw("")
+    items = "".join(f"<li><strong>warning:</strong> {esc(w)}</li>" for w in warnings)
+    return Raw(f'<div class="warnings" id="warnings"><h2>Warnings</h2><ul>{items}</ul></div>')
+
+
+def glossary_html(sections: Sequence[Any]) -> Raw:
+    """The glossary and flag tables under one heading (run reports and leaderboards)."""
+    body = "".join(section_html(section) for section in sections)
+    return Raw(f'<h2 id="glossary">Glossary</h2>{body}')
 
 
 def interaction_html(record: Any) -> Raw:
@@ -206,7 +227,7 @@ def joined(values: dict[str, list[str]]) -> str:
 
 def leaderboard_html(board: dict[str, Any]) -> str:
     """leaderboard.html: the table, bar plots with CIs, provenance and notes, self-contained."""
-    from simbench.report.markdown import leaderboard_tables
+    from simbench.report.markdown import leaderboard_tables, scenario_heading
     from simbench.report.plots import interval_bars_svg
 
     columns = board["columns"]
@@ -216,7 +237,7 @@ def leaderboard_html(board: dict[str, Any]) -> str:
         "over its personas of that scenario type.</p>",
     ]
     for scenario, headers, rows in leaderboard_tables(board):
-        parts += [f"<h2>Scenario: {esc(scenario)}</h2>", table(headers, rows, numeric_from=2)]
+        parts += [f"<h2>Scenario: {esc(scenario_heading(scenario))}</h2>", table(headers, rows, numeric_from=2)]
     plotted = (("adaptation", "normalised AULC", "Adaptation (normalised AULC)"),
                ("final", "final adherence", "Final adherence (raw)"),
                ("unlearning", "perseveration", "Unlearning (perseveration, lower is better)"),
@@ -236,6 +257,9 @@ def leaderboard_html(board: dict[str, Any]) -> str:
     meanings = "".join(f"<li><strong>{esc(name)}</strong>: {esc(text)}</li>"
                        for name, text in board["metrics"].items())
     parts.append(f"<h2>Metrics</h2><ul>{meanings}</ul>")
+    from simbench.report.run_notes import glossary_sections
+
+    parts.append(glossary_html(glossary_sections()))
     prov = board["provenance"]
     facts = [(key.replace("_", " "), ", ".join(map(str, prov[key])))
              for key in ("simulator", "judge", "model", "git_commit", "seeds")]

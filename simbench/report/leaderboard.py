@@ -34,7 +34,7 @@ METRICS = {
     "unlearning": "perseveration, mean(1 - U) after a preference stops being wanted (lower is better)",
     "forgetting": "Chaudhry forgetting F on complementary schedules (lower is better)",
     "drift": "change in general-question accuracy from t=0 to the end (0 = no drift)",
-    "cost": "wall seconds per interaction, all stages (lower is better)",
+    "cost": "seconds per interaction: generation + user simulator + update + probing (lower is better)",
 }
 # The values each metric can take: a t-interval over few seeds can overshoot them.
 RANGES = {"adaptation": (0.0, 1.0), "final": (0.0, 1.0), "unlearning": (0.0, 1.0),
@@ -310,8 +310,58 @@ def notes(entries: Sequence[Entry], skipped: Sequence[dict[str, str]], bootstrap
         out.append(f"in {len(above)} run(s) a learner ends above the in-context oracle's adherence c; "
                    "normalised adaptation is clipped at 1 there, so compare the raw 'final' column too")
     out += unreachable_notes(entries)
+    out += flag_notes(entries)
+    out += user_quality_notes(entries)
+    out += drift_notes(entries)
     out += [f"left out {s['run']}: {s['reason']}" for s in skipped]
     return out
+
+
+def flag_notes(entries: Sequence[Entry]) -> list[str]:
+    """How many metric rows carry each flag (in words): they shape what the means average."""
+    from simbench.report.glossary import FLAG_WORDS
+
+    counts: dict[str, set[str]] = defaultdict(set)
+    rows: dict[str, int] = defaultdict(int)
+    for entry in entries:
+        for row in [*entry.summary["adaptation"], *entry.summary["unlearning"]]:
+            for flag in row["flags"]:
+                if flag != UNREACHABLE:  # unreachable_notes says more about it
+                    counts[flag].add(entry.path.name)
+                    rows[flag] += 1
+    return [f"{rows[flag]} metric row(s) in {len(names)} run(s) are flagged {flag}: {FLAG_WORDS.get(flag, flag)}"
+            for flag, names in sorted(counts.items())]
+
+
+def user_quality_notes(entries: Sequence[Entry]) -> list[str]:
+    """Per persona, the share of LLM-user follow-ups that failed the quality gate."""
+    from simbench.metrics.user_quality import UNFIT_SHARE
+
+    by_persona: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for entry in entries:
+        quality = entry.summary.get("user_quality") or {}
+        if quality.get("gated"):
+            counts = by_persona[str(entry.manifest["persona"].get("id"))]
+            counts[0] += quality["flagged"]
+            counts[1] += quality["gated"]
+    out = []
+    for persona, (flagged, gated) in sorted(by_persona.items()):
+        share = flagged / gated
+        verdict = (f": above {UNFIT_SHARE:.0%}, the user simulator is not fit for this persona"
+                   if share > UNFIT_SHARE else "")
+        out.append(f"persona {persona}: {flagged} of {gated} LLM-user follow-ups ({share:.0%}) failed the "
+                   f"quality gate{verdict}")
+    return out
+
+
+def drift_notes(entries: Sequence[Entry]) -> list[str]:
+    """A warning when drift rests on so few general questions that its interval says little."""
+    counts = sorted({len({g["id"] for g in e.general or []}) for e in entries if e.general})
+    if counts and counts[0] < 10:
+        return [f"drift rests on {counts[0]} general question(s) per probe time in some runs: one answer moves "
+                f"accuracy by {1 / counts[0]:.2f}, and an interval such as [1.00, 1.00] only says the "
+                "resamples could not vary"]
+    return []
 
 
 def unreachable_notes(entries: Sequence[Entry]) -> list[str]:

@@ -44,16 +44,24 @@ def section_markdown(section: Section) -> str:
 
 def run_report_markdown(report: RunReport) -> str:
     """report.md: facts, baselines, adherence table, metrics, interactions, token signals."""
-    from simbench.report.run_report import adherence_section, metric_sections, run_facts, run_title
+    from simbench.report.run_notes import glossary_sections, run_warnings, schedule_section, user_quality_section
+    from simbench.report.run_report import adherence_section, general_count, metric_sections, run_facts, run_title
 
-    out = [f"# {md_cell(run_title(report.manifest))}", "", md_table(["", ""], run_facts(report)), ""]
+    out = [f"# {md_cell(run_title(report.manifest))}", ""]
+    warnings = run_warnings(report)
+    if warnings:
+        out += ["## Warnings", ""] + [f"- **warning:** {md_cell(w)}" for w in warnings] + [""]
+    out += [md_table(["", ""], run_facts(report)), ""]
+    opposites = (report.manifest.get("persona") or {}).get("opposites") or {}
+    out += [section_markdown(schedule_section(report.summary, opposites)), ""]
     baselines = report.baselines.describe(report.run_dir)
     out += ["## Baselines", ""] + [f"- {md_cell(line)}" for line in baselines] + [""]
     out += ["## Adherence", "", "The HTML report plots these curves with the phase switches marked.", ""]
     out += [section_markdown(adherence_section(report.summary)), ""]
     out += ["## Metrics", ""]
-    for section in metric_sections(report.summary):
+    for section in metric_sections(report.summary, general_count(report.manifest)):
         out += [section_markdown(section), ""]
+    out += [section_markdown(user_quality_section(report.summary)), ""]
     out += ["## Interactions", ""]
     if not report.interactions:
         out += ["No interactions were logged.", ""]
@@ -71,7 +79,16 @@ def run_report_markdown(report: RunReport) -> str:
         out += ["This run logged no token signals (only SDPO learners write signals.jsonl).", ""]
     for signal in report.signals:
         out += signal_markdown(signal)
+    out += ["## Glossary", ""] + glossary_markdown(glossary_sections())
     return "\n".join(out).rstrip() + "\n"
+
+
+def glossary_markdown(sections: Sequence[Section]) -> list[str]:
+    """The glossary and flag tables (the same in run reports and leaderboards)."""
+    out: list[str] = []
+    for section in sections:
+        out += [section_markdown(section), ""]
+    return out
 
 
 def interaction_markdown(record: Any) -> list[str]:
@@ -118,6 +135,14 @@ def leaderboard_tables(board: dict[str, Any]) -> list[tuple[str, list[str], list
     return tables
 
 
+def scenario_heading(scenario: str) -> str:
+    """"flip (a preference is replaced by its opposite)": the type and what it means."""
+    from simbench.persona.scenario import SCENARIO_WORDS
+
+    words = SCENARIO_WORDS.get(scenario)
+    return f"{scenario} ({words})" if words else scenario
+
+
 def leaderboard_markdown(board: dict[str, Any]) -> str:
     """leaderboard.md: the table, what each metric means, provenance and caveats."""
     from simbench.report.html import joined
@@ -127,9 +152,12 @@ def leaderboard_markdown(board: dict[str, Any]) -> str:
            f"Mean [95% CI] over {len(seeds)} seed(s) ({md_cell(', '.join(map(str, seeds)))}); "
            "each seed's value is the mean over its personas of that scenario type.", ""]
     for scenario, headers, rows in leaderboard_tables(board):
-        out += [f"## Scenario: {md_cell(scenario)}", "", md_table(headers, rows), ""]
+        out += [f"## Scenario: {md_cell(scenario_heading(scenario))}", "", md_table(headers, rows), ""]
     out += ["## Metrics", ""]
     out += [f"- **{name}**: {md_cell(text)}" for name, text in board["metrics"].items()]
+    from simbench.report.run_notes import glossary_sections
+
+    out += ["", "## Glossary", ""] + glossary_markdown(glossary_sections())
     out += ["", "## Provenance", ""]
     prov = board["provenance"]
     for key in ("simulator", "judge", "model", "git_commit", "seeds"):

@@ -15,6 +15,8 @@ from typing import Any, Mapping, Sequence
 # Colour-blind-safe (Okabe-Ito) cycle: curves of one report stay distinguishable.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 
+SWITCH_COLOUR = "#555555"  # the dashed phase-switch lines
+
 _PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<metadata>.*?</metadata>", re.S)
 
 
@@ -58,7 +60,7 @@ def adherence_svg(
     `adherence` maps a preference id to {"t": [...], "s": [...]} (a run summary's
     "adherence"; None marks a probe without a check); `phases` are the summary's phases
     ({"index", "start", "end", "preferences"}). Each switch gets a dashed vertical line, and
-    every phase a label with its active preferences.
+    every phase a label with its active preferences (numbered from 1).
     """
     fig, ax = _figure(7.5, 3.6)
     for k, (pref, curve) in enumerate(sorted(adherence.items())):
@@ -68,9 +70,12 @@ def adherence_svg(
                 color=COLOURS[k % len(COLOURS)], label=pref)
     for phase in phases:
         if phase["start"] > 0:
-            ax.axvline(phase["start"], color="#555555", linestyle="--", linewidth=1.0)
+            # The id lets a test (or a reader of the SVG) find the switch and its position.
+            ax.axvline(phase["start"], color=SWITCH_COLOUR, linestyle="--", linewidth=1.0,
+                       gid=f"phase-switch-t{phase['start']}")
         middle = (phase["start"] + phase["end"]) / 2
-        label = f"phase {phase['index']}: " + (", ".join(phase["preferences"]) or "none")
+        # Phases are numbered from 1 everywhere a reader sees them (report/glossary.py).
+        label = f"phase {phase['index'] + 1}: " + (", ".join(phase["preferences"]) or "none")
         ax.text(middle, 1.04, label, ha="center", va="bottom", fontsize=7.5,
                 transform=ax.get_xaxis_transform(), color="#333333")
     end = max((p["end"] for p in phases), default=1)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from simbench.errors import InputError
+from simbench.persona.scenario import SCENARIO_WORDS
 
 FROZEN = "frozen"
 ORACLE = "in-context-oracle"
@@ -54,6 +55,16 @@ class RunReport:
     interactions: list[Any] = field(default_factory=list)
     signals: list[dict[str, Any]] = field(default_factory=list)
     probe_examples: list[Any] = field(default_factory=list)
+    # Counts from the logs (a running run's manifest has no final position yet).
+    live: dict[str, int] = field(default_factory=lambda: {"interactions": 0, "probe_times": 0, "updates": 0})
+    # role -> {"run", "status", "interactions", "total"} of each baseline found.
+    baseline_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def live_counts(logs: Any) -> dict[str, int]:
+    """Interactions, probe times and updates logged so far."""
+    return {"interactions": len({r.t for r in logs.interactions}),
+            "probe_times": len({p.t for p in logs.probes}), "updates": len(logs.updates)}
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
@@ -201,6 +212,12 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
     frozen = load_run_logs(baselines.frozen) if baselines.frozen else None
     oracle = load_run_logs(baselines.oracle) if baselines.oracle else None
     summary = summarise_run(logs, frozen, oracle, general=read_general(run_dir), bootstrap=bootstrap)
+    states = {
+        role: {"run": other.run_dir.name, "status": other.manifest.get("status", "unknown"),
+               "interactions": live_counts(other)["interactions"], "total": other.manifest.get("interactions", "?")}
+        for role, other in (("frozen", frozen), ("in-context oracle", oracle))
+        if other is not None and other.run_dir is not None and Path(other.run_dir).resolve() != run_dir.resolve()
+    }
     return RunReport(
         run_dir=run_dir,
         manifest=logs.manifest,
@@ -209,6 +226,8 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
         interactions=sample_interactions(logs.interactions),
         signals=sample_signals(read_signals(run_dir)),
         probe_examples=probe_examples(logs.probes),
+        live=live_counts(logs),
+        baseline_states=states,
     )
 
 
@@ -230,8 +249,9 @@ def write_run_report(
 
 def run_title(manifest: dict[str, Any]) -> str:
     persona = manifest.get("persona") or {}
-    name = persona.get("name") or persona.get("id") or "?"
-    return f"simbench run: {name} · {manifest.get('learner', '?')} · seed {manifest.get('seed', '?')}"
+    name = persona.get("name") or persona.get("id") or "unnamed persona"
+    return (f"simbench run: {name} · {manifest.get('learner', 'unknown learner')} · "
+            f"seed {manifest.get('seed', 'unknown')}")
 
 
 def run_facts(report: RunReport) -> list[tuple[str, Any]]:
@@ -243,26 +263,32 @@ def run_facts(report: RunReport) -> list[tuple[str, Any]]:
     peaks = [float(x["peak_rss_mb"]) for x in sessions if isinstance(x.get("peak_rss_mb"), (int, float))]
     return [
         ("run folder", str(report.run_dir)),
-        ("persona", f"{persona.get('id', '?')} ({persona.get('name', '?')}), content hash "
-                    f"{str(persona.get('content_hash', '?'))[:12]}"),
-        ("scenario", s["scenario"]),
-        ("learner", m.get("learner", "?")),
-        ("model", m.get("model", "?")),
+        ("persona", f"{persona.get('id', 'unknown')} ({persona.get('name', 'unnamed')}), content hash "
+                    f"{str(persona.get('content_hash', 'unknown'))[:12]}"),
+        ("scenario", f"{s['scenario']} ({SCENARIO_WORDS.get(s['scenario'], 'see the schedule')})"),
+        ("learner", m.get("learner", "unknown")),
+        ("model", m.get("model", "unknown")),
         ("user simulator", simulator_of(m)),
-        ("seed", m.get("seed", "?")),
-        ("interactions", f"{m.get('position', '?')} of {m.get('interactions', '?')} "
-                         f"(status: {m.get('status', '?')})"),
-        ("wall time", f"{sum(float(x.get('seconds', 0)) for x in sessions):.1f} s "
-                      f"over {len(sessions)} session(s)"),
+        ("seed", m.get("seed", "unknown")),
+        ("interactions", f"{report.live['interactions']} of {m.get('interactions', 'unknown')} logged "
+                         f"(status: {m.get('status', 'unknown')})"),
+        ("wall time", f"{sum(float(x.get('seconds', 0)) for x in sessions):.1f} s over {len(sessions)} session(s)"
+         if sessions else "not recorded yet: it is written when a session ends"),
         ("peak RSS", f"{max(peaks):.0f} MiB (process maximum)" if peaks else "not recorded"),
         ("git commit", m.get("git_commit", "unknown")),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "unknown"),
     ]
 
 
+def general_count(manifest: dict[str, Any]) -> int | None:
+    """How many general-capability questions each probe asked (None when not recorded)."""
+    n = ((manifest.get("prompts") or {}).get("general") or {}).get("n")
+    return n if isinstance(n, int) and n > 0 else None
+
+
 def simulator_of(manifest: dict[str, Any]) -> str:
     """The user simulator in words: its name plus the model it calls, if any."""
-    user = manifest.get("user") or "?"
+    user = manifest.get("user") or "unknown"
     options = (manifest.get("config") or {}).get("user_options") or {}
     model = options.get("model")
     return f"{user} ({model})" if model else str(user)
@@ -278,52 +304,60 @@ class Section:
     notes: list[str] = field(default_factory=list)
 
 
-def metric_sections(summary: dict[str, Any]) -> list[Section]:
-    """The metrics of a run summary as tables: adaptation, unlearning, forgetting, drift, cost."""
+def metric_sections(summary: dict[str, Any], general_questions: int | None = None) -> list[Section]:
+    """The metrics of a run summary as tables: adaptation, unlearning, forgetting, drift, cost.
+
+    `general_questions`: how many general questions each probe asked (the drift note)."""
+    from simbench.report.glossary import flag_words
     from simbench.report.html import fmt, fmt_interval
+    from simbench.report.run_notes import row_flags, steps_words
 
     sections = []
     rows = [
-        [a["preference"], str(a["phase"]), fmt(a["b"]), fmt(a["c"]),
-         f"{fmt(a['steps_to_threshold'])}{' (censored)' if a['censored'] else ''}",
+        [a["preference"], str(a["phase"] + 1), fmt(a["b"]), fmt(a["c"]), steps_words(a),
          fmt_interval(a["aulc"], *(a.get("aulc_ci") or [None, None])),
          fmt_interval(a["final_s"], *(a.get("final_s_ci") or [None, None])),
-         ", ".join(a["flags"]) or "–"]
+         flag_words(row_flags(a))]
         for a in summary["adaptation"]
     ]
     notes = sorted({a["baseline_note"] for a in summary["adaptation"]})
     sections.append(Section(
         f"Adaptation (threshold g ≥ {summary['threshold']} held for {summary['sustain']} probes)",
-        ["preference", "phase", "b", "c", "steps to threshold", "AULC [95% CI]",
-         "final adherence [95% CI]", "flags"], rows, notes))
+        ["preference", "phase", "b", "c", "steps to threshold N (lower is better)",
+         "AULC [95% CI] (higher is better)", "final adherence [95% CI]", "notes"], rows, notes))
     if summary["unlearning"]:
         rows = [
-            [u["preference"], u["kind"], u.get("replaced_by") or "–", str(u["phase"]),
-             fmt(u["s_at_change"]), f"{u['steps_to_unlearn']}{' (censored)' if u['censored'] else ''}",
-             fmt(u["perseveration"]), fmt(u["final_u"]), ", ".join(u["flags"]) or "–"]
+            [u["preference"], u["kind"], u.get("replaced_by") or "–", str(u["phase"] + 1),
+             fmt(u["s_at_change"]), steps_words(u, "steps_to_unlearn"),
+             fmt(u["perseveration"]), fmt(u["final_u"]), flag_words(row_flags(u))]
             for u in summary["unlearning"]
         ]
         sections.append(Section(
             "Unlearning (old preference fading after it is no longer wanted)",
             ["preference", "kind", "replaced by", "phase", "s at change", "steps to unlearn",
-             "perseveration (lower is better)", "final U", "flags"], rows))
+             "perseveration (lower is better)", "final U (higher is better)", "notes"], rows))
     forgetting = summary.get("forgetting")
     if forgetting:
         prefs = forgetting["preferences"]
-        rows = [[("b (baseline)" if i == 0 else f"end of phase {i - 1}")] + [fmt(v) for v in row]
+        rows = [[("b (baseline)" if i == 0 else f"end of phase {i}")] + [fmt(v) for v in row]
                 for i, row in enumerate(forgetting["R"])]
         sections.append(Section(
             "Forgetting (R: adherence to each preference at the end of each phase; first row b)",
             ["row"] + prefs, rows,
-            [f"ACC {fmt(forgetting['acc'])} · BWT {fmt(forgetting['bwt'])} · "
-             f"forgetting F {fmt(forgetting['forgetting'])} · min-ACC {fmt(forgetting['min_acc'])}"]))
+            [f"ACC {fmt(forgetting['acc'])} (higher is better) · BWT {fmt(forgetting['bwt'])} (higher is "
+             f"better) · forgetting F {fmt(forgetting['forgetting'])} (lower is better) · "
+             f"min-ACC {fmt(forgetting['min_acc'])} (higher is better)"]))
     drift = summary.get("general_drift")
     if drift:
         rows = [[str(t), fmt(a), fmt(d)] for t, a, d in zip(drift["t"], drift["accuracy"], drift["drift"])]
+        note = "with few questions one answer moves accuracy by a large step: read small changes as noise"
+        if general_questions:
+            note = f"accuracy over {general_questions} question(s) per probe, so one answer moves it by " \
+                   f"{1 / general_questions:.2f}; {note.split(': ')[1]}"
         sections.append(Section("Collateral drift (general-capability questions)",
-                                ["t", "accuracy", "change since t=0"], rows))
+                                ["t", "accuracy", "drift: change since t=0 (closer to 0 is better)"], rows, [note]))
     cost = summary["cost"]
-    rows = [[stage, fmt(seconds, 3)] for stage, seconds in cost["seconds_per_interaction"].items()]
+    rows = cost_rows(cost)
     notes = [f"{cost['interactions']} interactions, {cost['updates']} updates "
              f"({cost['skipped_updates']} skipped), {fmt(cost['tokens_per_interaction'], 1)} tokens "
              f"per interaction, {fmt(cost['probe_tokens_per_response'], 1)} per probe answer"]
@@ -331,6 +365,25 @@ def metric_sections(summary: dict[str, Any]) -> list[Section]:
         notes.append("peak memory: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in cost["peak_memory_mb"].items()))
     sections.append(Section("Cost (seconds per interaction by stage)", ["stage", "seconds"], rows, notes))
     return sections
+
+
+STAGE_NAMES = {"generate": "generation", "user": "user simulator", "update": "update", "probe": "probing"}
+
+
+def cost_rows(cost: dict[str, Any]) -> list[list[str]]:
+    """Stages in a fixed order, their total, and (when recorded) the rest of the wall time."""
+    from simbench.report.html import fmt
+
+    stages = cost["seconds_per_interaction"]
+    rows = [[STAGE_NAMES.get(stage, stage), fmt(stages[stage], 3)]
+            for stage in [*STAGE_NAMES, *sorted(set(stages) - set(STAGE_NAMES) - {"total"})] if stage in stages]
+    if "total" in stages:
+        rows.append(["total of these stages", fmt(stages["total"], 3)])
+    wall = cost.get("wall_seconds_per_interaction")
+    if wall is not None and "total" in stages:
+        rows.append(["other (model loading, checkpoints, logs)", fmt(wall - stages["total"], 3)])
+        rows.append(["wall time", fmt(wall, 3)])
+    return rows
 
 
 def adherence_section(summary: dict[str, Any]) -> Section:
@@ -342,6 +395,6 @@ def adherence_section(summary: dict[str, Any]) -> Section:
     times = sorted({t for curve in curves.values() for t in curve["t"]})
     lookup = {(p, t): s for p in prefs for t, s in zip(curves[p]["t"], curves[p]["s"])}
     starts = {phase["start"]: phase["index"] for phase in summary["phases"]}
-    rows = [[f"{t}" + (f" (phase {starts[t]} starts)" if t in starts else "")]
+    rows = [[f"{t}" + (f" (phase {starts[t] + 1} starts)" if t in starts else "")]
             + [fmt(lookup.get((p, t))) for p in prefs] for t in times]
     return Section("Adherence by probe time", ["t"] + prefs, rows)

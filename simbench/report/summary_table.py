@@ -7,20 +7,32 @@ from typing import Any
 
 
 def adherence_columns(run_dir: Path) -> tuple[list[str], dict[str, list[float]]]:
-    """Column labels and, per preference, adherence at t=0, at each phase end and at the end."""
+    """Column labels and, per preference, adherence at the start, at each phase's last probe
+    and at the end.
+
+    Each column is labelled by the probe time whose values it shows ("phase 1's last probe,
+    t=8"), which is not the phase's end when no probe falls on it; a phase with no probe
+    after it starts gets "phase 2: no probe" and dashes. Phases are numbered from 1.
+    """
     from simbench.metrics import load_run_logs
     from simbench.metrics.curves import adherence_curves, phase_windows
 
     logs = load_run_logs(run_dir)
     curves = adherence_curves(logs.probes)
     windows = phase_windows(logs.schedule, logs.episode_length)
-    points = [("start", 0)] + [
-        (f"end of phase {w.index + 1} (t={w.end})", w.end) for w in windows[:-1]
-    ]
-    last_t = int(max((int(c.t[-1]) for c in curves.values() if c.t.size), default=0))
-    points.append((f"end (t={last_t})", last_t))
+    times = sorted({int(t) for c in curves.values() for t in c.t})
+    points: list[tuple[str, int | None]] = [("start (t=0)", 0)] if 0 in times else []
+    for w in windows[:-1]:
+        inside = [t for t in times if w.start < t <= w.end]
+        if inside:
+            points.append((f"phase {w.index + 1} last probe (t={inside[-1]})", inside[-1]))
+        else:
+            points.append((f"phase {w.index + 1}: no probe", None))
+    if times:
+        points.append((f"end (t={times[-1]})", times[-1]))
     labels = [label for label, _ in points]
-    values = {pid: [curve.at_or_before(t) for _, t in points] for pid, curve in curves.items()}
+    values = {pid: [curve.at_or_before(t) if t is not None else float("nan") for _, t in points]
+              for pid, curve in curves.items()}
     return labels, values
 
 

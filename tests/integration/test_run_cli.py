@@ -161,7 +161,7 @@ def test_cli_run_writes_a_complete_folder_and_prints_the_table(capsys, tmp_path,
                           "--learner-option", "lr=0.001", "--seed", "5", "--out", out)
     assert code == 0, stderr
     assert "adherence per preference" in stderr and "complete" in stderr
-    assert "concise" in stderr and "no-emojis" in stderr and "end of phase 1 (t=2)" in stderr
+    assert "concise" in stderr and "no-emojis" in stderr and "phase 1 last probe (t=2)" in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["seed"] == 5
     assert manifest["config"]["learner_options"] == {"lr": 0.001}

@@ -15,15 +15,15 @@ def interaction(t, turn, seconds, tokens) -> InteractionRecord:
                              active=["A"], seconds=seconds, tokens=tokens)
 
 
-def probe(tokens) -> ProbeRecord:
+def probe(tokens, seconds=0.0) -> ProbeRecord:
     return ProbeRecord(t=0, probe_id=f"p{tokens}", prompt="q", response="r",
-                       checks={"A": CheckOutcome(passed=True)}, tokens=tokens)
+                       checks={"A": CheckOutcome(passed=True)}, tokens=tokens, seconds=seconds)
 
 
 INTERACTIONS = [
     interaction(0, 0, {"generate": 2.0, "user": 1.0}, 10),
     interaction(0, 1, {"generate": 1.0, "user": 0.5}, 5),  # follow-up turn of interaction 0
-    interaction(1, 0, {"generate": 3.0, "user": 0.5, "probe": 4.0, "update": 99.0}, 15),
+    interaction(1, 0, {"generate": 3.0, "user": 0.5, "update": 99.0}, 15),
 ]
 UPDATES = [
     UpdateLogRecord(update=0, t=2, seconds=5.0, stats={"peak_rss_mb": 4900}),
@@ -32,9 +32,9 @@ UPDATES = [
 
 
 def test_stage_seconds_are_totals_over_distinct_interactions():
-    # 2 interactions. generate (2+1+3)/2 = 3; user (1+.5+.5)/2 = 1; probe 4/2 = 2;
+    # 2 interactions. generate (2+1+3)/2 = 3; user (1+.5+.5)/2 = 1; probe (1+2+1)/2 = 2;
     # update from update records (5+1)/2 = 3, not the interaction's 99; total 9.
-    cost = run_cost(INTERACTIONS, UPDATES, [probe(8), probe(12), probe(10)], {})
+    cost = run_cost(INTERACTIONS, UPDATES, [probe(8, 1.0), probe(12, 2.0), probe(10, 1.0)], {})
     assert cost.interactions == 2
     assert cost.seconds_per_interaction == pytest.approx(
         {"generate": 3.0, "user": 1.0, "probe": 2.0, "update": 3.0, "total": 9.0})
@@ -60,3 +60,19 @@ def test_run_without_interactions_has_no_rates():
     cost = run_cost([], [], [], {})
     assert cost.interactions == 0 and cost.seconds_per_interaction == {}
     assert math.isnan(cost.tokens_per_interaction)
+
+
+def test_probing_includes_the_general_questions_answered_in_the_same_batch_and_the_total_adds_up():
+    # 3 probe prompts + 1 general question share each batch: the records hold 3/4 of its time.
+    manifest = {"prompts": {"probe": {"n": 3}, "general": {"n": 1}}, "status": "complete",
+                "sessions": [{"seconds": 20.0}, {"seconds": 4.0}]}
+    cost = run_cost(INTERACTIONS, UPDATES, [probe(8, 1.0), probe(12, 1.0), probe(10, 1.0)], manifest)
+    stages = cost.seconds_per_interaction
+    assert stages["probe"] == pytest.approx(4.0 / 2)
+    assert stages["total"] == pytest.approx(sum(v for k, v in stages.items() if k != "total"))
+    assert cost.wall_seconds_per_interaction == pytest.approx(12.0)
+
+
+def test_a_running_run_has_no_wall_time_yet():
+    manifest = {"status": "running", "sessions": []}
+    assert run_cost(INTERACTIONS, UPDATES, [], manifest).wall_seconds_per_interaction is None

@@ -188,9 +188,36 @@ def test_end_of_run_table_reads_start_phase_end_and_end(reference):
     from simbench.report.summary_table import adherence_columns
 
     labels, values = adherence_columns(reference)
-    assert labels == ["start", "end of phase 1 (t=4)", "end (t=8)"]
+    assert labels == ["start (t=0)", "phase 1 last probe (t=4)", "end (t=8)"]
     probes = records(reference, "probes")
     for pid, row in values.items():
         for t, value in zip((0, 4, 8), row):
             at_t = [r["checks"][pid]["passed"] for r in probes if r["t"] == t]
             assert value == pytest.approx(sum(at_t) / len(at_t))
+
+
+def test_end_of_run_columns_are_labelled_by_the_probe_time_they_show(tmp_path):
+    """A flip at t=13 with probes every 8: phase 1's column shows the t=8 probe and says so;
+    a phase that no probe measures gets no number at all."""
+    from simbench.logs.io import write_json
+    from simbench.report.summary_table import adherence_columns
+
+    schedule = [{"at": 0, "preferences": ["concise"]}, {"at": 13, "preferences": ["detailed"]},
+                {"at": 14, "preferences": ["concise"]}]
+    write_json(tmp_path / "manifest.json", {
+        "schema_version": 1, "status": "complete", "learner": "frozen", "seed": 0, "interactions": 24,
+        "persona": {"id": "p", "schedule": schedule, "ever": ["concise", "detailed"],
+                    "opposites": {"concise": "detailed"}}})
+    lines = []
+    for t in (0, 8, 16, 24):
+        for k in range(2):
+            checks = {"concise": {"passed": t >= 8 + 8 * k}, "detailed": {"passed": False}}
+            lines.append(json.dumps({"v": 1, "t": t, "probe_id": f"p{k}", "prompt": "q", "response": "r",
+                                     "checks": checks}))
+    (tmp_path / "probes.jsonl").write_text("\n".join(lines) + "\n")
+    for name in ("interactions", "updates"):
+        (tmp_path / f"{name}.jsonl").write_text("")
+    labels, values = adherence_columns(tmp_path)
+    assert labels == ["start (t=0)", "phase 1 last probe (t=8)", "phase 2: no probe", "end (t=24)"]
+    assert values["concise"][:2] == [0.0, 0.5] and values["concise"][2] != values["concise"][2]
+    assert values["concise"][3] == 1.0

@@ -1,0 +1,142 @@
+"""The parts of a run report that say what the numbers rest on: the schedule, the warnings a
+reader must see first (unprobed phases, unfinished runs and baselines, an unfit user
+simulator), the user simulator's follow-up quality and the glossary. Format-neutral
+`Section`s; report.markdown and report.html render them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from simbench.report.glossary import GLOSSARY_HEADERS, PHASES, flag_rows, glossary_rows
+
+if TYPE_CHECKING:
+    from simbench.report.run_report import RunReport, Section
+
+
+def probe_times(summary: Mapping[str, Any]) -> list[int]:
+    """Every probe time of the run (from its adherence curves)."""
+    return sorted({int(t) for curve in summary["adherence"].values() for t in curve["t"]})
+
+
+def phase_probes(phase: Mapping[str, Any], times: Sequence[int]) -> list[int]:
+    """Probe times that measure `phase`: after it starts, up to its end (start < t <= end)."""
+    return [t for t in times if phase["start"] < t <= phase["end"]]
+
+
+def schedule_section(summary: Mapping[str, Any], opposites: Mapping[str, str | None]) -> Section:
+    """One row per phase: number (from 1), interactions, preferences, change, probes in it."""
+    from simbench.persona.scenario import transition
+    from simbench.report.run_report import Section
+
+    times = probe_times(summary)
+    phases = summary["phases"]
+    sets = [frozenset(p["preferences"]) for p in phases]
+    rows = []
+    for k, phase in enumerate(phases):
+        if k == 0:
+            change = "start"
+        else:
+            added = [f"+{p}" for p in phase["preferences"] if p not in sets[k - 1]]
+            dropped = [f"−{p}" for p in phases[k - 1]["preferences"] if p not in sets[k]]
+            kind = transition(sets[: k - 1], sets[k - 1], sets[k], opposites)
+            change = f"{kind}: {' '.join(added + dropped)}"
+        probes = phase_probes(phase, times)
+        rows.append([str(k + 1), f"{phase['start']}–{phase['end'] - 1}",
+                     ", ".join(phase["preferences"]) or "none", change,
+                     ", ".join(map(str, probes)) or "none (not measured)"])
+    notes = [PHASES, f"scenario type: {summary['scenario']}"]
+    return Section("Schedule", ["phase", "interactions", "active preferences", "change",
+                                "probes measuring it (t)"], rows, notes)
+
+
+def run_warnings(report: RunReport) -> list[str]:
+    """What a reader must know before trusting the numbers, in words."""
+    manifest, summary, live = report.manifest, report.summary, report.live
+    out = [f"at the start of the run: {w}" for w in manifest.get("warnings") or []]
+    total = manifest.get("interactions", "?")
+    status = manifest.get("status", "unknown")
+    if status != "complete":
+        out.append(
+            f"this run is {status}: {live['interactions']} of {total} interactions, "
+            f"{live['probe_times']} probe time(s) and {live['updates']} update(s) logged so far; "
+            "every number below covers only what is logged"
+        )
+    for role, state in report.baseline_states.items():
+        if state["status"] != "complete":
+            out.append(
+                f"the {role} baseline ../{state['run']} is {state['status']} ({state['interactions']} of "
+                f"{state['total']} interactions logged): its numbers may change when it finishes"
+            )
+    times = probe_times(summary)
+    for k, phase in enumerate(summary["phases"]):
+        if not phase_probes(phase, times) and (status == "complete" or live["interactions"] >= phase["end"]):
+            out.append(f"phase {k + 1} (interactions {phase['start']}–{phase['end'] - 1}) has no probe "
+                       "after it starts: nothing measures what it taught")
+    quality = summary.get("user_quality") or {}
+    if quality.get("unfit"):
+        from simbench.metrics.user_quality import UNFIT_SHARE
+
+        out.append(
+            f"{quality['share']:.0%} of the user simulator's follow-ups ({quality['flagged']} of "
+            f"{quality['gated']}) failed its quality gate (more than {UNFIT_SHARE:.0%}): this user "
+            "simulator is not fit for this persona, so the feedback the learner saw is suspect"
+        )
+    return out
+
+
+def user_quality_section(summary: Mapping[str, Any]) -> Section:
+    """The share of follow-ups the LLM user's quality gate flagged, with the reasons."""
+    from simbench.report.run_report import Section
+    from simbench.users.gate import REASONS
+
+    quality = summary.get("user_quality") or {}
+    if not quality.get("gated"):
+        return Section("User simulator follow-ups", ["follow-ups", "quality gate"],
+                       [[str(quality.get("follow_ups", 0)),
+                         "not gated: the rules user writes checked templates that keep the wishes they voice"]])
+    reasons = ", ".join(f"{REASONS.get(k, k)} {v}" for k, v in quality["reasons"].items()) or "–"
+    return Section(
+        "User simulator follow-ups",
+        ["follow-ups", "through the gate", "flagged", "share flagged", "why"],
+        [[str(quality["follow_ups"]), str(quality["gated"]), str(quality["flagged"]),
+          f"{quality['share']:.0%}", reasons]],
+        ["flagged: still failed the gate (echo, role flip, label, empty, no mention of the broken "
+         "wish, or breaking a voiced wish) after every retry, and was kept so the run could go on"],
+    )
+
+
+def glossary_sections() -> list[Section]:
+    """The glossary of symbols and the flags in words."""
+    from simbench.report.run_report import Section
+
+    return [
+        Section("Glossary", GLOSSARY_HEADERS, glossary_rows(), [PHASES]),
+        Section("Flags", ["flag", "meaning"], flag_rows()),
+    ]
+
+
+def steps_words(row: Mapping[str, Any], key: str = "steps_to_threshold") -> str:
+    """A steps cell that says what state the number is in, never a bare censored number."""
+    flags = row["flags"]
+    steps = row.get(key)
+    if "unreachable_at_token_cap" in flags:
+        return "unreachable (token cap)"
+    if "no_probes" in flags:
+        return "not measured (no probe)"
+    if "too_few_probes_to_sustain" in flags:
+        return f"not measurable ({row.get('n_probes', '?')} probe(s) in phase)"
+    if row.get("censored"):
+        return f"not reached in {steps} (censored)"
+    if "no_headroom" in flags:
+        return f"{steps} (no headroom)"
+    return "–" if steps is None else str(steps)
+
+
+def row_flags(row: Mapping[str, Any]) -> list[str]:
+    """The row's flags plus "saturated" (b already 1: nothing left to gain) as words go."""
+    flags = list(row["flags"])
+    b = row.get("b")
+    if "no_headroom" in flags and b is not None and b >= 1.0 - 1e-9:
+        flags.append("saturated")
+    return flags
