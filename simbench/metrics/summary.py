@@ -82,12 +82,12 @@ def _baselines(
     )
     if active is not None and np.any(~np.isnan(active.s)):
         c = mean_finite(active.s)
-        notes.append(f"c = in-context-oracle adherence in phase {window.index} ({active.t.size} probe times)")
+        notes.append(f"c = in-context-oracle adherence in phase {window.index + 1} ({active.t.size} probe times)")
     else:
         c = 1.0
         why = (
             "no oracle run" if oracle is None
-            else f"oracle run has no probes of '{pref}' in phase {window.index}"
+            else f"oracle run has no probes of '{pref}' in phase {window.index + 1}"
         )
         notes.append(f"{why}: c = 1")
     return b, c, "; ".join(notes)

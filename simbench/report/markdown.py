@@ -36,8 +36,8 @@ def fenced(text: str, info: str = "text") -> str:
     return f"{fence}{info}\n{text}\n{fence}"
 
 
-def section_markdown(section: Section) -> str:
-    parts = [f"### {md_cell(section.title)}", "", md_table(section.headers, section.rows)]
+def section_markdown(section: Section, level: int = 3) -> str:
+    parts = [f"{'#' * level} {md_cell(section.title)}", "", md_table(section.headers, section.rows)]
     parts += [""] + [f"- {md_cell(note)}" for note in section.notes] if section.notes else []
     return "\n".join(parts)
 
@@ -53,7 +53,7 @@ def run_report_markdown(report: RunReport) -> str:
         out += ["## Warnings", ""] + [f"- **warning:** {md_cell(w)}" for w in warnings] + [""]
     out += [md_table(["", ""], run_facts(report)), ""]
     opposites = (report.manifest.get("persona") or {}).get("opposites") or {}
-    out += [section_markdown(schedule_section(report.summary, opposites)), ""]
+    out += [section_markdown(schedule_section(report.summary, opposites), level=2), ""]
     baselines = report.baselines.describe(report.run_dir)
     out += ["## Baselines", ""] + [f"- {md_cell(line)}" for line in baselines] + [""]
     out += ["## Adherence", "", "The HTML report plots these curves with the phase switches marked.", ""]

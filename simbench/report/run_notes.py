@@ -111,7 +111,7 @@ def glossary_sections() -> list[Section]:
     from simbench.report.run_report import Section
 
     return [
-        Section("Glossary", GLOSSARY_HEADERS, glossary_rows(), [PHASES]),
+        Section("Symbols", GLOSSARY_HEADERS, glossary_rows(), [PHASES]),
         Section("Flags", ["flag", "meaning"], flag_rows()),
     ]
 

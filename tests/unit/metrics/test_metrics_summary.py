@@ -64,7 +64,7 @@ def test_baselines_come_from_frozen_and_oracle_runs():
     oracle = run({"not_A": {0: [0, 0], 10: [0, 0], 20: [1, 0], 30: [1, 1], 40: [1, 1]}}, learner="in-context-oracle")
     b, c, note = baselines_from_runs(frozen, oracle, "not_A", 1, run=run(FLIP_TABLE))
     assert (b, c) == (pytest.approx(0.5), pytest.approx(5 / 6))
-    assert "frozen-arm" in note and "in-context-oracle adherence in phase 1 (3 probe times)" in note
+    assert "frozen-arm" in note and "in-context-oracle adherence in phase 2 (3 probe times)" in note  # shown from 1
     # In phase 0 (0..20) the oracle's probes at t=0 and t=10 count, not the one at t=20: c = 0.
     assert baselines_from_runs(frozen, oracle, "not_A", 0, run=run(FLIP_TABLE))[1] == 0.0
 
