@@ -48,6 +48,7 @@ _ASSISTANT = re.compile(
 _LABEL = re.compile(
     r"\b(?:the|my|your) (?:next |following )?(?:message|reply|response|follow-up)"
     r"(?: is| would be| will be)?\s*:|\bnext message\s*:"
+    r"|^here(?:'s| is) (?:the|my) (?:next |following )?(?:message|reply|response)\b"
     r"|^\W*(?:user|assistant|you|me|reply|response|message|follow-up)\s*:"
     r"|\bassistant\s*:|\buser\s*:|\[(?:user|assistant|your message)[^\]]*\]",
     re.IGNORECASE,

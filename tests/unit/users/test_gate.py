@@ -19,6 +19,7 @@ from simbench.users.scripted_server import ScriptedServer
 
 ANSWER = ("Plants make food through photosynthesis. They take in sunlight with chlorophyll, absorb "
           "water through their roots and carbon dioxide through their leaves, and turn them into sugar.")
+LONG = ANSWER + " It mostly happens in the leaves."  # three sentences: breaks `concise`
 CONCISE, CALM = BUILTIN["concise"], BUILTIN["no-exclamation"]
 
 
@@ -28,6 +29,7 @@ CONCISE, CALM = BUILTIN["concise"], BUILTIN["no-exclamation"]
     ("As an AI, I can explain photosynthesis in two sentences.", gate.ROLE_FLIP),
     ("The next message is: keep it to two sentences.", gate.LABEL_LEAK),
     ("Assistant: keep it short.", gate.LABEL_LEAK),
+    ("Here is the next response to your last message: shorter please.", gate.LABEL_LEAK),
     ("Thank you for the information about photosynthesis and leaves.", gate.OFF_WISH),
     ("   ", gate.EMPTY),
     ("...", gate.EMPTY),
@@ -38,6 +40,7 @@ def test_the_failures_seen_with_a_small_llm_user_are_flagged(text, reason):
 
 @pytest.mark.parametrize("text", [
     "Could you keep it to two sentences next time?",
+    "Your next reply should be short: two sentences at most.",
     "Too long for me. Just the short version please.",
     "Shorter please, I only need the key point.",
 ])
@@ -100,7 +103,7 @@ def test_the_openai_user_retries_through_the_gate_over_real_sockets():
 def test_the_openai_user_keeps_a_reply_that_never_passes_flagged():
     with ScriptedServer(reply="Thank you so much for this.") as server:
         user = OpenAIUser(server.base_url, "sim", api_key_env=None, timeout=5.0, gate_attempts=2)
-        follow_up = user.follow_up("How do plants eat?", ANSWER, [CONCISE], random.Random(0))
+        follow_up = user.follow_up("How do plants eat?", LONG, [CONCISE], random.Random(0))
         assert len(server.requests) == 2
     assert follow_up.text == "Thank you so much for this."
     assert follow_up.meta["gate"] == {"attempts": 2, "flags": [gate.OFF_WISH]}
