@@ -49,6 +49,8 @@ _LABEL = re.compile(
     r"\b(?:the|my|your) (?:next |following )?(?:message|reply|response|follow-up)"
     r"(?: is| would be| will be)?\s*:|\bnext message\s*:"
     r"|^here(?:'s| is) (?:the|my) (?:next |following )?(?:message|reply|response)\b"
+    # The headings of our own prompt (users/prompting.py) copied into the reply.
+    r"|\bmy message was\s*:|\bthe assistant (?:answered|said|wrote|replied)\s*:"
     r"|^\W*(?:user|assistant|you|me|reply|response|message|follow-up)\s*:"
     r"|\bassistant\s*:|\buser\s*:|\[(?:user|assistant|your message)[^\]]*\]",
     re.IGNORECASE,

@@ -30,6 +30,7 @@ CONCISE, CALM = BUILTIN["concise"], BUILTIN["no-exclamation"]
     ("The next message is: keep it to two sentences.", gate.LABEL_LEAK),
     ("Assistant: keep it short.", gate.LABEL_LEAK),
     ("Here is the next response to your last message: shorter please.", gate.LABEL_LEAK),
+    ("The assistant answered: a 404 means the page is missing. Shorter please.", gate.LABEL_LEAK),
     ("Thank you for the information about photosynthesis and leaves.", gate.OFF_WISH),
     ("   ", gate.EMPTY),
     ("...", gate.EMPTY),
