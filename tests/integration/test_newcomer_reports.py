@@ -144,6 +144,11 @@ def test_scenario_words_agree_across_personas_list_reports_and_leaderboard(resul
     md = (tmp_path / "board" / "leaderboard.md").read_text()
     assert "## Scenario: revert (an earlier set of preferences comes back)" in md
     assert "## Glossary" in md and "probing" in board["metrics"]["cost"]
+    # Every flag the rows carry is counted in the notes, in words.
+    from simbench.report.glossary import FLAG_WORDS
+
+    noted = [n for n in board["notes"] if " are flagged " in n]
+    assert noted and all(FLAG_WORDS[n.split(" are flagged ")[1].split(":")[0]] in n for n in noted)
 
 
 def test_cost_stages_add_up_to_the_total(results):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -139,3 +140,33 @@ def test_timeline_phase_markers_sit_where_each_new_bar_begins(width):
     markers = [i for i, ch in enumerate(axis_text(engine, width).splitlines()[0]) if ch == "|"]
     starts = [timeline_bar(engine, pid, width).index("█") for pid in engine.ever()]
     assert markers == sorted(set(starts)) and len(timeline_bar(engine, "no-lists", width)) == width
+
+
+def test_validate_accepts_a_folder_of_persona_files(capsys, tmp_path):
+    for name in ("concise", "no-emojis"):
+        (tmp_path / f"{name}.yaml").write_text((shipped_personas()[0].parent / f"{name}.yaml").read_text())
+    (tmp_path / "notes.txt").write_text("not a persona")
+    code, out, err = run_main(capsys, "personas", "validate", tmp_path)
+    assert code == 0, err
+    assert [line.split()[1] for line in out.splitlines()] == [str(tmp_path / "concise.yaml"),
+                                                              str(tmp_path / "no-emojis.yaml")]
+
+
+def test_validate_of_a_folder_without_personas_exits_2_naming_it(capsys, tmp_path):
+    code, out, err = run_main(capsys, "personas", "validate", tmp_path)
+    assert code == 2 and out == "" and str(tmp_path) in err and "holds no persona file" in err
+
+
+def test_show_prints_the_whole_header_and_axis_of_a_short_persona(capsys, tmp_path):
+    path = tmp_path / "short.yaml"
+    path.write_text("id: short\nname: A persona with a rather long name for a narrow terminal\n"
+                    "background: Short.\ninteractions: 12\nschedule:\n  - at: 0\n    preferences: [concise]\n"
+                    "  - at: 6\n    preferences: [detailed]\n")
+    code, out, _ = run_main(capsys, "personas", "show", path)
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "A persona with a rather long name for a narrow terminal" in flat
+    assert "scenario flip, 12 interactions" in flat
+    header = next(line for line in out.splitlines() if "preference" in line)
+    assert re.search(r"\b0 +12\b", header) and "(interactions)" in header
+    assert "12 inte" not in header  # the old header cut "0 .. 12 interactions" to "0 .. 12 inte"

@@ -1,0 +1,38 @@
+"""The glossary names every symbol reports print and every flag the metrics can raise."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from simbench.report.glossary import FLAG_WORDS, GLOSSARY, flag_words
+from simbench.report.run_notes import steps_words
+
+METRICS = Path(__file__).resolve().parents[3] / "simbench" / "metrics"
+
+
+def test_every_flag_the_metrics_raise_has_words():
+    source = "\n".join(p.read_text() for p in METRICS.glob("*.py"))
+    raised = set(re.findall(r'flags\.append\("([a-z_]+)"\)|return \["([a-z_]+)"\]', source))
+    raised = {a or b for a, b in raised} | {"unreachable_at_token_cap"}
+    assert raised and raised <= set(FLAG_WORDS), raised - set(FLAG_WORDS)
+
+
+def test_every_symbol_has_a_formula_and_a_direction():
+    symbols = {term.symbol for term in GLOSSARY}
+    assert {"AULC", "U(t)", "ACC", "BWT", "F", "min-ACC", "specificity", "drift", "|drift|", "b", "c",
+            "g(t)", "perseveration", "cost"} <= symbols
+    for term in GLOSSARY:
+        assert term.formula and term.better and term.meaning, term
+
+
+def test_flags_read_as_words_and_steps_say_their_state():
+    assert flag_words(["censored"]).startswith("threshold not reached")
+    assert flag_words([]) == "–"
+    row = {"flags": ["censored"], "censored": True, "steps_to_threshold": 6, "n_probes": 3}
+    assert steps_words(row) == "not reached in 6 (censored)"
+    row = {"flags": ["censored", "too_few_probes_to_sustain"], "censored": True, "steps_to_threshold": 6,
+           "n_probes": 1}
+    assert steps_words(row) == "not measurable (1 probe(s) in phase)"
+    row = {"flags": ["no_headroom"], "censored": False, "steps_to_threshold": 0, "b": 1.0}
+    assert steps_words(row) == "0 (no headroom)"
