@@ -136,7 +136,7 @@ def section_html(section: Any, heading: str = "h3") -> Raw:
     """A report.run_report.Section as a heading, a table and its notes."""
     notes = "".join(f'<p class="note">{esc(note)}</p>' for note in section.notes)
     return Raw(f"<{heading}>{esc(section.title)}</{heading}>"
-               f"{table(section.headers, section.rows, numeric_from=1)}{notes}")
+               f"{table(section.headers, section.rows, numeric_from=getattr(section, 'numeric_from', 1))}{notes}")
 
 
 def run_report_html(report: Any) -> str:
@@ -211,13 +211,21 @@ def interaction_html(record: Any) -> Raw:
     prompt = record.messages[-1]["content"] if record.messages else ""
     head = (f"t={record.t}, turn {record.turn} · active: {', '.join(record.active) or 'none'} · "
             f"reacted to: {', '.join(record.violated) or 'nothing'}"
-            + (" · irrelevant by design" if record.irrelevant else ""))
+            + (" · irrelevant by design" if record.irrelevant else "") + gate_note(record))
     return Raw(
         f'<div class="card"><strong>{esc(head)}</strong>'
         f'<div class="note">prompt</div>{text_block(prompt)}'
         f'<div class="note">response</div>{text_block(record.response)}'
         f'<div class="note">follow-up</div>{text_block(record.follow_up)}</div>'
     )
+
+
+def gate_note(record: Any) -> str:
+    """" · follow-up flagged: ..." for a follow-up the LLM user's quality gate flagged."""
+    from simbench.users.gate import REASONS
+
+    flags = (record.user_meta.get("gate") or {}).get("flags") or []
+    return f" · follow-up flagged: {', '.join(REASONS.get(f, f) for f in flags)}" if flags else ""
 
 
 def joined(values: dict[str, list[str]]) -> str:

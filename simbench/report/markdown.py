@@ -92,10 +92,12 @@ def glossary_markdown(sections: Sequence[Section]) -> list[str]:
 
 
 def interaction_markdown(record: Any) -> list[str]:
+    from simbench.report.html import gate_note
+
     prompt = record.messages[-1]["content"] if record.messages else ""
     head = (f"### t={record.t}, turn {record.turn} · active: {', '.join(record.active) or 'none'}"
             f" · reacted to: {', '.join(record.violated) or 'nothing'}"
-            + (" · irrelevant by design" if record.irrelevant else ""))
+            + (" · irrelevant by design" if record.irrelevant else "") + gate_note(record))
     return [md_cell(head), "", "Prompt:", "", fenced(prompt), "",
             "Response:", "", fenced(record.response), "", "Follow-up:", "", fenced(record.follow_up), ""]
 

@@ -47,7 +47,7 @@ def schedule_section(summary: Mapping[str, Any], opposites: Mapping[str, str | N
                      ", ".join(map(str, probes)) or "none (not measured)"])
     notes = [PHASES, f"scenario type: {summary['scenario']}"]
     return Section("Schedule", ["phase", "interactions", "active preferences", "change",
-                                "probes measuring it (t)"], rows, notes)
+                                "probes measuring it (t)"], rows, notes, numeric_from=None)
 
 
 def run_warnings(report: RunReport) -> list[str]:
@@ -94,7 +94,8 @@ def user_quality_section(summary: Mapping[str, Any]) -> Section:
     if not quality.get("gated"):
         return Section("User simulator follow-ups", ["follow-ups", "quality gate"],
                        [[str(quality.get("follow_ups", 0)),
-                         "not gated: the rules user writes checked templates that keep the wishes they voice"]])
+                         "not gated: the rules user writes checked templates that keep the wishes they voice"]],
+                       numeric_from=None)
     reasons = ", ".join(f"{REASONS.get(k, k)} {v}" for k, v in quality["reasons"].items()) or "–"
     return Section(
         "User simulator follow-ups",
@@ -111,8 +112,8 @@ def glossary_sections() -> list[Section]:
     from simbench.report.run_report import Section
 
     return [
-        Section("Symbols", GLOSSARY_HEADERS, glossary_rows(), [PHASES]),
-        Section("Flags", ["flag", "meaning"], flag_rows()),
+        Section("Symbols", GLOSSARY_HEADERS, glossary_rows(), [PHASES], numeric_from=None),
+        Section("Flags", ["flag", "meaning"], flag_rows(), numeric_from=None),
     ]
 
 

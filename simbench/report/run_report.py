@@ -302,6 +302,7 @@ class Section:
     headers: list[str]
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    numeric_from: int | None = 1  # columns from here on are right-aligned in HTML (None: none)
 
 
 def metric_sections(summary: dict[str, Any], general_questions: int | None = None) -> list[Section]:

@@ -74,3 +74,6 @@ def test_a_cli_run_with_the_readme_llama_cpp_command_reports_the_flagged_share(
     text = (out / "report.md").read_text()
     assert f"| 6 | 6 | {flagged} | {flagged / 6:.0%} |" in text
     assert ("this user simulator is not fit for this persona" in text) == (flagged / 6 > 0.2)
+    shown = [r for r in rows if f"### t={r['t']}, turn {r['turn']} " in text]
+    assert sum("follow-up flagged:" in line for line in text.splitlines() if line.startswith("### t=")) == \
+        sum(bool(r["user_meta"]["gate"]["flags"]) for r in shown)
