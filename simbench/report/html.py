@@ -136,7 +136,7 @@ def section_html(section: Any, heading: str = "h3") -> Raw:
     """A report.run_report.Section as a heading, a table and its notes."""
     notes = "".join(f'<p class="note">{esc(note)}</p>' for note in section.notes)
     return Raw(f"<{heading}>{esc(section.title)}</{heading}>"
-               f"{table(section.headers, section.rows, numeric_from=getattr(section, 'numeric_from', 1))}{notes}")
+               f"{table(section.headers, section.rows, numeric_from=section.numeric_from)}{notes}")
 
 
 def run_report_html(report: Any) -> str:

@@ -135,9 +135,28 @@ def steps_words(row: Mapping[str, Any], key: str = "steps_to_threshold") -> str:
 
 
 def row_flags(row: Mapping[str, Any]) -> list[str]:
-    """The row's flags plus "saturated" (b already 1: nothing left to gain) as words go."""
+    """The row's flags, plus "saturated" when there is no headroom because b is already 1."""
     flags = list(row["flags"])
     b = row.get("b")
     if "no_headroom" in flags and b is not None and b >= 1.0 - 1e-9:
         flags.append("saturated")
     return flags
+
+
+STAGE_NAMES = {"generate": "generation", "user": "user simulator", "update": "update", "probe": "probing"}
+
+
+def cost_rows(cost: dict[str, Any]) -> list[list[str]]:
+    """Stages in a fixed order, their total, and (when recorded) the rest of the wall time."""
+    from simbench.report.html import fmt
+
+    stages = cost["seconds_per_interaction"]
+    rows = [[STAGE_NAMES.get(stage, stage), fmt(stages[stage], 3)]
+            for stage in [*STAGE_NAMES, *sorted(set(stages) - set(STAGE_NAMES) - {"total"})] if stage in stages]
+    if "total" in stages:
+        rows.append(["total of these stages", fmt(stages["total"], 3)])
+    wall = cost.get("wall_seconds_per_interaction")
+    if wall is not None and "total" in stages:
+        rows.append(["other (model loading, checkpoints, logs)", fmt(wall - stages["total"], 3)])
+        rows.append(["wall time", fmt(wall, 3)])
+    return rows

@@ -214,7 +214,7 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
     summary = summarise_run(logs, frozen, oracle, general=read_general(run_dir), bootstrap=bootstrap)
     states = {
         role: {"run": other.run_dir.name, "status": other.manifest.get("status", "unknown"),
-               "interactions": live_counts(other)["interactions"], "total": other.manifest.get("interactions", "?")}
+               "interactions": live_counts(other)["interactions"], "total": other.manifest.get("interactions", "unknown")}
         for role, other in (("frozen", frozen), ("in-context oracle", oracle))
         if other is not None and other.run_dir is not None and Path(other.run_dir).resolve() != run_dir.resolve()
     }
@@ -311,7 +311,7 @@ def metric_sections(summary: dict[str, Any], general_questions: int | None = Non
     `general_questions`: how many general questions each probe asked (the drift note)."""
     from simbench.report.glossary import flag_words
     from simbench.report.html import fmt, fmt_interval
-    from simbench.report.run_notes import row_flags, steps_words
+    from simbench.report.run_notes import cost_rows, row_flags, steps_words
 
     sections = []
     rows = [
@@ -366,25 +366,6 @@ def metric_sections(summary: dict[str, Any], general_questions: int | None = Non
         notes.append("peak memory: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in cost["peak_memory_mb"].items()))
     sections.append(Section("Cost (seconds per interaction by stage)", ["stage", "seconds"], rows, notes))
     return sections
-
-
-STAGE_NAMES = {"generate": "generation", "user": "user simulator", "update": "update", "probe": "probing"}
-
-
-def cost_rows(cost: dict[str, Any]) -> list[list[str]]:
-    """Stages in a fixed order, their total, and (when recorded) the rest of the wall time."""
-    from simbench.report.html import fmt
-
-    stages = cost["seconds_per_interaction"]
-    rows = [[STAGE_NAMES.get(stage, stage), fmt(stages[stage], 3)]
-            for stage in [*STAGE_NAMES, *sorted(set(stages) - set(STAGE_NAMES) - {"total"})] if stage in stages]
-    if "total" in stages:
-        rows.append(["total of these stages", fmt(stages["total"], 3)])
-    wall = cost.get("wall_seconds_per_interaction")
-    if wall is not None and "total" in stages:
-        rows.append(["other (model loading, checkpoints, logs)", fmt(wall - stages["total"], 3)])
-        rows.append(["wall time", fmt(wall, 3)])
-    return rows
 
 
 def adherence_section(summary: dict[str, Any]) -> Section:
