@@ -174,6 +174,10 @@ def test_a_running_run_and_an_unfinished_baseline_are_reported_with_live_counts(
         for name in ("interactions", "probes", "updates", "general"):
             kept = [r for r in records(run, name) if r["t"] < keep or (name != "interactions" and r["t"] <= keep)]
             (run / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+        kept_updates = {r["update"] for r in records(run, "updates")}
+        if (run / "signals.jsonl").exists():  # a cut-back folder holds the signals of its updates only
+            kept = [r for r in records(run, "signals") if r["update"] in kept_updates]
+            (run / "signals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     run = copy / "flip-odd--sdpo-token--s0"
     text = write_run_report(run, bootstrap=5)[0].read_text()
     updates = len(records(run, "updates"))

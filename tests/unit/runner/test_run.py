@@ -215,8 +215,12 @@ def test_end_of_run_columns_are_labelled_by_the_probe_time_they_show(tmp_path):
             lines.append(json.dumps({"v": 1, "t": t, "probe_id": f"p{k}", "prompt": "q", "response": "r",
                                      "checks": checks}))
     (tmp_path / "probes.jsonl").write_text("\n".join(lines) + "\n")
-    for name in ("interactions", "updates"):
-        (tmp_path / f"{name}.jsonl").write_text("")
+    # A consistent folder (readers refuse probes past the logged interactions).
+    (tmp_path / "interactions.jsonl").write_text("".join(
+        json.dumps({"v": 1, "t": t, "prompt_id": f"q{t}", "messages": [], "response": "r",
+                    "follow_up": "f", "violated": [], "active": ["concise"]}) + "\n"
+        for t in range(24)))
+    (tmp_path / "updates.jsonl").write_text("")
     labels, values = adherence_columns(tmp_path)
     assert labels == ["start (t=0)", "phase 1 last probe (t=8)", "phase 2: no probe", "end (t=24)"]
     assert values["concise"][:2] == [0.0, 0.5] and values["concise"][2] != values["concise"][2]
