@@ -68,8 +68,13 @@ def sweep_command(
     user_option: opts.UserOptions = None,
     config: opts.ConfigFile = None,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    executor: str = typer.Option("local", help="Where cells run: local (one after another here) | ray (a Ray cluster)."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster to join: HEAD_IP:6379, or auto (default: start Ray on this machine)."),
+    cpus_per_run: Optional[float] = typer.Option(None, help="CPUs Ray reserves per cell; also its torch threads (default: 1)."),
+    gpus_per_run: Optional[float] = typer.Option(None, help="GPUs per cell, fractions share one (default: 1 with --device cuda, else 0)."),
 ) -> None:
     """Run every persona x learner x seed; complete runs are skipped, unfinished ones resumed."""
+    from simbench.runner.executors import make_executor
     from simbench.runner.sweep import run_sweep
 
     flags = {
@@ -83,7 +88,9 @@ def sweep_command(
         if grid_key in settings:
             raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")
     command = shlex.join(["simbench", *sys.argv[1:]])
-    result = run_sweep(personas, learners, seeds, out_path(out), settings, command=command, progress=not quiet)
+    runner = make_executor(executor, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    result = run_sweep(personas, learners, seeds, out_path(out), settings, command=command, progress=not quiet,
+                       executor=runner)
     for outcome in result.outcomes:
         note = f": {outcome.message}" if outcome.message else ""
         typer.echo(f"{outcome.status:>15}  {outcome.cell.name}{note}")

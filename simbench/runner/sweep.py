@@ -3,7 +3,8 @@
 Every cell is validated (names, persona files, prompt pools, existing run folders) before
 anything runs. Each cell is one `execute` call into RESULTS_DIR/<persona>--<learner>--s<seed>/:
 complete runs are skipped, unfinished ones resumed, so rerunning the command continues the
-sweep. sweep.json records the grid, the command and each run's status as it goes.
+sweep. An executor (`runner/executors`: local or Ray) decides where the cells run; sweep.json
+records the grid, the command, the executor and each run's status and node as it goes.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from simbench.config import RunConfig, build_config
-from simbench.errors import InputError, SimbenchError
+from simbench.errors import InputError
+
+if TYPE_CHECKING:
+    from simbench.runner.executors import Executor
 
 SWEEP_FILE = "sweep.json"
 
@@ -131,31 +135,38 @@ def run_sweep(
     command: str = "",
     parts_factory: Callable[[Any], Any] | None = None,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> SweepResult:
     """Run every cell of the grid not yet complete; stops early only on Ctrl-C or bad input.
 
     A run that fails (user simulator, numerical, policy error) is recorded and the sweep goes
-    on with the next; rerunning the same command resumes it.
+    on with the next; rerunning the same command resumes it. `executor` decides where cells
+    run (default: one after another in this process; see `runner/executors`).
     """
+    from simbench.runner.executors import make_executor
     from simbench.runner.lock import FolderLock
 
     out = Path(out)
     FolderLock(out, what="results folder").ensure_free()  # "in use" beats any half-written cell
-    plan_sweep(personas, learners, seeds, out, settings)  # bad input: refused before any write
-    # One sweep per results folder (both would rewrite sweep.json); each cell's run folder
-    # is locked again by `execute`, so a `simbench run` into a cell is refused too.
-    with FolderLock(out, what="results folder") as lock:
-        cells = plan_sweep(personas, learners, seeds, out, settings)  # as it is now, under the lock
-        lock.keep_folder()
-        return _run_cells(cells, personas, learners, seeds, out, settings, command, parts_factory, progress)
+    cells = plan_sweep(personas, learners, seeds, out, settings)  # bad input: refused before any write
+    executor = executor or make_executor("local")
+    executor.open(cells)  # bad executor flags or an unreachable cluster: refused before any write too
+    try:
+        # One sweep per results folder (both would rewrite sweep.json); each cell's run folder
+        # is locked again by `execute`, so a `simbench run` into a cell is refused too.
+        with FolderLock(out, what="results folder") as lock:
+            cells = plan_sweep(personas, learners, seeds, out, settings)  # as it is now, under the lock
+            lock.keep_folder()
+            return _run_cells(cells, personas, learners, seeds, out, settings, command, parts_factory,
+                              progress, executor)
+    finally:
+        executor.close()
 
 
 def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequence[str],
                seeds: Sequence[int], out: Path, settings: dict[str, Any] | None, command: str,
-               parts_factory: Callable[[Any], Any] | None, progress: bool) -> SweepResult:
-    from simbench.runner.lock import FolderInUse
-    from simbench.runner.run import execute
-
+               parts_factory: Callable[[Any], Any] | None, progress: bool, executor: Executor,
+               ) -> SweepResult:
     result = SweepResult(out)
     record = {
         "command": command,
@@ -164,37 +175,34 @@ def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequen
         "learners": list(dict.fromkeys(learners)),
         "seeds": list(dict.fromkeys(seeds)),
         "settings": dict(settings or {}),
+        "executor": executor.describe(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "runs": {c.name: {"persona": c.persona_id, "learner": c.learner, "seed": c.seed,
                           "status": "complete" if c.state == "complete" else "pending"} for c in cells},
     }
     _save(out, record)
+    by_name = {cell.name: cell for cell in cells}
     with SweepProgress(len(cells), enabled=progress) as bar:
         for cell in cells:
             if cell.state == "complete":
                 result.outcomes.append(SweepOutcome(cell, "skipped", "already complete"))
                 bar.advance(cell.name, "skipped: already complete")
-                continue
-            bar.start_run(cell.name, "resuming" if cell.state == "resume" else "starting")
-            started = time.perf_counter()
-            try:
-                run = execute(cell.config, out=cell.run_dir, resume=cell.state == "resume",
-                              on_event=bar.on_event, parts_factory=parts_factory)
-                outcome = SweepOutcome(cell, run.status, run.message)
-            except FolderInUse as exc:  # a `simbench run` holds this cell: the others can go on
-                outcome = SweepOutcome(cell, "failed", str(exc))
-            except InputError:
-                raise  # a setting every remaining run would trip on: stop and say so
-            except SimbenchError as exc:
-                outcome = SweepOutcome(cell, "failed", str(exc))
-            outcome.seconds = time.perf_counter() - started
+        todo = [cell for cell in cells if cell.state != "complete"]
+        for report in executor.run(todo, parts_factory, bar):
+            report.raise_input_error()  # a setting every remaining run would trip on: stop and say so
+            outcome = SweepOutcome(by_name[report.name], report.status, report.message, report.seconds)
             result.outcomes.append(outcome)
-            record["runs"][cell.name].update(status=outcome.status, message=outcome.message,
-                                             seconds=round(outcome.seconds, 2))
+            run = record["runs"][report.name]
+            run.update(status=outcome.status, message=outcome.message, seconds=round(outcome.seconds, 2),
+                       node=report.node)
+            if report.resumed_from is not None:
+                run["resumed_from"] = report.resumed_from
             _save(out, record)
-            bar.advance(cell.name, f"{outcome.status} ({outcome.seconds:.0f} s)")
-            if outcome.status == "interrupted":
-                break
+            where = f", {report.node['host']}" if executor.name != "local" else ""
+            bar.advance(report.name, f"{outcome.status} ({outcome.seconds:.0f} s{where})",
+                        failed=outcome.status != "complete")
+    order = {cell.name: i for i, cell in enumerate(cells)}
+    result.outcomes.sort(key=lambda o: order[o.cell.name])  # grid order, whatever order cells ended in
     return result
 
 
@@ -221,7 +229,8 @@ def _save(out: Path, record: dict[str, Any]) -> None:
 
 
 class SweepProgress:
-    """One rich progress bar over the runs, naming the current run and its interaction.
+    """One rich progress bar over the runs: done/total, ETA, cells running and failed, and the
+    latest news (the current run's interaction under the local executor).
 
     Without a terminal (nohup, CI logs) a live bar draws nothing, so each finished run is
     written as one line instead: `[k/N] run-name: status`.
@@ -229,17 +238,21 @@ class SweepProgress:
 
     def __init__(self, total: int, enabled: bool) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
         console = Console(stderr=True)
         self.lines = enabled and not console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]runs"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[counts]}"),
             TextColumn("{task.fields[info]}"),
             console=console, disable=not enabled or self.lines,
         )
-        self.task = self.progress.add_task("sweep", total=total, info="")
+        self.task = self.progress.add_task("sweep", total=total, info="", counts="")
         self.current = ""
+        self.running: set[str] = set()
+        self.failed = 0
 
     def __enter__(self) -> SweepProgress:
         self.progress.start()
@@ -248,17 +261,23 @@ class SweepProgress:
     def __exit__(self, *exc: Any) -> None:
         self.progress.stop()
 
+    def _counts(self) -> str:
+        return f"{len(self.running)} running, {self.failed} failed |"
+
     def start_run(self, name: str, info: str) -> None:
         self.current = name
-        self.progress.update(self.task, info=f"{name}: {info}")
+        self.running.add(name)
+        self.progress.update(self.task, info=f"{name}: {info}", counts=self._counts())
 
     def on_event(self, event: Any, context: dict[str, Any]) -> None:
         record = getattr(event, "record", None)
         t = record.t + 1 if record is not None and hasattr(record, "turn") else context["t"]
         self.progress.update(self.task, info=f"{self.current}: interaction {t}/{context['interactions']}")
 
-    def advance(self, name: str, info: str) -> None:
-        self.progress.update(self.task, advance=1, info=f"{name}: {info}")
+    def advance(self, name: str, info: str, failed: bool = False) -> None:
+        self.running.discard(name)
+        self.failed += failed
+        self.progress.update(self.task, advance=1, info=f"{name}: {info}", counts=self._counts())
         if self.lines:
             task = self.progress.tasks[0]
             self.progress.console.print(f"[{task.completed:.0f}/{task.total:.0f}] {name}: {info}",
