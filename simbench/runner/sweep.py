@@ -193,12 +193,13 @@ def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequen
             outcome = SweepOutcome(by_name[report.name], report.status, report.message, report.seconds)
             result.outcomes.append(outcome)
             run = record["runs"][report.name]
-            run.update(status=outcome.status, message=outcome.message, seconds=round(outcome.seconds, 2),
-                       node=report.node)
+            run.update(status=outcome.status, message=outcome.message, seconds=round(outcome.seconds, 2))
+            if report.node:
+                run["node"] = report.node
             if report.resumed_from is not None:
                 run["resumed_from"] = report.resumed_from
             _save(out, record)
-            where = f", {report.node['host']}" if executor.name != "local" else ""
+            where = f", {report.node['host']}" if executor.name != "local" and "host" in report.node else ""
             bar.advance(report.name, f"{outcome.status} ({outcome.seconds:.0f} s{where})",
                         failed=outcome.status != "complete")
     order = {cell.name: i for i, cell in enumerate(cells)}

@@ -14,12 +14,15 @@ import importlib.util
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from simbench.runner.executors.base import checkpoint_position
 from simbench.runner.executors.ray import TASK_PREFIX as CELL_PREFIX
 
 from raycluster import LocalRayCluster, LoopbackNamespace, free_port, netns_available
@@ -200,6 +203,40 @@ def test_killing_the_worker_that_runs_a_cell_ends_with_that_cell_resumed_and_com
     assert run["node"]["pid"] != int(pid)  # Ray ran it again in a new worker ...
     assert run["resumed_from"] >= int(killed_at)  # ... from its checkpoint, not from scratch
     assert logs_of(out) == local_logs  # nothing lost, nothing duplicated, in any cell
+
+
+def test_ctrl_c_stops_every_cell_resumably_and_rerunning_the_command_continues_the_sweep(
+        inputs, local_logs, cluster, tmp_path):
+    out = tmp_path / "results"
+    args = sweep_args(inputs, out, "--executor", "ray", "--address", cluster.address)
+    sweep = subprocess.Popen([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=H.cli_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + SWEEP_TIMEOUT
+        while not any((checkpoint_position(out / name) or 0) >= 2 for name in cell_names()):
+            assert time.monotonic() < deadline and sweep.poll() is None, "no cell got going"
+            time.sleep(0.05)
+        sweep.send_signal(signal.SIGINT)
+        _, stderr = sweep.communicate(timeout=SWEEP_TIMEOUT)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+    assert sweep.returncode == 130, stderr
+
+    runs = sweep_record(out)["runs"]
+    assert "complete" not in {runs[name]["status"] for name in cell_names()}
+    # A cell that was running finished its batch, checkpointed there and said where it stopped.
+    stopped = {name: int(re.match(r"stopped at interaction (\d+)", runs[name]["message"]).group(1))
+               for name in cell_names() if runs[name]["message"].startswith("stopped at interaction")}
+    assert stopped, runs
+    assert all(checkpoint_position(out / name) == t for name, t in stopped.items())
+
+    rerun = run_in(cluster, args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert logs_of(out) == local_logs
+    runs = sweep_record(out)["runs"]
+    assert all(runs[name]["resumed_from"] == t for name, t in stopped.items())
 
 
 def test_an_address_where_no_cluster_answers_is_one_line_and_exit_2(inputs, tmp_path):
