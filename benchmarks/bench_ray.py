@@ -81,10 +81,10 @@ def sweep(args: list[str], out: Path, config: Path, env: dict[str, str]) -> dict
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"error: {' '.join(command)} exited {result.returncode}: {result.stderr.strip()[-2000:]}")
-    runs = json.loads((out / "sweep.json").read_text())["runs"].values()
-    return {"wall": wall, "cell_seconds": sum(r["seconds"] for r in runs), "cells": len(runs),
-            "interactions": sum(json.loads((out / name / "manifest.json").read_text())["position"]
-                                for name in json.loads((out / "sweep.json").read_text())["runs"])}
+    runs = json.loads((out / "sweep.json").read_text())["runs"]
+    positions = [json.loads((out / name / "manifest.json").read_text())["position"] for name in runs]
+    return {"wall": wall, "cell_seconds": sum(r["seconds"] for r in runs.values()), "cells": len(runs),
+            "interactions": sum(positions)}
 
 
 def markdown(results: dict[str, list[dict[str, Any]]], meta: dict[str, Any]) -> str:
