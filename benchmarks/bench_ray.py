@@ -10,7 +10,9 @@ short episodes) through the real CLI, each configuration into a fresh folder:
   ray-1thread    --executor ray --cpus-per-run 1: <cores> single-thread runs at once
 
 ray-serial vs ray-1thread is the throughput question: N concurrent single-thread runs vs one
-N-thread run at a time. Each configuration runs `--repeats` times, alternating, and the
+N-thread run at a time. Ray is started by each sweep on this machine; as root, each sweep runs
+in a network namespace of its own with only loopback (`unshare -n`), because a Ray started
+here otherwise talks to itself over the machine's outward-facing address. Each configuration runs `--repeats` times, alternating, and the
 table shows the median wall time. The markdown goes into RESULTS.md between two marker lines
 (replaced on a rerun, appended the first time). Timings on a shared machine are noise: the
 file records the load averages before and after, and flags a load above the core count.
@@ -71,9 +73,19 @@ def tiny_model(folder: Path) -> str:
     return str(folder)
 
 
+def loopback_only() -> list[str]:
+    """A command prefix that runs the command in a fresh loopback-only network namespace, or
+    nothing when this process may not create one."""
+    prefix = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
+    if shutil.which("unshare") and shutil.which("ip") and os.geteuid() == 0:
+        if subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+            return prefix
+    return []
+
+
 def sweep(args: list[str], out: Path, config: Path, env: dict[str, str]) -> dict[str, Any]:
     """One `simbench sweep` in a subprocess: wall seconds, and the cells' own seconds from sweep.json."""
-    command = [sys.executable, "-m", "simbench", "sweep", "--personas", *SWEEP["personas"],
+    command = [*loopback_only(), sys.executable, "-m", "simbench", "sweep", "--personas", *SWEEP["personas"],
                "--learners", *SWEEP["learners"], "--seeds", *SWEEP["seeds"], "--config", str(config),
                "--out", str(out), "--quiet", *args]
     started = time.perf_counter()
@@ -146,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         settings["model"] = tiny_model(scratch / "tiny") if args.quick else args.model
         config = scratch / "config.json"
         config.write_text(json.dumps(settings))
+        # Token auth off: each sweep's Ray is private to its namespace, and left unset Ray would
+        # write ~/.ray/auth_token, which changes how later `ray start` clusters behave.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-               "RAY_USAGE_STATS_ENABLED": "0"}
+               "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
         env.pop("OMP_NUM_THREADS", None)  # each configuration sets its own threads
         meta = {"command": " ".join(["python benchmarks/bench_ray.py", *(argv if argv is not None else sys.argv[1:])]),
                 "date": time.strftime("%Y-%m-%d %H:%M %Z"), "cores": cores, "model": settings["model"] if not args.quick

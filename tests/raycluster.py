@@ -15,6 +15,7 @@ kill) only from it, and with `--include-dashboard false` it loads none of its st
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-START_TIMEOUT = 120.0  # two raylets and a GCS on a loaded 2-core machine
+START_TIMEOUT = 300.0  # two raylets, a GCS and a dashboard on a loaded 2-core machine
 
 
 def free_port() -> int:
@@ -78,7 +79,11 @@ class LocalRayCluster:
 
     def __init__(self, env: dict[str, str], prefix: list[str], cpus_per_node: int = 1) -> None:
         self.prefix = prefix
-        self.env = {**env, "RAY_USAGE_STATS_ENABLED": "0"}
+        # The environment of the cluster and of every client. Token authentication is set
+        # explicitly: left unset, Ray turns it on or off by whether ~/.ray/auth_token exists
+        # (a local `ray.init()` writes one), and then nodes and clients disagreed here.
+        self.env = {**env, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
+                    "RAY_AUTH_TOKEN": secrets.token_hex(32)}
         self.cpus = cpus_per_node
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -113,16 +118,23 @@ class LocalRayCluster:
         probe = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False); "
                  "print(sum(1 for n in ray.nodes() if n.get('Alive')))")
         deadline = time.monotonic() + START_TIMEOUT
+        last = ""
         while time.monotonic() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
                     raise RuntimeError(f"a Ray node exited with {process.returncode}: {self.logs()}")
-            result = subprocess.run([*self.prefix, sys.executable, "-c", probe, self.address], env=self.env,
-                                    capture_output=True, text=True, timeout=60)
+            try:
+                result = subprocess.run([*self.prefix, sys.executable, "-c", probe, self.address], env=self.env,
+                                        capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                last = "the probe driver timed out"
+                continue
             if result.returncode == 0 and result.stdout.strip().splitlines()[-1:] == [str(count)]:
                 return
+            last = (result.stdout + result.stderr).strip()[-1500:]
             time.sleep(1.0)
-        raise RuntimeError(f"the Ray cluster did not reach {count} nodes in {START_TIMEOUT:.0f} s: {self.logs()}")
+        raise RuntimeError(f"the Ray cluster did not reach {count} nodes in {START_TIMEOUT:.0f} s; "
+                           f"last probe: {last}; node logs: {self.logs()}")
 
     def logs(self) -> str:
         return " | ".join(p.read_text(errors="replace")[-2000:] for p in sorted(self.temp_dir.glob("node*.log")))

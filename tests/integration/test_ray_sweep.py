@@ -118,7 +118,7 @@ def cluster():
 
 def run_in(cluster, args: list[str]) -> subprocess.CompletedProcess:
     """`simbench ARGS` inside the cluster's network namespace, output captured."""
-    return subprocess.run([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=H.cli_env(),
+    return subprocess.run([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=cluster.env,
                           capture_output=True, text=True, timeout=SWEEP_TIMEOUT)
 
 
@@ -177,7 +177,7 @@ sys.exit("no running cell reached a checkpoint in time")
 def test_killing_the_worker_that_runs_a_cell_ends_with_that_cell_resumed_and_complete(
         inputs, local_logs, cluster, tmp_path):
     out = tmp_path / "results"
-    env = H.cli_env()
+    env = cluster.env
     sweep = subprocess.Popen(
         [*cluster.prefix, *H.simbench_command(*sweep_args(inputs, out, "--executor", "ray", "--address",
                                                            cluster.address))],
@@ -209,7 +209,7 @@ def test_ctrl_c_stops_every_cell_resumably_and_rerunning_the_command_continues_t
         inputs, local_logs, cluster, tmp_path):
     out = tmp_path / "results"
     args = sweep_args(inputs, out, "--executor", "ray", "--address", cluster.address)
-    sweep = subprocess.Popen([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=H.cli_env(),
+    sweep = subprocess.Popen([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=cluster.env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + SWEEP_TIMEOUT
