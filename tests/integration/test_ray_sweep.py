@@ -18,7 +18,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -116,6 +118,19 @@ def cluster():
             cluster.stop()
 
 
+@contextmanager
+def sweep_in_background(cluster, args: list[str]) -> Iterator[subprocess.Popen]:
+    """`simbench ARGS` started in the cluster's namespace; killed on the way out if still running."""
+    process = subprocess.Popen([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=cluster.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def run_in(cluster, args: list[str]) -> subprocess.CompletedProcess:
     """`simbench ARGS` inside the cluster's network namespace, output captured."""
     return subprocess.run([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=cluster.env,
@@ -177,25 +192,16 @@ sys.exit("no running cell reached a checkpoint in time")
 def test_killing_the_worker_that_runs_a_cell_ends_with_that_cell_resumed_and_complete(
         inputs, local_logs, cluster, tmp_path):
     out = tmp_path / "results"
-    env = cluster.env
-    sweep = subprocess.Popen(
-        [*cluster.prefix, *H.simbench_command(*sweep_args(inputs, out, "--executor", "ray", "--address",
-                                                           cluster.address))],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
+    with sweep_in_background(cluster, sweep_args(inputs, out, "--executor", "ray", "--address",
+                                                 cluster.address)) as sweep:
         killer = subprocess.run(
             [*cluster.prefix, sys.executable, "-c", KILLER, cluster.address, str(out), CELL_PREFIX, "2",
              str(SETTINGS["interactions"] // 2), str(SWEEP_TIMEOUT)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=SWEEP_TIMEOUT + 60,
+            cwd=REPO, env=cluster.env, capture_output=True, text=True, timeout=SWEEP_TIMEOUT + 60,
         )
         assert killer.returncode == 0, killer.stderr[-3000:]
         victim, pid, killed_at = killer.stdout.split()
-        stdout, stderr = sweep.communicate(timeout=SWEEP_TIMEOUT)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.wait()
+        _, stderr = sweep.communicate(timeout=SWEEP_TIMEOUT)
     assert sweep.returncode == 0, stderr
 
     run = sweep_record(out)["runs"][victim]
@@ -209,19 +215,13 @@ def test_ctrl_c_stops_every_cell_resumably_and_rerunning_the_command_continues_t
         inputs, local_logs, cluster, tmp_path):
     out = tmp_path / "results"
     args = sweep_args(inputs, out, "--executor", "ray", "--address", cluster.address)
-    sweep = subprocess.Popen([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=cluster.env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with sweep_in_background(cluster, args) as sweep:
         deadline = time.monotonic() + SWEEP_TIMEOUT
         while not any((checkpoint_position(out / name) or 0) >= 2 for name in cell_names()):
             assert time.monotonic() < deadline and sweep.poll() is None, "no cell got going"
             time.sleep(0.05)
         sweep.send_signal(signal.SIGINT)
         _, stderr = sweep.communicate(timeout=SWEEP_TIMEOUT)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.wait()
     assert sweep.returncode == 130, stderr
 
     runs = sweep_record(out)["runs"]
