@@ -12,6 +12,7 @@ from simbench.metrics.curves import Curve, PhaseWindow, mean_finite
 
 THRESHOLD = 0.8
 SUSTAIN = 2
+NO_HEADROOM = "no_headroom"
 
 
 def has_headroom(low: float, high: float) -> bool:
@@ -24,8 +25,8 @@ def normalised_gain(s: np.ndarray | float, b: float, c: float) -> np.ndarray:
 
     When c <= b (no headroom: the base already does as well as the ceiling) the ratio is
     undefined; g is then 1 where s >= c (the learner keeps the ceiling) and 0 where it fell
-    below it, so such a preference still scores "did not break it" instead of NaN. Callers
-    flag it `no_headroom`. NaN in s (or b, c) gives NaN.
+    below it, which says "did not break it" on a curve. `adaptation_in_phase` does not score
+    such rows (flag `no_headroom`, NaN metrics). NaN in s (or b, c) gives NaN.
     """
     s = np.asarray(s, dtype=float)
     if np.isnan(b) or np.isnan(c):
@@ -89,7 +90,7 @@ class AdaptationResult(FlaggedResult):
     b: float
     c: float
     n_probes: int
-    steps_to_threshold: int
+    steps_to_threshold: int | None
     censored: bool
     aulc: float
     final_s: float
@@ -105,16 +106,20 @@ def adaptation_in_phase(
 
     AULC is the mean g over the phase's probes (start and end included, see PhaseWindow);
     final values come from the phase's last probe. A phase without probes gets NaN AULC and
-    final values and a censored N (flag `no_probes`).
+    final values and a censored N (flag `no_probes`). With no headroom (c <= b) there is no
+    gain to measure: the row is flagged `no_headroom` (not applicable) with NaN AULC, final g
+    and steps, instead of every arm scoring 1 for matching the base.
     """
     inside = curve.window(window.start, window.end)
     g = normalised_gain(inside.s, b, c)
     steps, censored = sustained_steps(inside.t, g, window.start, window.length, threshold, sustain)
     flags = []
-    if censored:
-        flags.append("censored")
     if not np.isnan(b) and not np.isnan(c) and not has_headroom(b, c):
-        flags.append("no_headroom")
+        flags.append(NO_HEADROOM)
+        g = np.full(g.shape, np.nan)
+        steps, censored = None, False
+    elif censored:
+        flags.append("censored")
     flags.extend(probe_count_flags(inside.t.size, sustain))
     return AdaptationResult(
         phase=window.index,

@@ -1,5 +1,9 @@
 """Unlearning a preference the user stopped holding (flipped to its opposite, or dropped):
-U(t), sustained steps-to-unlearn and perseveration area (design.md §4)."""
+U(t), sustained steps-to-unlearn and perseveration area (design.md §4).
+
+The probe at the change point τ is the reference s(τ): it was answered under the old phase
+with the pre-change weights, so only probes strictly after τ measure unlearning.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,18 @@ from simbench.metrics.adaptation import (
 )
 from simbench.metrics.curves import Curve, PhaseWindow, mean_finite
 
+# Below this rise of s(τ) over b there is nothing to unlearn: the row is "not applicable"
+# (one probe prompt of twelve is 0.083, so a single lucky answer does not make a row).
+MIN_TO_UNLEARN = 0.1
+NOTHING_TO_UNLEARN = "nothing_to_unlearn"
+
 
 def unlearning_score(s: np.ndarray | float, s_at_change: float, b: float) -> np.ndarray:
     """U = clip((s(τ) - s(t)) / (s(τ) - b), 0, 1): 0 while the old habit holds, 1 back at base.
 
     When s(τ) <= b the learner never rose above the frozen model, so there is nothing to
     unlearn and the ratio is undefined; U is then 1 where s <= b and 0 above it (callers
-    flag `nothing_to_unlearn`). NaN inputs give NaN.
+    flag such rows `nothing_to_unlearn` and leave them out of means). NaN inputs give NaN.
     """
     s = np.asarray(s, dtype=float)
     if np.isnan(s_at_change) or np.isnan(b):
@@ -84,7 +93,7 @@ class UnlearningResult(FlaggedResult):
     b: float
     s_at_change: float
     n_probes: int
-    steps_to_unlearn: int
+    steps_to_unlearn: int | None
     censored: bool
     perseveration: float
     final_s: float
@@ -99,20 +108,27 @@ def unlearning_in_phase(
     """Unlearning metrics of `curve` (the old preference) over the probes of `window`.
 
     s(τ) is the old preference's adherence at the last probe at or before the change;
-    steps-to-unlearn is the first t - τ with U >= threshold held for `sustain` probes
-    (censored at the phase length); perseveration = mean(1 - U) over the phase's probes.
+    U is scored at the probes strictly after τ (the one at τ is s(τ) itself, U = 0 by
+    definition, and counting it would keep perseveration >= 1/n). Steps-to-unlearn is the
+    first t - τ with U >= threshold held for `sustain` probes (censored at the phase length);
+    perseveration = mean(1 - U) over those probes. When s(τ) - b < `MIN_TO_UNLEARN` the row
+    is flagged `nothing_to_unlearn` and its steps, perseveration and final U are NaN: a
+    learner that never took up the preference must not score the "best" unlearning.
     """
-    inside = curve.window(window.start, window.end)
+    inside = curve.window(window.start + 1, window.end)
     s_at_change = curve.at_or_before(window.start)
     u = unlearning_score(inside.s, s_at_change, b)
     steps, censored = sustained_steps(inside.t, u, window.start, window.length, threshold, sustain)
     flags = []
-    if censored:
-        flags.append("censored")
     if np.isnan(s_at_change):
         flags.append("no_probe_before_change")
-    elif not np.isnan(b) and not has_headroom(b, s_at_change):
-        flags.append("nothing_to_unlearn")
+    elif not np.isnan(b) and s_at_change - b < MIN_TO_UNLEARN:
+        flags.append(NOTHING_TO_UNLEARN)
+    if NOTHING_TO_UNLEARN in flags:
+        u = np.full(u.shape, np.nan)
+        steps, censored = None, False
+    elif censored:
+        flags.append("censored")
     flags.extend(probe_count_flags(inside.t.size, sustain))
     return UnlearningResult(
         preference=curve.preference,

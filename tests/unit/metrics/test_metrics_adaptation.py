@@ -91,11 +91,20 @@ def test_phase_without_probes_is_censored_with_nan_area():
     assert "no_probes" in result.flags
 
 
-def test_base_already_at_ceiling_counts_as_adapted_and_is_flagged():
-    # b = c = 1 and s stays 1: g = 1 everywhere, N = 0, AULC = 1.
+def test_base_already_at_ceiling_is_not_applicable_instead_of_a_free_one():
+    # b = c = 1 and s stays 1: nothing to gain, so no AULC, final g or steps (not a 1.0
+    # every arm would get for matching the base); raw final adherence is still shown.
     result = adaptation_in_phase(curve([0, 10, 20], [1.0, 1.0, 1.0]), PhaseWindow(0, 0, 20, ("A",)), 1.0, 1.0)
-    assert (result.steps_to_threshold, result.aulc) == (0, 1.0)
-    assert "no_headroom" in result.flags
+    assert result.steps_to_threshold is None and not result.censored
+    assert np.isnan(result.aulc) and np.isnan(result.final_g)
+    assert result.final_s == 1.0
+    assert "no_headroom" in result.flags and "censored" not in result.flags
+
+
+def test_ceiling_below_base_is_not_applicable_too():
+    # c = 0.17 < b = 0.5 (a weak oracle): no headroom whatever the learner does.
+    result = adaptation_in_phase(curve([0, 10, 20], [0.5, 0.9, 0.9]), PhaseWindow(0, 0, 20, ("A",)), 0.5, 0.17)
+    assert "no_headroom" in result.flags and np.isnan(result.aulc)
 
 
 def test_newly_active_lists_first_phase_additions_and_returns():
