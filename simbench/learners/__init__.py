@@ -1,6 +1,11 @@
-"""Learning arms, registered by name (lazily: listing them imports no torch)."""
+"""Learning arms, registered by name (lazily: listing them imports no torch).
+
+Every feedback-driven learner also has an unrelated-feedback control, `<learner>+unrelated`
+(learners/unrelated.py); `sdpo-unrelated` is the older name of `sdpo-token+unrelated`.
+"""
 
 from simbench.learners.base import LEARNERS
+from simbench.learners.unrelated import register_twins
 
 LEARNERS.register_lazy("frozen", "simbench.learners.frozen:FrozenLearner")
 LEARNERS.register_lazy("in-context-oracle", "simbench.learners.in_context:OracleLearner")
@@ -10,4 +15,4 @@ LEARNERS.register_lazy("in-context-memory", "simbench.learners.in_context:Memory
 LEARNERS.register_lazy("sft-hindsight", "simbench.learners.sft_hindsight:SFTHindsightLearner")
 LEARNERS.register_lazy("sdpo-token", "simbench.learners.sdpo:token_learner")
 LEARNERS.register_lazy("sdpo-logit", "simbench.learners.sdpo:logit_learner")
-LEARNERS.register_lazy("sdpo-unrelated", "simbench.learners.sdpo:unrelated_learner")
+register_twins()

@@ -1,9 +1,8 @@
 """SDPO arms: online self-distillation from each follow-up (sdpo/ does the math).
 
 `sdpo-token` is paper 1's per-token advantage loss, `sdpo-logit` paper 2's top-K logit
-distillation, and `sdpo-unrelated` the control: SDPO where every follow-up is swapped for an
-unrelated user message, which separates learning from feedback content from generic drift
-(e.g. shorter answers after any extra context).
+distillation. Their unrelated-feedback controls (`sdpo-token+unrelated`, alias
+`sdpo-unrelated`, and `sdpo-logit+unrelated`) wrap them (learners/unrelated.py).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any, Sequence
 
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
-from simbench.seeding import derive_rng, derive_seed
+from simbench.seeding import derive_seed
 
 SIGNAL_SAMPLES = 2  # per-token advantages of this many samples per update go to signals.jsonl
 
@@ -42,14 +41,15 @@ def lora_config(context: LearnerContext, **fixed: Any) -> tuple[Any, int]:
         raise ValueError(str(exc)) from None
 
 
-# The loss each LoRA arm fixes (None: the learner options choose).
-LORA_ARMS = {"sdpo-token": "token", "sdpo-logit": "logit", "sdpo-unrelated": "token", "sft-hindsight": None}
+# The loss each LoRA arm fixes (None: the learner options choose); a `+unrelated` twin checks
+# its options as its base learner (learners/unrelated.py: base_learner).
+LORA_ARMS = {"sdpo-token": "token", "sdpo-logit": "logit", "sft-hindsight": None}
 
 
 class SDPOLearner(FrozenLearner):
     """Wraps `sdpo.SDPOUpdater`: one update per batch of turns."""
 
-    def __init__(self, context: LearnerContext, loss: str, unrelated: bool = False) -> None:
+    def __init__(self, context: LearnerContext, loss: str) -> None:
         from sdpo.hindsight import end_of_turn_id
         from sdpo.updater import SDPOUpdater
 
@@ -58,15 +58,7 @@ class SDPOLearner(FrozenLearner):
         self.model = self.updater.model
         self.tokenizer = context.tokenizer
         self.seed = context.seed
-        self.unrelated = unrelated
         self.eot = end_of_turn_id(context.tokenizer)
-
-    def feedback(self, turn: Turn) -> str:
-        if not self.unrelated:
-            return turn.follow_up
-        from simbench.users.rules import unrelated_message
-
-        return unrelated_message(derive_rng(self.seed, "unrelated", turn.t, turn.turn))
 
     def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
         import torch
@@ -78,14 +70,14 @@ class SDPOLearner(FrozenLearner):
             HindsightSample(
                 messages=[dict(m) for m in turn.messages],
                 response_ids=list(turn.response_ids) + ([self.eot] if turn.stopped else []),
-                follow_up=self.feedback(turn),
+                follow_up=turn.follow_up,
             )
             for turn in turns
         ]
         torch.manual_seed(derive_seed(self.seed, "update", self.updater.steps))
         record = self.updater.step(samples)
         stats = record.to_dict()
-        stats["feedback"] = "unrelated" if self.unrelated else "user"
+        stats["feedback"] = "user"  # UnrelatedFeedback rewrites it for a control arm
         return UpdateResult(
             skipped=record.skipped,
             reason=record.reason,
@@ -122,8 +114,3 @@ def token_learner(context: LearnerContext) -> SDPOLearner:
 def logit_learner(context: LearnerContext) -> SDPOLearner:
     """SDPO with top-K logit distillation from the hindsight teacher (paper 2)."""
     return SDPOLearner(context, loss="logit")
-
-
-def unrelated_learner(context: LearnerContext) -> SDPOLearner:
-    """Control: sdpo-token with each follow-up swapped for an unrelated user message."""
-    return SDPOLearner(context, loss="token", unrelated=True)

@@ -56,6 +56,7 @@ def file_hash(path: Path) -> str:
 
 def manifest_for(inputs: Any) -> dict[str, Any]:
     """The manifest of a new run (status 'running' until the run layer finishes it)."""
+    from simbench.learners.unrelated import ALIASES, feedback_of
     from simbench.prompts import pool_hash
 
     config = inputs.config.model_dump(mode="json")
@@ -68,6 +69,10 @@ def manifest_for(inputs: Any) -> dict[str, Any]:
         "status": "running",
         "config": config,
         "learner": inputs.config.learner,
+        # What the learner learns from: "user" follow-ups, "unrelated" messages (a control
+        # arm, learners/unrelated.py), or None for arms that ignore feedback.
+        "feedback": feedback_of(inputs.config.learner),
+        "learner_alias_of": ALIASES.get(inputs.config.learner),
         "model": inputs.config.model,
         "user": inputs.config.user,
         "seed": inputs.config.seed,
@@ -94,6 +99,8 @@ def manifest_for(inputs: Any) -> dict[str, Any]:
             "probe": {"n": len(inputs.probe), "sha256": pool_hash(inputs.probe),
                       "ids": [p.id for p in inputs.probe]},
             "general": {"n": len(inputs.general), "ids": [q.id for q in inputs.general]},
+            "drift": {"n": len(inputs.drift_texts) + len(inputs.general),
+                      "ids": [p.id for p in inputs.drift_texts] + [q.id for q in inputs.general]},
         },
         "versions": package_versions(),
         "python": sys.version.split()[0],

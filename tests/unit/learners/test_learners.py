@@ -24,6 +24,7 @@ WEIGHT_ARMS = ("sdpo-token", "sdpo-logit", "sdpo-unrelated", "sft-hindsight")
 PROMPT_ARMS = (
     "frozen", "in-context-oracle", "in-context-oracle-user", "in-context-oracle-fewshot", "in-context-memory",
 )
+TWINS = ("sdpo-token+unrelated", "sdpo-logit+unrelated", "sft-hindsight+unrelated", "in-context-memory+unrelated")
 PERSONA = f"""\
 id: two-phase
 name: Two phases
@@ -107,8 +108,42 @@ def episodes(persona_path, smol_tokenizer):
     return get
 
 
-def test_registry_holds_every_arm():
-    assert set(LEARNERS.names()) == set(WEIGHT_ARMS) | set(PROMPT_ARMS)
+def test_registry_holds_every_arm_and_each_feedback_driven_learners_twin():
+    assert set(LEARNERS.names()) == set(WEIGHT_ARMS) | set(PROMPT_ARMS) | set(TWINS)
+
+
+def test_arms_that_ignore_feedback_have_no_unrelated_twin(persona_path, smol_tokenizer):
+    with pytest.raises(InputError, match="unknown learner 'frozen\\+unrelated'"):
+        Episode(persona_path, smol_tokenizer, "frozen+unrelated")
+
+
+@pytest.mark.parametrize("learner", ["sdpo-logit+unrelated", "sft-hindsight+unrelated"])
+def test_weight_twins_train_on_unrelated_messages(episodes, learner):
+    episode = episodes(learner)
+    updates = [e.record for e in episode.of(UpdateDone)]
+    assert [(u.update, u.t) for u in updates] == [(0, 2), (1, 4)]
+    assert all(u.stats["feedback"] == "unrelated" and not u.skipped for u in updates)
+    moved = changed(episode.before, weights(episode.model))
+    assert moved and all("lora_" in name for name in moved)
+
+
+def test_memory_twin_remembers_unrelated_messages_not_the_users_follow_ups(episodes):
+    from simbench.users.rules import UNRELATED_MESSAGES
+
+    episode = episodes("in-context-memory+unrelated")
+    follow_ups = {r.follow_up for r in episode.interactions()}
+    memory = list(episode.parts.learner.memory)
+    assert len(memory) == T and all(m in UNRELATED_MESSAGES and m not in follow_ups for m in memory)
+    later = {system_of(r) for r in episode.interactions() if r.t >= B}
+    assert all(system and "- " + memory[0] in system for system in later)
+
+
+def test_the_old_control_name_is_the_token_twin(episodes):
+    def trained_on(learner):
+        return [(s["t"], s["follow_up"], s["advantages"]) for e in episodes(learner).of(UpdateDone)
+                for s in e.token_signals]
+
+    assert trained_on("sdpo-unrelated") == trained_on("sdpo-token+unrelated")
 
 
 @pytest.mark.parametrize("learner", sorted(set(WEIGHT_ARMS) | set(PROMPT_ARMS)))

@@ -1,0 +1,110 @@
+"""The unrelated-feedback control of any feedback-driven learner (`<learner>+unrelated`).
+
+On a small model any extra user message in context shifts the output (answers get shorter
+after any follow-up), so "the learner improved" does not yet mean "it learned from what the
+user said". Each feedback-driven learner therefore has a twin that runs identically except
+that every follow-up it learns from is swapped for an unrelated user message; specificity is
+the learner's adherence minus its twin's. The simulated user, its logged follow-ups and all
+seeds are unchanged, so the two runs differ only in what the learner was told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from simbench.learners.base import LEARNERS, LearnerContext, Turn, UpdateResult
+from simbench.persona.preference import Preference
+from simbench.seeding import derive_rng
+
+UNRELATED = "+unrelated"
+# Learners that learn from the content of follow-ups, and so have an unrelated-feedback twin.
+FEEDBACK_DRIVEN = ("in-context-memory", "sft-hindsight", "sdpo-token", "sdpo-logit")
+# Older names of twins; results written under them still pair with their learner.
+ALIASES = {"sdpo-unrelated": "sdpo-token" + UNRELATED}
+
+
+def twin_name(learner: str) -> str:
+    """The name of `learner`'s unrelated-feedback control run."""
+    return learner + UNRELATED
+
+
+def control_names(learner: str) -> tuple[str, ...]:
+    """Learner names whose runs are `learner`'s unrelated-feedback control (aliases too)."""
+    twin = twin_name(learner)
+    return (twin, *(old for old, new in ALIASES.items() if new == twin))
+
+
+def base_learner(learner: str) -> str:
+    """The learner a control twin wraps (`sdpo-logit+unrelated` -> `sdpo-logit`); other names
+    are returned as they are."""
+    learner = ALIASES.get(learner, learner)
+    return learner[: -len(UNRELATED)] if learner.endswith(UNRELATED) else learner
+
+
+def feedback_of(learner: str) -> str | None:
+    """"unrelated" for a control arm, "user" for a feedback-driven learner, else None."""
+    learner = ALIASES.get(learner, learner)
+    if learner.endswith(UNRELATED):
+        return "unrelated"
+    return "user" if learner in FEEDBACK_DRIVEN else None
+
+
+def unrelated_turn(turn: Turn, seed: int) -> Turn:
+    """`turn` with its follow-up replaced by an unrelated message drawn from (seed, t, turn)."""
+    from simbench.users.rules import unrelated_message
+
+    return replace(turn, follow_up=unrelated_message(derive_rng(seed, "unrelated", turn.t, turn.turn)))
+
+
+class UnrelatedFeedback:
+    """Wraps a learner: it sees every follow-up replaced by an unrelated user message."""
+
+    def __init__(self, inner: Any, seed: int) -> None:
+        self.inner = inner
+        self.seed = seed
+
+    @property
+    def model(self) -> Any:
+        """The wrapped learner's policy (what the backend generates with)."""
+        return self.inner.model
+
+    def system_prompt(self, active: Sequence[Preference]) -> str | None:
+        return self.inner.system_prompt(active)
+
+    def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
+        result = self.inner.observe([unrelated_turn(turn, self.seed) for turn in turns])
+        if result is None:
+            return None
+        return replace(result, stats={**result.stats, "feedback": "unrelated"})
+
+    def save(self, directory: Path) -> None:
+        self.inner.save(directory)
+
+    def load(self, directory: Path) -> None:
+        self.inner.load(directory)
+
+    def __getattr__(self, name: str) -> Any:
+        # Learner-specific state (an in-context learner's memory) reads through to the inner one.
+        return getattr(self.__dict__["inner"], name)
+
+
+def twin_factory(learner: str) -> Callable[[LearnerContext], UnrelatedFeedback]:
+    """A factory building `learner` wrapped in `UnrelatedFeedback`."""
+
+    def build(context: LearnerContext) -> UnrelatedFeedback:
+        return UnrelatedFeedback(LEARNERS.get(learner)(context), context.seed)
+
+    build.__doc__ = f"Control: {learner} with every follow-up swapped for an unrelated user message."
+    return build
+
+
+def register_twins() -> None:
+    """Register `<learner>+unrelated` for every feedback-driven learner, and the aliases."""
+    for learner in FEEDBACK_DRIVEN:
+        LEARNERS.register(twin_name(learner))(twin_factory(learner))
+    for old, new in ALIASES.items():
+        factory = twin_factory(new[: -len(UNRELATED)])
+        factory.__doc__ = f"Alias of {new} (the control's name in earlier results)."
+        LEARNERS.register(old)(factory)
