@@ -4,7 +4,9 @@ A run folder holds `manifest.json` (`Manifest`) and three append-only JSONL logs
 `interactions.jsonl` (`InteractionRecord`), `updates.jsonl` (`UpdateLogRecord`) and
 `probes.jsonl` (`ProbeRecord`: one record per probe prompt per probe time, with every
 preference the persona ever holds checked on it), plus `general.jsonl` (`GeneralRecord`,
-general-capability answers for collateral drift).
+general-capability answers) and `drift.jsonl` (`DriftRecord`, NLL and KL to the frozen model
+on fixed texts) for collateral drift. Runs made before drift.jsonl existed lack it; metrics
+then say "not measured".
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ class GeneralRecord(_Record):
     id: str = Field(description="Id of the general-capability question.")
     response: str = Field(description="The policy's greedy answer.")
     correct: bool = Field(description="Whether the expected answer (or an alias) appears.")
+
+
+class DriftRecord(_Record):
+    """One fixed text scored at probe time `t` by the policy and by the frozen model."""
+
+    t: int = Field(description="Interactions completed before this probe.")
+    id: str = Field(description="Id of the drift item (a general-text passage or question).")
+    kind: str = Field(description='"text" (plain passage) or "qa" (a general question\'s answer).')
+    tokens: int = Field(description="Scored tokens.")
+    nll: float | None = Field(description="Policy's mean negative log-likelihood per scored token "
+                                          "(nats; null when not finite).")
+    nll_frozen: float | None = Field(description="The frozen model's mean NLL on the same tokens (nats).")
+    kl: float | None = Field(description="Mean per-token KL(frozen || policy) over the vocabulary (nats).")
+    seconds: float = Field(0.0, description="This item's share of the scoring wall time.")
 
 
 class InteractionRecord(_Record):

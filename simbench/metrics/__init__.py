@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from simbench.errors import InputError
-from simbench.logs.schema import InteractionRecord, PhaseInfo, ProbeRecord, UpdateLogRecord
+from simbench.logs.schema import DriftRecord, InteractionRecord, PhaseInfo, ProbeRecord, UpdateLogRecord
 from simbench.metrics.adaptation import (
     AdaptationResult,
     adaptation_in_phase,
@@ -30,6 +30,7 @@ MANIFEST = "manifest.json"
 PROBES = "probes.jsonl"
 INTERACTIONS = "interactions.jsonl"
 UPDATES = "updates.jsonl"
+DRIFT = "drift.jsonl"
 
 
 @dataclass(frozen=True)
@@ -48,17 +49,18 @@ class RunLogs:
     interactions: list[InteractionRecord] = field(default_factory=list)
     updates: list[UpdateLogRecord] = field(default_factory=list)
     opposites: dict[str, str] = field(default_factory=dict)
+    drift: list[DriftRecord] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
 
 
 def load_run_logs(run_dir: str | Path) -> RunLogs:
-    """Read manifest.json and the three JSONL logs of `run_dir`.
+    """Read manifest.json and the JSONL logs metrics use (probes, interactions, updates, drift).
 
     probes.jsonl must exist; a missing interactions/updates log reads as empty (a frozen arm
-    never updates). A torn last line (a crash mid-append) is skipped; any other unreadable
-    line, and logs that break the run-folder invariants (`logs.invariants`), raise InputError
-    naming file and line.
+    never updates), a missing drift log as "not measured" (runs made before it existed). A
+    torn last line (a crash mid-append) is skipped; any other unreadable line, and logs that
+    break the run-folder invariants (`logs.invariants`), raise InputError naming file and line.
     """
     run_dir = Path(run_dir)
     manifest = _read_manifest(run_dir / MANIFEST)
@@ -100,6 +102,7 @@ def load_run_logs(run_dir: str | Path) -> RunLogs:
         interactions=interactions,
         updates=updates,
         opposites=dict(opposites),
+        drift=_read_jsonl(run_dir / DRIFT, DriftRecord),
         manifest=manifest,
         run_dir=run_dir,
     )

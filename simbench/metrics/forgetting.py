@@ -132,18 +132,25 @@ def forgetting_metrics(
 
 @dataclass(frozen=True)
 class GeneralDrift:
-    """Accuracy on general-capability probes at each time, and its change since t=0."""
+    """Accuracy on general-capability probes at each time, its change since t=0, and the
+    accuracy on the questions answered correctly at t=0 (`retained`: 1 means nothing lost)."""
 
     t: np.ndarray
     accuracy: np.ndarray
     drift: np.ndarray
+    retained: np.ndarray
+    right_at_start: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"t": self.t.tolist(), "accuracy": self.accuracy.tolist(), "drift": self.drift.tolist()}
+        return {"t": self.t.tolist(), "accuracy": self.accuracy.tolist(), "drift": self.drift.tolist(),
+                "abs_drift": np.abs(self.drift).tolist(), "retained": self.retained.tolist(),
+                "right_at_start": self.right_at_start}
 
 
 def general_drift(general_records: Iterable[Mapping[str, Any]]) -> GeneralDrift:
-    """drift(t) = accuracy(t) - accuracy(0) over records {t, id, correct}.
+    """drift(t) = accuracy(t) - accuracy(0) over records {t, id, correct}, and retained(t) =
+    accuracy at t on the questions right at t=0 (NaN when none was: a model that answers none
+    of them can only gain, so accuracy alone cannot show harm).
 
     A repeated (t, id) keeps the later record, as for preference probes.
     """
@@ -160,4 +167,9 @@ def general_drift(general_records: Iterable[Mapping[str, Any]]) -> GeneralDrift:
             "drift is measured against the probe before any interaction",
         )
     accuracy = np.array([np.mean([ok for (t, _), ok in latest.items() if t == time]) for time in times])
-    return GeneralDrift(np.asarray(times, dtype=int), accuracy, accuracy - accuracy[0])
+    right = {qid for (t, qid), ok in latest.items() if t == 0 and ok}
+    retained = np.array([
+        mean_finite([float(ok) for (t, qid), ok in latest.items() if t == time and qid in right])
+        for time in times
+    ])
+    return GeneralDrift(np.asarray(times, dtype=int), accuracy, accuracy - accuracy[0], retained, len(right))

@@ -10,13 +10,14 @@ import numpy as np
 
 from simbench.errors import InputError
 from simbench.metrics.adaptation import (
-    SUSTAIN, THRESHOLD, adaptation_in_phase, newly_active, normalised_gain,
+    NO_HEADROOM, SUSTAIN, THRESHOLD, adaptation_in_phase, newly_active, normalised_gain,
 )
 from simbench.metrics.cost import run_cost
 from simbench.metrics.user_quality import follow_up_quality
 from simbench.metrics.curves import (
     Curve, PhaseWindow, adherence_curves, bootstrap_ci, mean_finite, phase_windows, row_means,
 )
+from simbench.metrics.drift import collateral_drift
 from simbench.metrics.forgetting import forgetting_metrics, general_drift
 from simbench.metrics.unlearning import unlearning_events, unlearning_in_phase
 from simbench.persona.scenario import scenario_of
@@ -94,6 +95,13 @@ def _baselines(
 
 
 UNREACHABLE = "unreachable_at_token_cap"
+# Adaptation rows with these flags have no gain to measure: reported, kept out of means.
+NOT_APPLICABLE = (UNREACHABLE, NO_HEADROOM)
+
+
+def applicable(row: Mapping[str, Any]) -> bool:
+    """Whether an adaptation row of a summary counts in means (see NOT_APPLICABLE)."""
+    return not any(flag in row["flags"] for flag in NOT_APPLICABLE)
 
 
 def unreachable_preferences(manifest: Mapping[str, Any]) -> set[str]:
@@ -128,7 +136,8 @@ def summarise_run(
     """All metrics of one run as plain JSON values (NaN and inf become null).
 
     `frozen`/`oracle` are the same persona's frozen and in-context-oracle runs (baselines b
-    and c); `general` are optional general-capability probe results {t, id, correct}. CIs
+    and c); `general` are optional general-capability probe results {t, id, correct}.
+    Collateral drift comes from the run's drift records (`measured: false` without them). CIs
     bootstrap over probe prompts with b and c held fixed, seeded by the run's seed.
     """
     for name, other in (("frozen", frozen), ("oracle", oracle)):
@@ -192,6 +201,7 @@ def summarise_run(
         "unlearning": unlearning,
         "forgetting": forgetting,
         "general_drift": general_drift(general).to_dict() if general is not None else None,
+        "collateral_drift": collateral_drift([r.model_dump() for r in logs.drift]),
         "cost": run_cost(logs.interactions, logs.updates, logs.probes, logs.manifest).to_dict(),
         "user_quality": follow_up_quality(logs.interactions),
         "headline": _headline(adaptation, unlearning, forgetting),
@@ -218,9 +228,10 @@ def _adaptation_cis(curve: Curve, window: PhaseWindow, b: float, c: float, n: in
 def _headline(adaptation: list[dict], unlearning: list[dict], forgetting: dict | None) -> dict:
     """Run-level means for leaderboards (censored steps count as the phase length).
 
-    Preferences the run's token cap made impossible are left out of the adaptation means:
-    with b = c = 0 they would score as "kept the ceiling" for every arm."""
-    adaptation = [a for a in adaptation if UNREACHABLE not in a["flags"]]
+    Not-applicable rows are left out of the means: preferences the run's token cap made
+    impossible (b = c = 0 would score as "kept the ceiling" for every arm), preferences
+    without headroom (c <= b), and unlearning rows with nothing to unlearn (NaN values)."""
+    adaptation = [a for a in adaptation if applicable(a)]
     flips = [u for u in unlearning if u["kind"] == "flip"]
     return {
         "aulc": mean_finite([a["aulc"] for a in adaptation]),

@@ -21,6 +21,7 @@ from simbench.registry import suggest
 BUILTIN_PREFIX = "builtin:"
 PROMPT_POOLS = ("train", "probe")
 GENERAL_SETS = ("general",)
+DRIFT_SETS = ("drift",)
 SIGNAL_SETS = ("signal_cases",)
 SIGNAL_KINDS = ("constraining", "reinforcing")
 
@@ -227,6 +228,12 @@ def pool_hash(prompts: Sequence[Prompt]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def load_drift_texts(ref: str = "builtin:drift", base_dir: Path | None = None) -> list[Prompt]:
+    """General-text passages whose likelihood shows collateral drift (runner/drift.py); same
+    line format as a prompt pool."""
+    return _load_items(ref, base_dir, DRIFT_SETS, _PROMPT_FIELDS, _prompt_item)
+
+
 # ---------------------------------------------------------------------------- general questions
 
 
@@ -285,6 +292,7 @@ __all__ = [
     "Prompt",
     "SignalCase",
     "check_disjoint",
+    "load_drift_texts",
     "load_general",
     "load_prompts",
     "load_signal_cases",

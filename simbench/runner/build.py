@@ -6,7 +6,7 @@ bad flag or file fails before anything is written; `build_parts` then loads the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class Inputs:
     train: list[Prompt]
     probe: list[Prompt]
     general: list[GeneralQuestion]
+    drift_texts: list[Prompt] = field(default_factory=list)
 
     @property
     def interactions(self) -> int:
@@ -80,7 +81,7 @@ def resolve_inputs(config: RunConfig) -> Inputs:
     from simbench.paths import resolve_persona
     from simbench.persona.engine import PersonaEngine
     from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
-    from simbench.prompts import load_general
+    from simbench.prompts import load_drift_texts, load_general
     from simbench.users.base import USERS
 
     for registry, name in ((LEARNERS, config.learner), (USERS, config.user), (BACKENDS, config.backend)):
@@ -114,6 +115,7 @@ def resolve_inputs(config: RunConfig) -> Inputs:
         train=train,
         probe=probe[: config.probe_prompts],
         general=general[: config.general_questions],
+        drift_texts=load_drift_texts(),
     )
 
 

@@ -17,6 +17,7 @@ from simbench.backends.base import Generation, GenerationRequest, PolicyBackend
 from simbench.learners.base import Learner, Turn, framed_messages
 from simbench.logs.schema import (
     CheckOutcome,
+    DriftRecord,
     GeneralRecord,
     InteractionRecord,
     ProbeRecord,
@@ -52,6 +53,8 @@ class EpisodeParts:
     user: UserSimulator
     learner: Learner
     general: Sequence[GeneralQuestion] = ()
+    # Scores fixed texts under the policy and the frozen model: (t, system prompt) -> records.
+    drift: Callable[[int, str | None], list[DriftRecord]] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class ProbeDone:
     t: int
     records: list[ProbeRecord]
     general: list[GeneralRecord]
+    drift: list[DriftRecord] = ()  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,8 @@ def probe(parts: EpisodeParts, spec: EpisodeSpec, t: int) -> ProbeDone:
         GeneralRecord(t=t, id=q.id, response=output.text, correct=score_general(output.text, q))
         for q, output in zip(parts.general, outputs[len(parts.probe_prompts) :])
     ]
-    return ProbeDone(t, records, general)
+    drift = parts.drift(t, system) if parts.drift is not None else []
+    return ProbeDone(t, records, general, drift)
 
 
 def generate_greedy(

@@ -7,6 +7,7 @@ from typing import Any, Callable
 from simbench.errors import InputError, PolicyError
 from simbench.learners.base import LearnerContext
 from simbench.runner.build import Inputs, build_user
+from simbench.runner.drift import DriftScorer, drift_items
 from simbench.runner.episode import EpisodeParts
 
 ModelLoader = Callable[[str, str], tuple[Any, Any]]
@@ -67,7 +68,8 @@ def build_parts(inputs: Inputs, load: ModelLoader = load_model) -> EpisodeParts:
         learner = LEARNERS.get(config.learner)(context)
     except (TypeError, ValueError) as exc:
         raise InputError("--learner-option", f"{config.learner}: {exc}") from None
-    backend = build_backend(inputs, getattr(learner, "model", model), tokenizer)
+    policy = getattr(learner, "model", model)
+    backend = build_backend(inputs, policy, tokenizer)
     persona = inputs.persona
     return EpisodeParts(
         active=inputs.engine.active,
@@ -79,4 +81,5 @@ def build_parts(inputs: Inputs, load: ModelLoader = load_model) -> EpisodeParts:
         user=build_user(inputs),
         learner=learner,
         general=inputs.general,
+        drift=DriftScorer(policy, tokenizer, drift_items(inputs.drift_texts, inputs.general)),
     )

@@ -39,7 +39,7 @@ from simbench.runner.provenance import manifest_for
 from simbench.runner.resume import Checkpoint, check_resume, read_checkpoint
 from simbench.runner.secrets import resolved_secrets, scrubber
 
-LOGS = ("interactions", "updates", "probes", "general", "signals")
+LOGS = ("interactions", "updates", "probes", "general", "signals", "drift")
 KEEP_CHECKPOINTS = 2
 
 log = logging.getLogger(__name__)
@@ -222,6 +222,8 @@ def record(event: Event, writers: dict[str, JsonlWriter]) -> None:
             writers["probes"].write(probe_record)
         for general_record in event.general:
             writers["general"].write(general_record)
+        for drift_record in event.drift:
+            writers["drift"].write(drift_record)
 
 
 def checkpoint(run_dir: Path, learner: Any, writers: dict[str, JsonlWriter], state: _State) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-LOGS = ("interactions", "updates", "probes", "general", "signals")
+LOGS = ("interactions", "updates", "probes", "general", "signals", "drift")
 # A special token of SmolLM2's tokenizer: text that mentions it maps to exactly this id.
 POISON_TOKEN = "<jupyter_code>"
 # Small enough for a few seconds per run, long enough for several batches and checkpoints.

@@ -55,6 +55,7 @@ def warmed(base_url: str) -> str:
 
 def expected_counts() -> dict[str, int]:
     """Records of a complete tiny run of INTERACTIONS interactions."""
+    from simbench.prompts import load_drift_texts
     from simbench.runner.episode import EpisodeSpec, probe_times
 
     spec = EpisodeSpec(INTERACTIONS, TINY_RUN["batch_size"], TINY_RUN["probe_every"])
@@ -64,6 +65,7 @@ def expected_counts() -> dict[str, int]:
         "interactions": INTERACTIONS, "updates": updates, "probes": probes * TINY_RUN["probe_prompts"],
         "general": probes * TINY_RUN["general_questions"],
         "signals": updates * min(2, TINY_RUN["batch_size"]),  # the SDPO learner logs 2 per update
+        "drift": probes * (len(load_drift_texts()) + TINY_RUN["general_questions"]),
     }
 
 

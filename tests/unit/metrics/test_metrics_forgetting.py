@@ -87,3 +87,19 @@ def test_general_drift_needs_t0_and_complete_records():
         general_drift([{"t": 5, "id": "q", "correct": True}])
     with pytest.raises(InputError, match="correct"):
         general_drift([{"t": 0, "id": "q"}])
+
+
+def test_retained_accuracy_counts_only_questions_right_at_t0():
+    # q1 right at t=0 and lost at t=5; q2 wrong at t=0 and right at t=5: accuracy stays .5
+    # (signed drift 0) but retained accuracy drops from 1 to 0: the harm is visible.
+    records = [{"t": 0, "id": "q1", "correct": True}, {"t": 0, "id": "q2", "correct": False},
+               {"t": 5, "id": "q1", "correct": False}, {"t": 5, "id": "q2", "correct": True}]
+    drift = general_drift(records).to_dict()
+    assert drift["drift"] == [0.0, 0.0] and drift["retained"] == [1.0, 0.0]
+    assert drift["right_at_start"] == 1
+
+
+def test_retained_accuracy_is_nan_when_nothing_was_right_at_t0():
+    records = [{"t": 0, "id": "q", "correct": False}, {"t": 5, "id": "q", "correct": True}]
+    drift = general_drift(records)
+    assert np.isnan(drift.retained).all() and drift.right_at_start == 0

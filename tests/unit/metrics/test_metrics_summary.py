@@ -81,7 +81,7 @@ def test_flip_run_summary_by_hand():
     # No frozen/oracle: b = s(0) = 0, c = 1, so g = s.
     # A, phase 0 (t 0..20): g = 0, .5, 1 -> censored at 20, AULC .5, final 1.
     # not_A, phase 1 (t 20..40): g = 0, 1, 1 -> N = 30 - 20 = 10, AULC 2/3.
-    # Unlearning A from τ=20: s(τ)=1, U = 0, .5, 1 -> censored at 20, perseveration .5.
+    # Unlearning A from τ=20: s(τ)=1; after τ U = .5, 1 -> censored at 20, perseveration .25.
     summary = summarise_run(run(FLIP_TABLE, opposites={"A": "not_A"}))
     json.dumps(summary, allow_nan=False)
     assert summary["scenario"] == "flip"
@@ -94,7 +94,7 @@ def test_flip_run_summary_by_hand():
     assert second["aulc_ci"] == pytest.approx([2 / 3, 2 / 3])  # both prompts have the same curve
     (unlearned,) = summary["unlearning"]
     assert (unlearned["kind"], unlearned["replaced_by"], unlearned["steps_to_unlearn"]) == ("flip", "not_A", 20)
-    assert unlearned["perseveration"] == pytest.approx(0.5)
+    assert unlearned["perseveration"] == pytest.approx(0.25)
     assert summary["forgetting"] is None
     assert summary["headline"]["aulc"] == pytest.approx((0.5 + 2 / 3) / 2)
     assert summary["headline"]["censored"] == 1
@@ -192,3 +192,22 @@ def test_preferences_beyond_the_token_cap_are_flagged(persona_extra, cap, flagge
                and a["steps_to_threshold"] is None for a in summary["adaptation"] if a["preference"] in marked)
     kept = [a["aulc"] for a in summary["adaptation"] if a["preference"] not in marked]
     assert summary["headline"]["aulc"] == pytest.approx(sum(kept) / len(kept))  # A: 0.5, not_A: 2/3
+
+
+def test_rows_without_headroom_or_anything_to_unlearn_stay_out_of_the_headline_means():
+    # Frozen passes A and not_A on prompt 0 (b = .5 for both); the oracle only on prompt 0
+    # too (c = .5 = b): neither preference has headroom, so no AULC or final mean (before the
+    # fix every arm scored 1 here). The learner's A never rises .1 above b before τ = 20
+    # (s(20) = .5): nothing to unlearn, so no perseveration mean either.
+    half = {t: [1, 0] for t in (0, 10, 20, 30, 40)}
+    frozen = run({"A": half, "not_A": half}, learner="frozen")
+    oracle = run({"A": half, "not_A": half}, learner="in-context-oracle")
+    learner = run({"A": half, "not_A": {0: [1, 0], 10: [1, 0], 20: [1, 0], 30: [1, 1], 40: [1, 1]}},
+                  opposites={"A": "not_A"})
+    summary = summarise_run(learner, frozen, oracle)
+    assert all("no_headroom" in a["flags"] and a["aulc"] is None for a in summary["adaptation"])
+    (unlearned,) = summary["unlearning"]
+    assert "nothing_to_unlearn" in unlearned["flags"] and unlearned["perseveration"] is None
+    headline = summary["headline"]
+    assert headline["aulc"] is None and headline["final_s"] is None and headline["perseveration"] is None
+    assert summary["collateral_drift"]["measured"] is False  # no drift records in this log

@@ -31,7 +31,7 @@ schedule:
 # drop them: `seconds` in every record (interaction stage times, update and probe time) and
 # the same key inside an update's `stats` (SDPOUpdater / sft-hindsight time their step).
 TIMING_KEYS = ("seconds",)
-LOG_NAMES = ("interactions", "updates", "probes", "general", "signals")
+LOG_NAMES = ("interactions", "updates", "probes", "general", "signals", "drift")
 
 
 @pytest.fixture(scope="module")
