@@ -141,6 +141,7 @@ def section_html(section: Any, heading: str = "h3") -> Raw:
 
 def run_report_html(report: Any) -> str:
     """report.html for a report.run_report.RunReport: one self-contained page."""
+    from simbench.report.pairs import pair_sections
     from simbench.report.plots import adherence_svg
     from simbench.report.run_notes import glossary_sections, run_warnings, schedule_section, user_quality_section
     from simbench.report.run_report import adherence_section, general_count, metric_sections, run_facts, run_title
@@ -160,7 +161,8 @@ def run_report_html(report: Any) -> str:
     parts.append(f'<div class="figure">{plot}</div>')
     parts.append(f"<details><summary>values</summary>{section_html(adherence_section(summary))}</details>")
     parts.append("<h2>Metrics</h2>")
-    parts += [section_html(section) for section in metric_sections(summary, general_count(report.manifest))]
+    parts += [section_html(section)
+              for section in pair_sections(report.pairs) + metric_sections(summary, general_count(report.manifest))]
     parts.append(section_html(user_quality_section(summary)))
     parts.append("<h2>Interactions</h2>")
     if not report.interactions:
@@ -246,7 +248,9 @@ def leaderboard_html(board: dict[str, Any]) -> str:
     ]
     for scenario, headers, rows in leaderboard_tables(board):
         parts += [f"<h2>Scenario: {esc(scenario_heading(scenario))}</h2>", table(headers, rows, numeric_from=2)]
-    plotted = (("adaptation", "normalised AULC", "Adaptation (normalised AULC)"),
+    plotted = (("specificity", "adherence difference", "Specificity (minus the unrelated-feedback twin)"),
+               ("vs_frozen", "adherence difference", "Adherence minus the frozen model's"),
+               ("adaptation", "normalised AULC", "Adaptation (normalised AULC)"),
                ("final", "final adherence", "Final adherence (raw)"),
                ("unlearning", "perseveration", "Unlearning (perseveration, lower is better)"),
                ("forgetting", "forgetting F", "Forgetting (Chaudhry F, lower is better)"))

@@ -1,17 +1,20 @@
 """`simbench leaderboard RESULTS_DIR`: one row per learner (and model), one column per metric
-and scenario type, mean and 95% CI over seeds; written as markdown, HTML (with a plot) and JSON.
+and scenario type, mean and 95% CI; written as markdown, HTML (with a plot) and JSON.
 
-With two or more seeds a cell's interval is a t-interval over per-seed values (each the mean
-over that seed's personas of the scenario type). With one seed it is a percentile bootstrap
-over probe prompts: each resample recomputes the run's metrics from its logs, drawing the
-same prompts for the run and its frozen/oracle baselines (paired).
+The first columns are specificity: adherence minus the learner's unrelated-feedback twin's,
+and minus the frozen arm's, paired by seed and probe prompt with a two-stage bootstrap
+(report/pairs.py, metrics/paired.py), with n and the minimum detectable difference.
+Every other metric's value is the mean over seeds of each seed's mean over its personas of
+the scenario type; its interval is a two-stage percentile bootstrap too: resample seeds,
+then, for each drawn seed, one resample of its probe prompts (each prompt resample recomputes
+the run's metrics from its logs, drawing the same prompts for the run and its frozen/oracle
+baselines). Cost is one timing per run: mean over seeds, no interval.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,61 +25,51 @@ import numpy as np
 
 from simbench.errors import InputError
 from simbench.metrics.summary import UNREACHABLE
+from simbench.report.pairs import not_applicable_notes, specificity_cells, specificity_notes
 from simbench.report.run_report import (
     FROZEN, ORACLE, Baselines, pick_baselines, read_general, simulator_of,
 )
 
 SCENARIOS = ("single", "profile", "flip", "drop", "revert", "complementary")
+SPECIFICITY = {
+    "specificity": "adherence minus the same learner's under unrelated feedback (`<learner>+unrelated`), "
+                   "paired by seed and probe prompt: learning from what the user said beyond the drift "
+                   "any follow-up causes (higher is better; 0 = no evidence of it)",
+    "vs_frozen": "adherence minus the frozen model's, paired by seed and probe prompt",
+    "flip_vs_no_flip": "after a flip, adherence to the old preference minus the matching no-flip run's "
+                       "(same learner, seed and settings, identical up to τ), paired by seed and prompt: "
+                       "below 0 = the learner moved away from it as told; about 0 = it ignored what "
+                       "the new feedback said",
+}
 METRICS = {
+    **SPECIFICITY,
     "adaptation": "normalised AULC, mean over newly active preferences (higher is better)",
     "final": "raw adherence at the end of each newly active preference's phase, mean "
              "(higher is better; not normalised, so not capped by the oracle)",
     "unlearning": "perseveration, mean(1 - U) after a preference stops being wanted (lower is better)",
     "forgetting": "Chaudhry forgetting F on complementary schedules (lower is better)",
-    "drift": "change in general-question accuracy from t=0 to the end (0 = no drift)",
+    "drift": "KL(frozen || policy) per token at the end on fixed general texts and answers, in nats "
+             "(0 = the frozen model's distribution; lower is better; runs without drift.jsonl: not measured)",
+    "retained": "accuracy at the end on the general questions the run answered right at t=0 "
+                "(1 = nothing lost; not applicable when none was right)",
     "cost": "seconds per interaction: generation + user simulator + update + probing (lower is better)",
 }
-# The values each metric can take: a t-interval over few seeds can overshoot them.
-RANGES = {"adaptation": (0.0, 1.0), "final": (0.0, 1.0), "unlearning": (0.0, 1.0),
-          "forgetting": (-1.0, 1.0), "drift": (-1.0, 1.0), "cost": (0.0, math.inf)}
-# Two-sided 95% Student-t quantiles t_{0.975, df} for df = 1..30.
-T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-
-
-def t_quantile(df: int) -> float:
-    """t_{0.975, df}: the table up to 30, then the Cornish-Fisher expansion (error < 1e-4)."""
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    if df <= len(T_975):
-        return T_975[df - 1]
-    z = 1.959964
-    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
-
-
-def t_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, lo, hi) of the 95% t-interval of the mean; needs two or more values."""
-    x = np.asarray(values, dtype=float)
-    if x.size < 2:
-        raise ValueError("a t-interval needs at least two values")
-    mean = float(x.mean())
-    half = t_quantile(x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return mean, mean - half, mean + half
 
 
 def headline_metrics(summary: dict[str, Any]) -> dict[str, float | None]:
-    """The leaderboard's five numbers of one run summary (None when not applicable)."""
+    """The leaderboard's per-run numbers of one run summary (None when not applicable or not
+    measured); specificity is a property of run pairs and is computed in report/pairs.py."""
     persever = [u["perseveration"] for u in summary["unlearning"] if u["perseveration"] is not None]
     forgetting = summary.get("forgetting")
-    drift = summary.get("general_drift")
+    general = summary.get("general_drift")
+    collateral = summary.get("collateral_drift") or {}
     return {
         "adaptation": summary["headline"]["aulc"],
         "final": summary["headline"]["final_s"],
         "unlearning": float(np.mean(persever)) if persever else None,
         "forgetting": forgetting["forgetting"] if forgetting else None,
-        "drift": drift["drift"][-1] if drift and drift["drift"] else None,
+        "drift": collateral["kl"][-1] if collateral.get("measured") else None,
+        "retained": general["retained"][-1] if general and general.get("retained") else None,
         "cost": summary["cost"]["seconds_per_interaction"].get("total"),
     }
 
@@ -171,13 +164,14 @@ def _resample(records: Sequence[Any], key: str, draw: Sequence[str]) -> list[Any
 
 
 def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float | None]]:
-    """`n` resamples of the run's metrics: probe prompts (shared with its baselines) and
-    general questions drawn with replacement, everything else recomputed from the logs."""
+    """`n` resamples of the run's metrics: probe prompts (shared with its baselines), general
+    questions and drift items drawn with replacement, everything else recomputed from the logs."""
     from simbench.metrics import summarise_run
 
     rng = np.random.default_rng(seed)
     probe_ids = sorted({p.probe_id for p in entry.logs.probes})
     general_ids = sorted({g["id"] for g in entry.general or []})
+    drift_ids = sorted({d.id for d in entry.logs.drift})
     out = []
     for _ in range(n):
         draw = [probe_ids[i] for i in rng.integers(0, len(probe_ids), len(probe_ids))]
@@ -189,6 +183,9 @@ def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float |
             dataclasses.replace(logs, probes=_resample(logs.probes, "probe_id", draw)) if logs else None
             for logs in (entry.logs, entry.frozen, entry.oracle)
         ]
+        if drift_ids:
+            items = [drift_ids[i] for i in rng.integers(0, len(drift_ids), len(drift_ids))]
+            resampled[0] = dataclasses.replace(resampled[0], drift=_resample(entry.logs.drift, "id", items))
         metrics = headline_metrics(summarise_run(*resampled, general=general, bootstrap=1))
         metrics["cost"] = None  # one timing: no interval to draw
         out.append(metrics)
@@ -196,39 +193,44 @@ def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float |
 
 
 def cell_stats(entries: Sequence[Entry], metric: str, n_boot: int) -> dict[str, Any] | None:
-    """Mean and 95% CI of `metric` over the entries (runs of one row and scenario type)."""
-    by_seed: dict[int, list[float]] = defaultdict(list)
+    """Mean over seeds and two-stage bootstrap 95% CI of `metric` over the entries (runs of
+    one row and scenario type): each resample draws the seeds with replacement and, for each
+    drawn seed, one of its runs' probe-prompt resamples (seeded, so a leaderboard rebuilds
+    identically). Cost gets the mean only: a run has one timing, nothing to resample."""
+    by_seed: dict[int, list[Entry]] = defaultdict(list)
     for entry in entries:
-        value = entry.metrics[metric]
-        if value is not None:
-            by_seed[int(entry.manifest["seed"])].append(value)
+        if entry.metrics[metric] is not None:
+            by_seed[int(entry.manifest["seed"])].append(entry)
     if not by_seed:
         return None
-    per_seed = [float(np.mean(v)) for _, v in sorted(by_seed.items())]
-    base = {"n_seeds": len(per_seed), "n_runs": sum(len(v) for v in by_seed.values())}
-    if len(per_seed) >= 2:
-        mean, lo, hi = t_interval(per_seed)
-        low, high = RANGES[metric]
-        method = f"t-interval over {len(per_seed)} seeds"
-        if lo < low or hi > high:
-            lo, hi = max(lo, low), min(hi, high)
-            method += ", clipped to the metric's range"
-        return {"mean": mean, "lo": lo, "hi": hi, **base, "method": method}
-    mean = per_seed[0]
+    seeds = sorted(by_seed)
+    mean = float(np.mean([np.mean([e.metrics[metric] for e in by_seed[s]]) for s in seeds]))
+    base = {"n_seeds": len(seeds), "n_runs": sum(len(v) for v in by_seed.values())}
     if metric == "cost" or n_boot < 1:
-        return {"mean": mean, "lo": None, "hi": None, **base, "method": "one seed: no interval"}
-    used = [e for e in entries if e.metrics[metric] is not None]
-    for entry in used:
-        if not entry.resamples:
-            entry.resamples = bootstrap_metrics(entry, n_boot, int(entry.manifest["seed"]))
-    draws = [[e.resamples[b][metric] for e in used] for b in range(n_boot)]
-    stats = np.array([np.mean(values) for d in draws if (values := [v for v in d if v is not None])])
-    if stats.size == 0:
-        return {"mean": mean, "lo": None, "hi": None, **base, "method": "one seed: no interval"}
+        return {"mean": mean, "lo": None, "hi": None, **base,
+                "method": f"mean over {len(seeds)} seed(s); no interval (one timing per run)"}
+    for group in by_seed.values():
+        for entry in group:
+            if not entry.resamples:
+                entry.resamples = bootstrap_metrics(entry, n_boot, int(entry.manifest["seed"]))
+    rng = np.random.default_rng(0)
+    stats = []
+    for _ in range(n_boot):
+        values = []
+        for k in rng.integers(0, len(seeds), len(seeds)):
+            draw = int(rng.integers(0, n_boot))
+            seed_values = [v for e in by_seed[seeds[k]] if (v := e.resamples[draw][metric]) is not None]
+            if seed_values:
+                values.append(np.mean(seed_values))
+        if values:
+            stats.append(np.mean(values))
+    if not stats:
+        return {"mean": mean, "lo": None, "hi": None, **base, "method": "no interval"}
     lo, hi = np.percentile(stats, [2.5, 97.5])
-    pool = "general questions" if metric == "drift" else "probe prompts"
+    pool = {"drift": "drift items", "retained": "general questions"}.get(metric, "probe prompts")
+    over = f"{len(seeds)} seeds x {pool}" if len(seeds) > 1 else f"{pool} (one seed)"
     return {"mean": mean, "lo": float(lo), "hi": float(hi), **base,
-            "method": f"one seed: bootstrap over {pool} ({n_boot} resamples)"}
+            "method": f"bootstrap over {over} ({n_boot} resamples)"}
 
 
 def build_leaderboard(results_dir: str | Path, bootstrap: int = 200) -> dict[str, Any]:
@@ -246,8 +248,11 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200) -> dict[str
     order = {FROZEN: 0, ORACLE: 1}
     rows = []
     for learner, model in sorted(groups, key=lambda r: (order.get(r[0], 2), r)):
-        cells = {s: {m: cell_stats(groups[(learner, model)][s], m, bootstrap) for m in METRICS}
-                 for s in scenarios}
+        cells = {}
+        for s in scenarios:
+            row_entries = groups[(learner, model)][s]
+            cells[s] = {**specificity_cells(row_entries, entries, bootstrap),
+                        **{m: cell_stats(row_entries, m, bootstrap) for m in METRICS if m not in SPECIFICITY}}
         rows.append({"learner": learner, "model": model, "cells": cells})
     columns = [{"scenario": s, "metric": m} for s in scenarios for m in METRICS
                if any(row["cells"][s][m] is not None for row in rows)]
@@ -302,7 +307,13 @@ def notes(entries: Sequence[Entry], skipped: Sequence[dict[str, str]], bootstrap
     if lacking and FROZEN in learners and ORACLE in learners:
         out.append(f"{len(lacking)} run(s) lack a comparable frozen or oracle run: {', '.join(lacking[:5])}")
     if len({int(e.manifest['seed']) for e in entries}) < 2:
-        out.append(f"one seed: intervals bootstrap probe prompts ({bootstrap} resamples); cost has no interval")
+        out.append(f"one seed: intervals bootstrap probe prompts only ({bootstrap} resamples); "
+                   "runs of one seed share a trajectory, so they say nothing about another seed")
+    out += specificity_notes(entries)
+    if not any(e.metrics["drift"] is not None for e in entries):
+        out.append("drift (KL to the frozen model) not measured: these runs were made before "
+                   "drift.jsonl was recorded")
+    out += not_applicable_notes(entries)
     above = [e.path.name for e in entries if e.row[0] != ORACLE and any(
         a["final_s"] is not None and a["c"] is not None and a["final_s"] > a["c"] + 1e-9
         for a in e.summary["adaptation"])]

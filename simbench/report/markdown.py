@@ -44,6 +44,7 @@ def section_markdown(section: Section, level: int = 3) -> str:
 
 def run_report_markdown(report: RunReport) -> str:
     """report.md: facts, baselines, adherence table, metrics, interactions, token signals."""
+    from simbench.report.pairs import pair_sections
     from simbench.report.run_notes import glossary_sections, run_warnings, schedule_section, user_quality_section
     from simbench.report.run_report import adherence_section, general_count, metric_sections, run_facts, run_title
 
@@ -59,7 +60,7 @@ def run_report_markdown(report: RunReport) -> str:
     out += ["## Adherence", "", "The HTML report plots these curves with the phase switches marked.", ""]
     out += [section_markdown(adherence_section(report.summary)), ""]
     out += ["## Metrics", ""]
-    for section in metric_sections(report.summary, general_count(report.manifest)):
+    for section in pair_sections(report.pairs) + metric_sections(report.summary, general_count(report.manifest)):
         out += [section_markdown(section), ""]
     out += [section_markdown(user_quality_section(report.summary)), ""]
     out += ["## Interactions", ""]
@@ -117,11 +118,15 @@ def signal_markdown(signal: dict[str, Any], top: int = 5) -> list[str]:
 
 
 def leaderboard_cell(stats: dict[str, Any] | None) -> str:
-    """"mean [lo, hi]" of a leaderboard cell, "–" when the metric does not apply."""
-    from simbench.report.html import fmt_interval
+    """"mean [lo, hi]" of a leaderboard cell, "–" when the metric does not apply; a paired
+    difference also shows its n and minimum detectable difference."""
+    from simbench.report.html import fmt, fmt_interval
+    from simbench.report.pairs import signed_interval
 
     if stats is None:
         return "–"
+    if "mdd" in stats:
+        return f"{signed_interval(stats)} (n={stats['n']}, MDD {fmt(stats['mdd'])})"
     return fmt_interval(stats["mean"], stats["lo"], stats["hi"])
 
 

@@ -130,7 +130,9 @@ def steps_words(row: Mapping[str, Any], key: str = "steps_to_threshold") -> str:
     if row.get("censored"):
         return f"not reached in {steps} (censored)"
     if "no_headroom" in flags:
-        return f"{steps} (no headroom)"
+        return "not applicable (no headroom)"
+    if "nothing_to_unlearn" in flags:
+        return "not applicable (nothing to unlearn)"
     return "–" if steps is None else str(steps)
 
 

@@ -59,6 +59,7 @@ class RunReport:
     live: dict[str, int] = field(default_factory=lambda: {"interactions": 0, "probe_times": 0, "updates": 0})
     # role -> {"run", "status", "interactions", "total"} of each baseline found.
     baseline_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pairs: dict[str, Any] = field(default_factory=dict)  # report/pairs.py: run_pairs
 
 
 def live_counts(logs: Any) -> dict[str, int]:
@@ -207,8 +208,11 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError("RUN_DIR", f"{run_dir} is not a folder", "pass a folder written by `simbench run`")
+    from simbench.report.pairs import run_pairs
+
     logs = load_run_logs(run_dir)
-    baselines = pick_baselines(logs.manifest, sibling_runs(run_dir))
+    siblings = sibling_runs(run_dir)
+    baselines = pick_baselines(logs.manifest, siblings)
     frozen = load_run_logs(baselines.frozen) if baselines.frozen else None
     oracle = load_run_logs(baselines.oracle) if baselines.oracle else None
     summary = summarise_run(logs, frozen, oracle, general=read_general(run_dir), bootstrap=bootstrap)
@@ -228,6 +232,7 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
         probe_examples=probe_examples(logs.probes),
         live=live_counts(logs),
         baseline_states=states,
+        pairs=run_pairs(run_dir, logs, siblings, frozen, bootstrap),
     )
 
 
@@ -348,15 +353,7 @@ def metric_sections(summary: dict[str, Any], general_questions: int | None = Non
             [f"ACC {fmt(forgetting['acc'])} (higher is better) · BWT {fmt(forgetting['bwt'])} (higher is "
              f"better) · forgetting F {fmt(forgetting['forgetting'])} (lower is better) · "
              f"min-ACC {fmt(forgetting['min_acc'])} (higher is better)"]))
-    drift = summary.get("general_drift")
-    if drift:
-        rows = [[str(t), fmt(a), fmt(d)] for t, a, d in zip(drift["t"], drift["accuracy"], drift["drift"])]
-        note = "with few questions one answer moves accuracy by a large step: read small changes as noise"
-        if general_questions:
-            note = f"accuracy over {general_questions} question(s) per probe, so one answer moves it by " \
-                   f"{1 / general_questions:.2f}; {note.split(': ')[1]}"
-        sections.append(Section("Collateral drift (general-capability questions)",
-                                ["t", "accuracy", "drift: change since t=0 (closer to 0 is better)"], rows, [note]))
+    sections.append(drift_section(summary, general_questions))
     cost = summary["cost"]
     rows = cost_rows(cost)
     notes = [f"{cost['interactions']} interactions, {cost['updates']} updates "
@@ -366,6 +363,38 @@ def metric_sections(summary: dict[str, Any], general_questions: int | None = Non
         notes.append("peak memory: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in cost["peak_memory_mb"].items()))
     sections.append(Section("Cost (seconds per interaction by stage)", ["stage", "seconds"], rows, notes))
     return sections
+
+
+def drift_section(summary: dict[str, Any], general_questions: int | None = None) -> Section:
+    """Collateral drift per probe time: KL and |NLL change| to the frozen model on fixed texts
+    (drift.jsonl), general-question accuracy and accuracy on the questions right at t=0."""
+    from simbench.report.html import fmt
+
+    collateral = summary.get("collateral_drift") or {"measured": False, "t": []}
+    general = summary.get("general_drift") or {"t": []}
+    times = sorted(set(collateral["t"]) | set(general["t"]))
+
+    def at(record: dict[str, Any], key: str, t: int, digits: int = 2) -> str:
+        return fmt(record[key][record["t"].index(t)], digits) if t in record["t"] else "–"
+
+    rows = [[str(t), at(collateral, "kl", t, 4), at(collateral, "abs_nll_change", t, 4),
+             at(general, "accuracy", t), at(general, "retained", t)] for t in times]
+    notes = []
+    if not collateral["measured"]:
+        notes.append("KL and NLL: not measured (this run folder has no drift.jsonl; runs made "
+                     "before it existed)")
+    else:
+        notes.append(f"KL(frozen || policy) and |NLL(policy) - NLL(frozen)| in nats per token, mean "
+                     f"over {collateral['items']} fixed texts and general questions' answers")
+    if general.get("t") and general_questions:
+        notes.append(f"accuracy over {general_questions} question(s) per probe, so one answer moves it by "
+                     f"{1 / general_questions:.2f}: read small changes as noise")
+    if general.get("t") and not general.get("right_at_start"):
+        notes.append("accuracy on questions right at t=0: not applicable (none was right at t=0)")
+    return Section("Collateral drift (distance from the frozen model on what it already does)",
+                   ["t", "KL to frozen (lower is better)", "|NLL change| (lower is better)", "general accuracy",
+                    "accuracy on questions right at t=0 (higher is better)"],
+                   rows, notes)
 
 
 def adherence_section(summary: dict[str, Any]) -> Section:

@@ -1,5 +1,6 @@
-"""`simbench leaderboard`: rows per learner, per-scenario metrics, mean and 95% CI over seeds
-(t-interval) or over probe prompts (bootstrap, one seed), provenance, always-listed baselines."""
+"""`simbench leaderboard`: rows per learner, specificity against each learner's unrelated-feedback
+twin and frozen (paired bootstrap), per-scenario metrics with two-stage bootstrap intervals over
+seeds and probe prompts, provenance, always-listed baselines."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from simbench.cli import main
 from simbench.errors import InputError
-from simbench.report.leaderboard import build_leaderboard, t_interval, t_quantile, write_leaderboard
+from simbench.report.leaderboard import build_leaderboard, write_leaderboard
 
 from synthetic_runs import SINGLE, always, flip_results, never, write_run  # noqa: F401 (fixture)
 
@@ -39,51 +40,81 @@ def row(board, learner):
     return next(r for r in board["rows"] if r["learner"] == learner)
 
 
-def test_t_quantiles_match_scipy():
-    stats = pytest.importorskip("scipy.stats")
-    for df in range(1, 200):
-        assert t_quantile(df) == pytest.approx(stats.t.ppf(0.975, df), abs=1e-3)
-
-
-def test_t_interval_by_hand():
-    mean, lo, hi = t_interval([0.2, 0.4, 0.6])
-    half = 4.303 * 0.2 / math.sqrt(3)
-    assert (mean, lo, hi) == pytest.approx((0.4, 0.4 - half, 0.4 + half))
-    with pytest.raises(ValueError):
-        t_interval([0.3])
-
-
-def test_two_seeds_give_a_t_interval_over_per_seed_aulc(tmp_path):
-    board = build_leaderboard(single_results(tmp_path))
+def test_two_seeds_give_a_bootstrap_over_seeds_and_prompts(tmp_path):
+    board = build_leaderboard(single_results(tmp_path), bootstrap=200)
     cell = row(board, "sdpo-token")["cells"]["single"]["adaptation"]
-    half = 12.706 * (abs(2 / 3 - 1 / 2) / math.sqrt(2)) / math.sqrt(2)  # 1.06: past both ends
-    assert cell["mean"] == pytest.approx(7 / 12)
-    assert (cell["lo"], cell["hi"]) == (0.0, 1.0)  # AULC lies in [0, 1]
-    assert 7 / 12 - half < 0 and 7 / 12 + half > 1
+    assert cell["mean"] == pytest.approx(7 / 12)  # mean of the seeds' AULC 1/2 and 2/3
+    # Every prompt's own AULC lies in [1/3, 2/3], so no resample can leave that range (a
+    # t-interval over the 2 seed means spanned [-0.48, 1.65] and was clipped to [0, 1]).
+    assert 1 / 3 - 1e-9 <= cell["lo"] <= cell["mean"] <= cell["hi"] <= 2 / 3 + 1e-9
     assert (cell["n_seeds"], cell["n_runs"]) == (2, 2)
-    assert cell["method"] == "t-interval over 2 seeds, clipped to the metric's range"
+    assert cell["method"] == "bootstrap over 2 seeds x probe prompts (200 resamples)"
     cost = row(board, "sdpo-token")["cells"]["single"]["cost"]
-    assert cost["method"] == "t-interval over 2 seeds" and cost["lo"] == cost["hi"]  # same timings
+    assert cost["lo"] is None and cost["hi"] is None
+    assert cost["method"] == "mean over 2 seed(s); no interval (one timing per run)"
     assert row(board, "frozen")["cells"]["single"]["adaptation"]["mean"] == 0.0
     assert row(board, "in-context-oracle")["cells"]["single"]["adaptation"]["mean"] == 1.0
+
+
+def twin_results(root):
+    """single_results plus the unrelated-feedback twin of sdpo-token: under its old alias in
+    seed 0 and its generic name in seed 1. The twin passes prompt 0 only at the end (t=4),
+    where sdpo-token passes both prompts: paired differences 0 and 1 in each seed."""
+    single_results(root)
+    for seed, name in ((0, "sdpo-unrelated"), (1, "sdpo-token+unrelated")):
+        write_run(root / f"solo--{name}--s{seed}", learner=name, seed=seed, schedule=SINGLE, opposites={},
+                  persona_id="solo", interactions=4, probe_every=2, probes=2,
+                  passing=lambda pref, t, i: t >= 4 and i == 0)
+    write_run(root / "solo--sdpo-logit--s0", learner="sdpo-logit", schedule=SINGLE, opposites={},
+              persona_id="solo", interactions=4, probe_every=2, probes=2, passing=always)
+    return root
+
+
+def test_specificity_pairs_each_learner_with_its_unrelated_feedback_twin_by_hand(tmp_path):
+    board = build_leaderboard(twin_results(tmp_path), bootstrap=300)
+    cells = row(board, "sdpo-token")["cells"]["single"]
+    spec = cells["specificity"]
+    # Pairs per seed (p0, p1): (1 - 1, 1 - 0) = (0, 1) -> mean .5 over 4 pairs in 2 seeds.
+    assert spec["mean"] == 0.5 and (spec["n"], spec["n_seeds"], spec["n_runs"]) == (4, 2, 2)
+    assert spec["control"] == "sdpo-token+unrelated, sdpo-unrelated"
+    assert 0.0 <= spec["lo"] <= 0.5 <= spec["hi"] <= 1.0 and spec["mdd"] > 0
+    assert "paired bootstrap over 2 seeds x probe prompts (4 pairs" in spec["method"]
+    # Against frozen (never passes): differences 1, 1 in each seed.
+    frozen = cells["vs_frozen"]
+    assert (frozen["mean"], frozen["lo"], frozen["hi"], frozen["mdd"]) == (1.0, 1.0, 1.0, 0.0)
+    # The twin itself has no twin; sdpo-logit has none in the folder, and a note says so.
+    assert row(board, "sdpo-token+unrelated")["cells"]["single"]["specificity"] is None
+    assert row(board, "sdpo-logit")["cells"]["single"]["specificity"] is None
+    assert any("'sdpo-logit' has no unrelated-feedback twin" in n and "sdpo-logit+unrelated" in n
+               for n in board["notes"])
+    assert [c["metric"] for c in board["columns"]][:2] == ["specificity", "vs_frozen"]
+
+
+def test_specificity_leads_the_markdown_with_n_and_mdd(tmp_path):
+    md, _, _ = write_leaderboard(twin_results(tmp_path / "r"), tmp_path / "out", bootstrap=50)
+    text = md.read_text()
+    assert "| learner | model | specificity | vs_frozen |" in text
+    line = next(x for x in text.splitlines() if x.startswith("| sdpo-token | "))
+    assert "+0.50 [" in line and "(n=4, MDD " in line
 
 
 def test_baseline_rows_come_first_and_inapplicable_columns_are_left_out(tmp_path):
     board = build_leaderboard(single_results(tmp_path))
     assert [r["learner"] for r in board["rows"]] == ["frozen", "in-context-oracle", "sdpo-token"]
     metrics = {c["metric"] for c in board["columns"]}
-    assert metrics == {"adaptation", "final", "drift", "cost"}  # no flip, no complementary schedule
+    # No flip, no complementary schedule, no twin (no specificity), no drift.jsonl (not measured).
+    assert metrics == {"vs_frozen", "adaptation", "final", "retained", "cost"}
 
 
 def test_one_seed_bootstraps_probe_prompts(tmp_path):
     board = build_leaderboard(single_results(tmp_path, seeds=(0,)), bootstrap=100)
     cell = row(board, "sdpo-token")["cells"]["single"]["adaptation"]
-    assert cell["method"] == "one seed: bootstrap over probe prompts (100 resamples)"
+    assert cell["method"] == "bootstrap over probe prompts (one seed) (100 resamples)"
     # prompt 0 has g = 0, 1, 1 (AULC 2/3), prompt 1 has g = 0, 0, 1 (AULC 1/3)
     assert cell["lo"] == pytest.approx(1 / 3) and cell["hi"] == pytest.approx(2 / 3)
     assert cell["mean"] == pytest.approx(1 / 2)
     cost = row(board, "sdpo-token")["cells"]["single"]["cost"]
-    assert cost["lo"] is None and cost["method"] == "one seed: no interval"
+    assert cost["lo"] is None and cost["method"] == "mean over 1 seed(s); no interval (one timing per run)"
     assert any("one seed" in note for note in board["notes"])
 
 
@@ -109,7 +140,8 @@ def test_writes_markdown_html_with_plot_and_strict_json(tmp_path):
     board = json.loads(js.read_text())
     assert board["rows"][0]["learner"] == "frozen"
     text = md.read_text()
-    assert "## Scenario: single" in text and "| learner | model | adaptation | final | drift | cost |" in text
+    assert "## Scenario: single" in text
+    assert "| learner | model | vs_frozen | adaptation | final | retained | cost |" in text
     text = html.read_text()
     assert "<svg " in text and "<path " in text and "<script" not in text
     assert "Content-Security-Policy" in text and "abc123" in text

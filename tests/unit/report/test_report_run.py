@@ -14,7 +14,9 @@ from simbench.metrics import load_run_logs, summarise_run
 from simbench.report.html import fmt_interval
 from simbench.report.run_report import build_run_report, pick_baselines, sibling_runs, spread, write_run_report
 
-from synthetic_runs import ATTR, PAYLOAD, XSS, flip_results, never, write_run  # noqa: F401 (fixture)
+from synthetic_runs import (  # noqa: F401 (fixture)
+    ATTR, PAYLOAD, SINGLE, XSS, always, flip_results, never, write_run,
+)
 
 RUN = "flipper--sdpo-token--s0"
 
@@ -79,7 +81,7 @@ def test_run_without_signals_says_so(tmp_path):
     md_path, html_path = write_run_report(run)
     assert "logged no token signals" in html_path.read_text()
     assert "logged no token signals" in md_path.read_text()
-    assert "Collateral drift" not in md_path.read_text()
+    assert "KL and NLL: not measured (this run folder has no drift.jsonl" in md_path.read_text()
 
 
 def test_malformed_signal_record_names_the_file(flip_results):
@@ -105,3 +107,51 @@ def test_report_command_on_a_missing_folder_is_a_one_line_error(tmp_path, capsys
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: RUN_DIR:") and "\n" not in err
+
+
+def test_report_leads_with_specificity_against_the_twin_and_frozen(flip_results, tmp_path):
+    # sdpo-token passes every prompt at both phase ends (concise at t=4, detailed at t=8); its
+    # unrelated-feedback twin passes nothing: +1 on each of 4 prompts. The frozen run passes
+    # prompt 0 only: differences 0, 1, 1, 1 -> +0.75.
+    write_run(flip_results / "flipper--sdpo-token+unrelated--s0", learner="sdpo-token+unrelated", passing=never)
+    md = write_run_report(flip_results / RUN, tmp_path, bootstrap=200)[0].read_text()
+    assert md.index("Specificity") < md.index("Adaptation")
+    twin = next(line for line in md.splitlines() if line.startswith("| unrelated-feedback twin |"))
+    assert "flipper--sdpo-token+unrelated--s0" in twin and "+1.00 [+1.00, +1.00]" in twin
+    assert "| 4 (1 seed x prompts) |" in twin
+    frozen = next(line for line in md.splitlines() if line.startswith("| frozen |"))
+    assert "+0.75 [" in frozen
+
+
+def test_report_without_a_twin_says_it_is_missing(flip_results, tmp_path):
+    md = write_run_report(flip_results / RUN, tmp_path, bootstrap=20)[0].read_text()
+    assert "| unrelated-feedback twin | not in this folder | – |" in md
+
+
+def test_flip_report_shows_post_flip_adherence_beside_the_matching_no_flip_run(flip_results, tmp_path):
+    # The no-flip run (concise throughout) gives the same answers up to τ = 4 and passes concise
+    # everywhere; the flip run also passes concise at t = 6 and 8 after being told "detailed":
+    # flip minus no-flip is 0 on every prompt, which the report spells out.
+    write_run(flip_results / "concise--sdpo-token--s0", learner="sdpo-token", schedule=SINGLE, opposites={},
+              persona_id="concise", passing=always, text=PAYLOAD)
+    write_run(flip_results / "concise--sdpo-logit--s0", learner="sdpo-logit", schedule=SINGLE, opposites={},
+              persona_id="concise", passing=never, text=PAYLOAD)
+    report = build_run_report(flip_results / RUN, bootstrap=100)
+    assert report.pairs["no_flip"] == "concise--sdpo-token--s0"  # same learner, not sdpo-logit
+    flip = report.pairs["flip"]
+    assert flip["identical_before_flip"] is True
+    assert [(r["t"], r["flip_old"], r["no_flip_old"], r["flip_new"]) for r in flip["rows"]] == [
+        (6, 1.0, 1.0, 0.75), (8, 1.0, 1.0, 1.0)]
+    assert flip["paired"]["mean"] == 0.0 and flip["paired"]["n"] == 4
+    md = write_run_report(flip_results / RUN, tmp_path, bootstrap=100)[0].read_text()
+    assert "Flip against the matching no-flip run ('concise' → 'detailed' at τ = 4)" in md
+    assert "identical up to τ = 4: yes" in md
+    assert "no evidence that the flip run moved away from 'concise'" in md
+
+
+def test_flip_verdict_reads_the_interval():
+    from simbench.report.pairs import flip_verdict
+
+    assert "moved away from 'A', as the user asked" in flip_verdict({"lo": -0.5, "hi": -0.1}, "A")
+    assert "MORE" in flip_verdict({"lo": 0.1, "hi": 0.4}, "A")
+    assert "no evidence" in flip_verdict({"lo": -0.2, "hi": 0.3}, "A")
