@@ -122,8 +122,8 @@ def frozen_of(manifest: Mapping[str, Any], candidates: Sequence[tuple[Path, dict
     return matching_run(manifest, candidates, (FROZEN,))
 
 
-def run_pairs(run_dir: Path, logs: Any, candidates: Sequence[tuple[Path, dict[str, Any]]],
-              frozen: Any, n_boot: int) -> dict[str, Any]:
+def run_pairs(logs: Any, candidates: Sequence[tuple[Path, dict[str, Any]]], frozen: Any,
+              n_boot: int) -> dict[str, Any]:
     """What a run report shows about the runs it pairs with: specificity against its control
     twin and against frozen, and for a flip the matching no-flip run."""
     from simbench.metrics import load_run_logs
@@ -133,7 +133,7 @@ def run_pairs(run_dir: Path, logs: Any, candidates: Sequence[tuple[Path, dict[st
     out: dict[str, Any] = {"feedback": feedback_of(logs.learner), "control": None, "vs_control": None,
                            "vs_frozen": None, "no_flip": None, "flip": None}
     control = control_of(logs.manifest, candidates)
-    if control is not None and control.resolve() != run_dir.resolve():
+    if control is not None:
         out["control"] = control.name
         out["vs_control"] = specificity([(logs.seed, "", logs, load_run_logs(control))], n_boot, logs.seed)
     if frozen is not None and logs.learner != FROZEN:

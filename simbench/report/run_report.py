@@ -232,7 +232,7 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
         probe_examples=probe_examples(logs.probes),
         live=live_counts(logs),
         baseline_states=states,
-        pairs=run_pairs(run_dir, logs, siblings, frozen, bootstrap),
+        pairs=run_pairs(logs, siblings, frozen, bootstrap),
     )
 
 

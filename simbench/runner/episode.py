@@ -10,7 +10,7 @@ uninterrupted one exactly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence, Union
 
 from simbench.backends.base import Generation, GenerationRequest, PolicyBackend
@@ -73,7 +73,7 @@ class ProbeDone:
     t: int
     records: list[ProbeRecord]
     general: list[GeneralRecord]
-    drift: list[DriftRecord] = ()  # type: ignore[assignment]
+    drift: list[DriftRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
