@@ -51,6 +51,16 @@ def feedback_of(learner: str) -> str | None:
     return "user" if learner in FEEDBACK_DRIVEN else None
 
 
+def check_twin_name(learner: str) -> None:
+    """Raise a one-line InputError for `<arm>+unrelated` of an arm that ignores feedback."""
+    from simbench.errors import InputError
+
+    base = learner[: -len(UNRELATED)] if learner.endswith(UNRELATED) else None
+    if base is not None and base in LEARNERS and base not in FEEDBACK_DRIVEN:
+        raise InputError("--learner", f"{base} does not learn from follow-ups, so it has no unrelated-feedback "
+                         f"twin", f"twins exist for: {', '.join(twin_name(n) for n in FEEDBACK_DRIVEN)}")
+
+
 def unrelated_turn(turn: Turn, seed: int) -> Turn:
     """`turn` with its follow-up replaced by an unrelated message drawn from (seed, t, turn)."""
     from simbench.users.rules import unrelated_message

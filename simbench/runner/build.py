@@ -78,12 +78,14 @@ def resolve_inputs(config: RunConfig) -> Inputs:
     import simbench.users  # noqa: F401
     from simbench.backends.base import BACKENDS
     from simbench.learners.base import LEARNERS
+    from simbench.learners.unrelated import check_twin_name
     from simbench.paths import resolve_persona
     from simbench.persona.engine import PersonaEngine
     from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
     from simbench.prompts import load_drift_texts, load_general
     from simbench.users.base import USERS
 
+    check_twin_name(config.learner)
     for registry, name in ((LEARNERS, config.learner), (USERS, config.user), (BACKENDS, config.backend)):
         if name not in registry:
             registry.get(name)  # raises InputError with a did-you-mean hint

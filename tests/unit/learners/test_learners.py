@@ -113,8 +113,10 @@ def test_registry_holds_every_arm_and_each_feedback_driven_learners_twin():
 
 
 def test_arms_that_ignore_feedback_have_no_unrelated_twin(persona_path, smol_tokenizer):
-    with pytest.raises(InputError, match="unknown learner 'frozen\\+unrelated'"):
-        Episode(persona_path, smol_tokenizer, "frozen+unrelated")
+    for arm in ("frozen", "in-context-oracle"):
+        with pytest.raises(InputError, match=f"^--learner: {arm} does not learn from follow-ups, so it has no "
+                                             "unrelated-feedback twin .*sdpo-logit\\+unrelated"):
+            Episode(persona_path, smol_tokenizer, f"{arm}+unrelated")
 
 
 @pytest.mark.parametrize("learner", ["sdpo-logit+unrelated", "sft-hindsight+unrelated"])
