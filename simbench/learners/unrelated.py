@@ -83,6 +83,10 @@ class UnrelatedFeedback:
     def system_prompt(self, active: Sequence[Preference]) -> str | None:
         return self.inner.system_prompt(active)
 
+    def feedback(self, turn: Turn) -> str:
+        """The message this control learns from in place of `turn`'s follow-up."""
+        return unrelated_turn(turn, self.seed).follow_up
+
     def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
         result = self.inner.observe([unrelated_turn(turn, self.seed) for turn in turns])
         if result is None:

@@ -3,10 +3,11 @@
 Accuracy on general questions cannot show harm when the frozen model answers none of them,
 so every probe also scores a fixed set the model handles at t=0: short general-text passages
 (plain language modelling, no chat template) and the run's general questions with their
-reference answers (as a chat, under the system prompt the probes use). For each item the
-scorer records the policy's mean NLL per token, the frozen model's (LoRA adapters disabled,
-no system prompt: what the `frozen` arm sees), and the mean per-token KL(frozen || policy)
-over the full vocabulary. One forward pass per item and model state, batched.
+reference answers (as a chat, framed as the learner frames its probes: system prompt, stated
+preferences, examples). For each item the scorer records the policy's mean NLL per token,
+the frozen model's (LoRA adapters disabled, the bare chat: what the `frozen` arm sees), and
+the mean per-token KL(frozen || policy) over the full vocabulary. One forward pass per item
+and model state, batched.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
-from simbench.backends.base import with_system_prompt
 from simbench.logs.schema import DriftRecord
 from simbench.prompts import GeneralQuestion, Prompt
 
 BATCH = 4  # items per forward pass: bounds the (items, tokens, vocab) logits tensors
+Frame = Callable[[list[dict[str, str]]], list[dict[str, str]]]
+
+
+def bare(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The chat as the frozen arm answers it: no system prompt, nothing added."""
+    return messages
 
 
 @dataclass(frozen=True)
@@ -62,25 +68,25 @@ class DriftScorer:
         self.tokenizer = tokenizer
         self.items = list(items)
 
-    def sequence(self, item: DriftItem, system: str | None) -> tuple[list[int], int]:
+    def sequence(self, item: DriftItem, frame: Frame) -> tuple[list[int], int]:
         """(token ids, prompt length): the tokens from the prompt length on are scored."""
         from sdpo.hindsight import prompt_ids
 
         if item.kind == "text":
             ids = self.tokenizer(item.text, add_special_tokens=False)["input_ids"]
             return list(ids), 1
-        messages = with_system_prompt([{"role": "user", "content": item.question}], system)
-        prompt = prompt_ids(self.tokenizer, messages)
+        prompt = prompt_ids(self.tokenizer, frame([{"role": "user", "content": item.question}]))
         answer = self.tokenizer(item.text, add_special_tokens=False)["input_ids"]
         return prompt + list(answer), len(prompt)
 
-    def __call__(self, t: int, system: str | None) -> list[DriftRecord]:
-        """One record per item at probe time `t`; `system` is the probes' system prompt."""
+    def __call__(self, t: int, frame: Frame = bare) -> list[DriftRecord]:
+        """One record per item at probe time `t`; `frame` turns a chat into the one the
+        learner's probes answer (its system prompt, stated preferences, examples)."""
         records = []
         for start in range(0, len(self.items), BATCH):
             chunk = self.items[start : start + BATCH]
             started = time.perf_counter()
-            scores = self.score(chunk, system)
+            scores = self.score(chunk, frame)
             share = (time.perf_counter() - started) / len(chunk)
             records += [
                 DriftRecord(t=t, id=item.id, kind=item.kind, tokens=n, nll=finite(nll),
@@ -89,21 +95,21 @@ class DriftScorer:
             ]
         return records
 
-    def score(self, chunk: Sequence[DriftItem], system: str | None) -> list[tuple[int, float, float, float]]:
+    def score(self, chunk: Sequence[DriftItem], frame: Frame) -> list[tuple[int, float, float, float]]:
         """(scored tokens, mean NLL, frozen mean NLL, mean KL(frozen || policy)) per item."""
         import torch
         from sdpo.hindsight import response_batch
         from sdpo.scoring import pad_token_id, response_logits
 
         pad = pad_token_id(self.tokenizer)
-        current = response_batch(*zip(*(self.sequence(item, system) for item in chunk)), pad)
-        frozen = response_batch(*zip(*(self.sequence(item, None) for item in chunk)), pad)
+        current = response_batch(*zip(*(self.sequence(item, frame) for item in chunk)), pad)
+        frozen = response_batch(*zip(*(self.sequence(item, bare) for item in chunk)), pad)
         device = next(self.model.parameters()).device
         with torch.no_grad():
             log_p = response_logits(self.model, current).float().log_softmax(-1)
             with adapters_disabled(self.model):
                 log_q = response_logits(self.model, frozen).float().log_softmax(-1)
-            # Answer tokens are the same in both contexts; only the prompt (system) may differ.
+            # Answer tokens are the same in both contexts; only the framing of the prompt may differ.
             mask = current.mask.to(device)
             nll = -log_p.gather(-1, current.targets.to(device).unsqueeze(-1)).squeeze(-1)
             nll_frozen = -log_q.gather(-1, frozen.targets.to(device).unsqueeze(-1)).squeeze(-1)

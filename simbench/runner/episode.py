@@ -53,8 +53,8 @@ class EpisodeParts:
     user: UserSimulator
     learner: Learner
     general: Sequence[GeneralQuestion] = ()
-    # Scores fixed texts under the policy and the frozen model: (t, system prompt) -> records.
-    drift: Callable[[int, str | None], list[DriftRecord]] | None = None
+    # Scores fixed texts under the policy and the frozen model: (t, framing of a chat) -> records.
+    drift: Callable[[int, Callable[[list[dict[str, str]]], list[dict[str, str]]]], list[DriftRecord]] | None = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,8 @@ def probe(parts: EpisodeParts, spec: EpisodeSpec, t: int) -> ProbeDone:
         GeneralRecord(t=t, id=q.id, response=output.text, correct=score_general(output.text, q))
         for q, output in zip(parts.general, outputs[len(parts.probe_prompts) :])
     ]
-    drift = parts.drift(t, system) if parts.drift is not None else []
+    drift = (parts.drift(t, lambda messages: framed_messages(parts.learner, messages, active))
+             if parts.drift is not None else [])
     return ProbeDone(t, records, general, drift)
 
 

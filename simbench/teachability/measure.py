@@ -139,10 +139,12 @@ def _sensitivity(model: Any, tokenizer: Any, learner: Any, turns: Sequence[Any])
 def _learner(model: Any, tokenizer: Any, settings: TeachabilitySettings, unrelated: bool) -> Any:
     from simbench.learners.base import LearnerContext
     from simbench.learners.sdpo import SDPOLearner
+    from simbench.learners.unrelated import UnrelatedFeedback
 
     context = LearnerContext(model=model, tokenizer=tokenizer, seed=settings.seed,
                              options={"signal_samples": 0, **dict(settings.learner_options)})
-    return SDPOLearner(context, loss="token", unrelated=unrelated)
+    learner = SDPOLearner(context, loss="token")
+    return UnrelatedFeedback(learner, settings.seed) if unrelated else learner
 
 
 def _restore(learner: Any, start: dict[str, Any] | None) -> dict[str, Any]:

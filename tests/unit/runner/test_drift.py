@@ -33,7 +33,7 @@ def lora(model, seed=0):
 
 def test_unchanged_model_has_zero_kl_and_equal_nll(smol_tokenizer):
     scorer = DriftScorer(make_tiny_llama(smol_tokenizer), smol_tokenizer, drift_items(TEXTS, QUESTIONS))
-    out = scorer(0, None)
+    out = scorer(0)
     assert [(r.t, r.id, r.kind) for r in out] == [(0, "t1", "text"), (0, "t2", "text"), (0, "q1", "qa")]
     for record in out:
         assert record.kl == pytest.approx(0.0, abs=1e-6)
@@ -45,17 +45,19 @@ def test_unchanged_model_has_zero_kl_and_equal_nll(smol_tokenizer):
 
 def test_moved_adapters_show_drift_and_the_frozen_side_is_the_base_model(smol_tokenizer):
     items = drift_items(TEXTS, QUESTIONS)
-    before = DriftScorer(make_tiny_llama(smol_tokenizer), smol_tokenizer, items)(0, None)
-    after = DriftScorer(lora(make_tiny_llama(smol_tokenizer)), smol_tokenizer, items)(8, None)
+    before = DriftScorer(make_tiny_llama(smol_tokenizer), smol_tokenizer, items)(0)
+    after = DriftScorer(lora(make_tiny_llama(smol_tokenizer)), smol_tokenizer, items)(8)
     for old, new in zip(before, after):
         assert new.nll_frozen == pytest.approx(old.nll, abs=1e-5)  # adapters off = the base model
         assert new.kl > 1e-4 and new.nll != pytest.approx(new.nll_frozen, abs=1e-4)
 
 
 def test_a_system_prompt_moves_the_answers_but_not_plain_text(smol_tokenizer):
-    # An in-context arm changes no weight: its drift is its system prompt, on the questions only.
+    # An in-context arm changes no weight: its drift is its framing, on the questions only.
+    from simbench.backends.base import with_system_prompt
+
     scorer = DriftScorer(make_tiny_llama(smol_tokenizer), smol_tokenizer, drift_items(TEXTS, QUESTIONS))
-    text, _, qa = scorer(0, "Always answer in French.")
+    text, _, qa = scorer(0, lambda messages: with_system_prompt(messages, "Always answer in French."))
     assert text.kl == pytest.approx(0.0, abs=1e-6)
     assert qa.kl > 1e-6
 

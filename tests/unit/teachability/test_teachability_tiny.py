@@ -131,6 +131,7 @@ def test_an_out_path_that_is_a_file_is_refused(capsys, tmp_path):
 
 def test_every_micro_run_arm_starts_from_the_same_untrained_weights(smol_tokenizer, tmp_path, monkeypatch):
     from simbench.learners.sdpo import SDPOLearner
+    from simbench.users.rules import UNRELATED_MESSAGES
 
     starts, feedback = [], []
     observe = SDPOLearner.observe
@@ -138,7 +139,8 @@ def test_every_micro_run_arm_starts_from_the_same_untrained_weights(smol_tokeniz
     def spy(self, turns):
         if self.updater.steps == 0:
             starts.append({n: p.detach().clone() for n, p in self.updater.parameters.items()})
-            feedback.append(self.unrelated)
+            # The control arm's learner sees unrelated messages in place of the follow-ups.
+            feedback.append(all(turn.follow_up in UNRELATED_MESSAGES for turn in turns))
         return observe(self, turns)
 
     monkeypatch.setattr(SDPOLearner, "observe", spy)
