@@ -100,12 +100,14 @@ def check_learner_options(learner: str, options: dict[str, Any], seed: int) -> N
     """The learner options are ones the arm accepts, with valid values."""
     from simbench.learners.base import LEARNERS, LearnerContext
     from simbench.learners.sdpo import LORA_ARMS, lora_config
+    from simbench.learners.unrelated import base_learner
 
     flag = "--learner-option"
     context = LearnerContext(None, None, seed, dict(options))
+    base = base_learner(learner)  # a `+unrelated` twin takes its learner's options
     try:
-        if learner in LORA_ARMS:
-            fixed = {"loss": LORA_ARMS[learner]} if LORA_ARMS[learner] else {}
+        if base in LORA_ARMS:
+            fixed = {"loss": LORA_ARMS[base]} if LORA_ARMS[base] else {}
             lora_config(context, **fixed)
         else:
             # Arms without weights read only their options when built, so building one
