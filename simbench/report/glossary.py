@@ -59,13 +59,15 @@ GLOSSARY = (
 
 FLAG_WORDS = {
     "censored": "threshold not reached within the phase; the steps shown are the phase length",
-    "no_headroom": "no headroom: the frozen model already does as well as the ceiling (c ≤ b)",
+    "no_headroom": "no headroom: the frozen model already does as well as the ceiling (c ≤ b); "
+                   "not applicable, left out of means",
     "saturated": "saturated: adherence was already at 1.00 before the phase began",
     "no_probes": "no probe in this phase: nothing was measured",
     "too_few_probes_to_sustain": "fewer probes in the phase than the w needed to hold the threshold",
     "unreachable_at_token_cap": "no answer within max_new_tokens can pass this preference",
     "no_probe_before_change": "no probe right at the change: the starting level is unknown",
-    "nothing_to_unlearn": "nothing to unlearn: adherence was already at the base when it stopped being wanted",
+    "nothing_to_unlearn": "nothing to unlearn: adherence was less than 0.1 above the base when it stopped "
+                          "being wanted; not applicable, left out of means",
 }
 
 
