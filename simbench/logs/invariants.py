@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-LOGS = ("interactions", "updates", "probes", "general", "signals")
+# Every JSONL log of a run folder (run.py writes them, resume.py checks them).
+LOGS = ("interactions", "updates", "probes", "general", "signals", "drift")
 
 
 @dataclass(frozen=True)

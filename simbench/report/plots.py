@@ -112,8 +112,9 @@ def interval_bars_svg(
                 continue
             xs.append(i - 0.4 + width * (k + 0.5))
             means.append(mean)
-            lows.append(mean - lo if lo is not None and not math.isnan(lo) else 0.0)
-            highs.append(hi - mean if hi is not None and not math.isnan(hi) else 0.0)
+            # A bootstrap percentile interval need not contain the point estimate: clip at 0.
+            lows.append(max(mean - lo, 0.0) if lo is not None and not math.isnan(lo) else 0.0)
+            highs.append(max(hi - mean, 0.0) if hi is not None and not math.isnan(hi) else 0.0)
         ax.bar(xs, means, width=width * 0.92, color=COLOURS[k % len(COLOURS)], label=name,
                yerr=[lows, highs], capsize=3, error_kw={"linewidth": 1.0})
     ax.set_xticks(range(len(groups)))

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from simbench.errors import InputError
+from simbench.logs.invariants import LOGS
 from simbench.logs.safe_load import TEXT_BYTES, iter_jsonl, load_json, read_bounded
 
-LOGS = ("interactions", "updates", "probes", "general", "signals")
 _CHECKPOINT = re.compile(r"^ckpt-\d{7}$")
 HINT = "resume with the original flags and files, or start a new --out folder"
 

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from simbench.config import RunConfig
 from simbench.errors import InputError, NumericalError, UserSimulatorError
+from simbench.logs.invariants import LOGS
 from simbench.logs.io import JsonlWriter, read_jsonl, truncate, write_atomic, write_json
 from simbench.runner.build import Inputs, resolve_inputs
 from simbench.runner.episode import (
@@ -39,7 +40,6 @@ from simbench.runner.provenance import manifest_for
 from simbench.runner.resume import Checkpoint, check_resume, read_checkpoint
 from simbench.runner.secrets import resolved_secrets, scrubber
 
-LOGS = ("interactions", "updates", "probes", "general", "signals", "drift")
 KEEP_CHECKPOINTS = 2
 
 log = logging.getLogger(__name__)

@@ -110,6 +110,7 @@ def test_sigkilled_runs_resume_to_the_logs_and_metrics_of_an_uninterrupted_run(
     assert baseline.status == "complete"
     expected = run_records(tmp_path / "baseline")
     total = sum(len(v) for v in expected.values())
+    last_probe_drift = sum(1 for r in expected["drift"] if r["t"] == expected["drift"][-1]["t"])
 
     run_dir = tmp_path / "crashed"
     command = simbench_command("run", "--config", str(config_file), "--out", str(run_dir), "--quiet")
@@ -120,8 +121,9 @@ def test_sigkilled_runs_resume_to_the_logs_and_metrics_of_an_uninterrupted_run(
         done = _checkpointed_lines(run_dir)
         # One Ctrl-C early on (it lets the batch finish, so it needs batches left), then kills.
         signum = signal.SIGKILL if interrupted else signal.SIGINT
-        # Leave records to write so the signal lands inside the episode, not after it.
-        left = 20 if signum == signal.SIGINT else 4
+        # Leave records to write so the signal lands inside the episode, not after it (the last
+        # probe's drift records are written in one burst just before the run ends).
+        left = 20 if signum == signal.SIGINT else 4 + last_probe_drift
         threshold = rng.randint(done + 1, max(done + 1, total - left))
         code = _interrupt_at(command + resume, run_dir, tmp_path, threshold, rng.uniform(0, 0.05), signum)
         codes.append(code)

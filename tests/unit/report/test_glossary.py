@@ -34,5 +34,7 @@ def test_flags_read_as_words_and_steps_say_their_state():
     row = {"flags": ["censored", "too_few_probes_to_sustain"], "censored": True, "steps_to_threshold": 6,
            "n_probes": 1}
     assert steps_words(row) == "not measurable (1 probe(s) in phase)"
-    row = {"flags": ["no_headroom"], "censored": False, "steps_to_threshold": 0, "b": 1.0}
-    assert steps_words(row) == "0 (no headroom)"
+    row = {"flags": ["no_headroom"], "censored": False, "steps_to_threshold": None, "b": 1.0}
+    assert steps_words(row) == "not applicable (no headroom)"
+    row = {"flags": ["nothing_to_unlearn"], "censored": False, "steps_to_unlearn": None}
+    assert steps_words(row, "steps_to_unlearn") == "not applicable (nothing to unlearn)"
