@@ -10,7 +10,9 @@ It installs and downloads nothing. From the repository root:
 
 Prints three short markdown tables (generation, vLLM vs transformers, update step); without
 vLLM or CUDA the vLLM parts print "skipped" with the reason and the script exits 0. The vLLM
-part also checks that a new adapter changes greedy replies and the old one restores them.
+part also checks that a new adapter changes greedy replies and the old one restores them, and
+the run path's hand-off: the sdpo-token learner and the vLLM backend built by their
+`from_config` hooks, replies changing after one update (a new adapter folder each time).
 """
 
 from __future__ import annotations
@@ -166,6 +168,40 @@ def vllm_rows(
     return rows, failures
 
 
+def vllm_run_path_failures(model, tokenizer, folder: Path) -> list[str]:
+    """The adapter hand-off of `simbench run --backend vllm`: the sdpo-token learner and the
+    backend built by their `from_config` hooks, one SDPO update (large lr) in between; greedy
+    replies must change after it, and the adapter folder vLLM loads must be a new one."""
+    from simbench.backends import BACKENDS
+    from simbench.backends.base import BackendContext
+    from simbench.learners import LEARNERS
+    from simbench.learners.base import LearnerContext, Turn
+
+    base = folder / "run-base"
+    model.save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    learner = LEARNERS.get("sdpo-token").from_config(
+        LearnerContext(model=model, tokenizer=tokenizer, seed=0, options={"lr": 0.05, "lora_r": 8}))
+    context = BackendContext(model_name=str(base), device="cuda", policy=learner.policy, tokenizer=tokenizer,
+                             generation=GenerationConfig(max_new_tokens=16, stop_token_ids=()),
+                             adapter_dir=learner.adapter_dir)
+    # a second engine on the GPU after vllm_rows' one: a smaller share of its memory
+    engine = {"max_model_len": 2048, "seed": 0, "gpu_memory_utilization": 0.3}
+    backend = BACKENDS.get("vllm").from_config(context, engine=engine)
+    requests = [GenerationRequest(messages=c, seed=i, greedy=True) for i, c in enumerate(chats(4, 20))]
+    before, folder_before = backend.generate(requests), learner.adapter_dir()
+    turns = [Turn(t=i, turn=0, messages=r.messages, response_text=g.text, response_ids=g.token_ids,
+                  follow_up="w1 w2 w3 w4", active=()) for i, (r, g) in enumerate(zip(requests, before))]
+    learner.observe(turns)
+    after, folder_after = backend.generate(requests), learner.adapter_dir()
+    failures = []
+    if folder_after == folder_before:
+        failures.append("run path: the adapter folder did not change after an update")
+    if [g.token_ids for g in after] == [g.token_ids for g in before]:
+        failures.append("run path: greedy replies did not change after an SDPO update (lr 0.05)")
+    return failures
+
+
 def _synchronise(device: str) -> None:
     import torch
 
@@ -270,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
                 extra, failures = vllm_rows(
                     model.cpu(), tokenizer, dtype, new_tokens, prompt_words, Path(folder)
                 )
+                failures += vllm_run_path_failures(random_model(layers, args.device, dtype), tokenizer,
+                                                   Path(folder))
             rows += extra
 
     batch, response_tokens = (2, 8) if args.quick else (8, new_tokens)

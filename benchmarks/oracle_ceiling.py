@@ -44,7 +44,8 @@ def measure(model_name: str, preferences: list[str], probes: int, max_new_tokens
     table: dict[str, dict[str, float]] = {}
     for arm in arms:
         name, options = arm_options(arm)
-        learner = LEARNERS.get(name)(LearnerContext(model=model, tokenizer=tokenizer, seed=seed, options=options))
+        learner = LEARNERS.get(name).from_config(
+            LearnerContext(model=model, tokenizer=tokenizer, seed=seed, options=options))
         table[arm] = {}
         for pid in preferences:
             parts = single_phase_parts(by_id, (pid,), [], pool, backend, learner)

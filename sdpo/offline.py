@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from sdpo.adapters import save_adapter
+from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError, SampleError
 from sdpo.hindsight import HindsightSample, end_of_turn_id
 
@@ -22,6 +24,7 @@ ON_ERROR = ("skip", "reject")
 LOG_FILE = "training_log.jsonl"
 ADAPTER_DIR = "adapter"
 CHECKPOINT_DIR = "checkpoint"
+MANIFEST_FILE = "distill.json"
 # How many further bad lines a rejection message names before summarising.
 _SHOWN_PROBLEMS = 5
 
@@ -250,16 +253,17 @@ def distill(
     save_every: int = 0,
     seed: int = 0,
     on_step: Callable[[dict[str, Any], int], None] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> DistillResult:
     """Train LoRA adapters on `model` with SDPO over `examples`.
 
     Writes `out_dir/training_log.jsonl` (one line per update, flushed as it goes), the
     updater checkpoint every `save_every` updates (0: only at the end) into
-    `out_dir/checkpoint`, and the final peft adapter into `out_dir/adapter`.
-    `on_step(log_line, total_steps)` is called after each update (progress display).
+    `out_dir/checkpoint`, the final peft adapter into `out_dir/adapter`, and last the
+    manifest `out_dir/distill.json` (settings, outcome, paths; `provenance` is merged in,
+    e.g. the conversation file and model name). `on_step(log_line, total_steps)` is called
+    after each update (progress display).
     """
-    from sdpo.adapters import save_adapter
-    from sdpo.config import SDPOConfig
     from sdpo.updater import SDPOUpdater
 
     if not examples:
@@ -292,7 +296,7 @@ def distill(
     updater.save(out / CHECKPOINT_DIR)
     save_adapter(updater.model, out / ADAPTER_DIR)
     losses = [r["loss"] for r in records if not r["skipped"] and r["loss"] is not None]
-    return DistillResult(
+    result = DistillResult(
         steps=len(records),
         skipped_steps=sum(r["skipped"] for r in records),
         examples=len(examples),
@@ -303,3 +307,27 @@ def distill(
         final_loss=losses[-1] if losses else None,
         records=records,
     )
+    write_manifest(out, result, updater.config, batch_size, epochs, seed, provenance or {})
+    return result
+
+
+def write_manifest(out: Path, result: DistillResult, config: Any, batch_size: int, epochs: int,
+                   seed: int, provenance: dict[str, Any]) -> None:
+    """`distill.json`: what was trained, how, and where the outputs are (written last, so its
+    presence means the distillation finished)."""
+    manifest = {
+        **provenance,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "seed": seed,
+        "tuples": result.examples,
+        "steps": result.steps,
+        "skipped_steps": result.skipped_steps,
+        "final_loss": result.final_loss,
+        "seconds": round(result.seconds, 2),
+        "sdpo_config": config.to_dict(),
+        "adapter": str(result.adapter_path),
+        "checkpoint": str(result.checkpoint_path),
+        "training_log": str(result.log_path),
+    }
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

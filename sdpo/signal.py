@@ -12,9 +12,15 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
-from sdpo.hindsight import DEFAULT_HINDSIGHT_TEMPLATE, HindsightSample
-from sdpo.scoring import TokenScores
-
+from sdpo.hindsight import (
+    DEFAULT_HINDSIGHT_TEMPLATE,
+    HindsightSample,
+    build_contexts,
+    end_of_turn_id,
+    response_batch,
+)
+from sdpo.offline import encode_response
+from sdpo.scoring import TokenScores, pad_token_id, response_logits
 SIGNAL_FORMAT = 1
 
 # A sentence ends in . ! ? or … possibly followed by closing quotes, brackets or markdown.
@@ -268,10 +274,6 @@ def analyse_case(
     """
     import torch
 
-    from sdpo.hindsight import build_contexts, end_of_turn_id, response_batch
-    from sdpo.offline import encode_response
-    from sdpo.scoring import pad_token_id, response_logits
-
     eot = end_of_turn_id(tokenizer) if eot_id is None else eot_id
     messages = [{"role": "user", "content": case.prompt}]
     ids = encode_response(tokenizer, case.response, eot)
@@ -306,8 +308,6 @@ def analyse_cases(
     on_case: Callable[[int, CaseSignal], None] | None = None,
 ) -> list[CaseSignal]:
     """`analyse_case` for every case; `on_case(index, result)` reports progress."""
-    from sdpo.hindsight import end_of_turn_id
-
     eot = end_of_turn_id(tokenizer)
     results = []
     for index, case in enumerate(cases):

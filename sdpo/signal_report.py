@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from sdpo.signal import SIGNAL_FORMAT, CaseSignal, SignalSummary, preference_line, summarise, summary_line
 
 # RdBu ends, as in the PNGs: red = the follow-up made the token less likely, blue = more likely.
@@ -187,8 +189,6 @@ def _png(figure: Any) -> bytes:
 def case_heatmap_png(case: CaseSignal, cap: float) -> bytes:
     """Two-row heatmap (relevant, unrelated) of A over response tokens, decision points as
     vertical lines, and P(end of turn) at those points below it."""
-    import numpy as np
-
     n = len(case.token_ids)
     figure = _figure(min(16.0, max(6.0, n / 14)), 3.6)
     heat, stop = figure.subplots(2, 1, sharex=True, height_ratios=[1, 1.2])
@@ -214,8 +214,6 @@ def case_heatmap_png(case: CaseSignal, cap: float) -> bytes:
 
 def overview_png(cases: Sequence[CaseSignal]) -> bytes:
     """Cases x follow-up heatmaps: mean |A| (left) and stop-decision shift (right), annotated."""
-    import numpy as np
-
     figure = _figure(9.0, 1.6 + 0.32 * max(len(cases), 1))
     left, right = figure.subplots(1, 2)
     labels = [c.id for c in cases]

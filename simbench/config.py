@@ -9,10 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from simbench.errors import InputError
+from simbench.logs.safe_load import decode_utf8, load_plain_yaml, parse_json, read_bounded
+from simbench.registry import suggest
 from simbench.run_defaults import DEFAULTS
+from simbench.runner.secrets import redact
 
 
 class RunConfig(BaseModel):
@@ -89,11 +93,11 @@ class RunConfig(BaseModel):
     def for_resume_check(self) -> dict[str, Any]:
         """The fields that must match for `--resume` to continue a run, as the manifest stores
         them (secret user options dropped), so a run with an API key can resume."""
-        from simbench.runner.secrets import redact
+        return self.redacted().model_dump(mode="json")
 
-        values = self.model_dump(mode="json")
-        values["user_options"] = redact(values["user_options"])
-        return values
+    def redacted(self) -> RunConfig:
+        """This config as a manifest stores it: the secret user options dropped."""
+        return self.model_copy(update={"user_options": redact(self.user_options)})
 
 
 def flag_name(field: str) -> str:
@@ -113,8 +117,6 @@ def build_config(values: dict[str, Any], where: str | None = None) -> RunConfig:
             raise InputError(where or "config", message) from None
         location = f"{where}: {field}" if where else flag_name(field)
         if error["type"] == "extra_forbidden":
-            from simbench.registry import suggest
-
             raise InputError(
                 location, "unknown setting", suggest(field, list(RunConfig.model_fields))
             ) from None
@@ -124,9 +126,6 @@ def build_config(values: dict[str, Any], where: str | None = None) -> RunConfig:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML or JSON config file (bounded, safe loader) into a dict of RunConfig fields."""
-    import yaml
-
-    from simbench.logs.safe_load import decode_utf8, load_plain_yaml, parse_json, read_bounded
 
     where = str(path)
     if not path.is_file():

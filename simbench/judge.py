@@ -2,15 +2,20 @@
 
 Each pair is asked in both orders to cancel position bias: agreement names a winner,
 disagreement (or an unreadable verdict) is a tie. Requests go through `ChatEndpoint`.
+
+Judges are an extension point like users and learners: the `Judge` Protocol (build hook
+`from_config`, `compare`, `compare_many`) and the `JUDGES` registry, where `pairwise` is this
+module's endpoint judge. No command runs a judge yet; runs and reports will name one.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Any, Literal, Protocol, Sequence
 
 from simbench.errors import SimbenchError
+from simbench.registry import Registry
 from simbench.users.endpoint import ChatEndpoint, RetryPolicy, map_bounded
 from simbench.users.prompting import prompt_hash
 
@@ -118,6 +123,25 @@ def win_rate(results: Sequence[JudgeResult]) -> float:
     return score / len(results)
 
 
+class Judge(Protocol):
+    """Decides which of two answers to a prompt follows a criterion (a preference) better."""
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> Judge:
+        """Build the judge from its `--judge-option KEY=VALUE` settings."""
+        ...
+
+    def compare(self, prompt: str, current: str, base: str, criterion: str) -> JudgeResult: ...
+
+    def compare_many(self, items: Sequence[tuple[str, str, str, str]]) -> list[JudgeResult]:
+        """`compare` of (prompt, current, base, criterion) items, in order."""
+        ...
+
+
+JUDGES: Registry = Registry("judge", flag="--judge")
+
+
+@JUDGES.register("pairwise")
 class PairwiseJudge:
     """Asks an OpenAI-compatible model which of two answers follows a criterion better."""
 
@@ -139,6 +163,10 @@ class PairwiseJudge:
         )
         self.concurrency = max(1, concurrency)
         self.max_tokens = max_tokens
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> PairwiseJudge:
+        return cls(**options)
 
     def __repr__(self) -> str:
         return f"PairwiseJudge(endpoint={self.endpoint!r}, max_tokens={self.max_tokens})"

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from simbench.errors import InputError
+from simbench.registry import suggest
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -52,7 +53,6 @@ def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
             candidate = personas_dir() / f"{text}{suffix}"
             if candidate.is_file():
                 return candidate
-    from simbench.registry import suggest
 
     ids = [p.stem for p in shipped_personas()] if (REPO_ROOT / "personas").is_dir() else []
     hint = suggest(text, ids, list_when_close=False) if ids else None

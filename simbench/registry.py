@@ -2,7 +2,12 @@
 
 Entries are registered by decorator or lazily as "module:attr" strings, so listing the
 names never imports torch, vllm or openai. An unknown name raises `InputError` with the
-closest registered name as a suggestion.
+closest registered name as a suggestion; registering a name twice raises `ValueError`
+(a second plugin silently shadowing the first would change what a run measures).
+
+Every registered object builds itself: the Protocol of each kind declares a
+`from_config(context)` class method (see users/base.py, backends/base.py, learners/base.py),
+so the runner never switches on names.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Registry(Generic[T]):
         """Decorator: register `obj` under `name`."""
 
         def decorate(obj: T) -> T:
+            self._claim(name, obj)
             self._entries[name] = obj
             return obj
 
@@ -37,7 +43,18 @@ class Registry(Generic[T]):
         """Register "package.module:attr", imported on first `get(name)`."""
         if ":" not in target:
             raise ValueError(f"lazy target must be 'module:attr', got {target!r}")
-        self._entries.setdefault(name, target)
+        self._claim(name, target)
+        self._entries[name] = target
+
+    def _claim(self, name: str, entry: object) -> None:
+        """Refuse a second registration of `name` (re-registering the very same entry, e.g. a
+        module imported twice under the same name, is allowed)."""
+        current = self._entries.get(name)
+        if current is None or current is entry or current == entry:
+            return
+        if isinstance(current, str) and not isinstance(entry, str) and _target_of(entry) == current:
+            return  # the lazy entry's own object, registered by decorator on import
+        raise ValueError(f"{self.kind} {name!r} is registered twice: {_describe(current)} and {_describe(entry)}")
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -60,6 +77,14 @@ class Registry(Generic[T]):
             entry = getattr(importlib.import_module(module_name), attr)
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
+
+
+def _target_of(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', '?')}"
+
+
+def _describe(entry: object) -> str:
+    return entry if isinstance(entry, str) else _target_of(entry)
 
 
 def suggest(name: str, choices: list[str], list_when_close: bool = True) -> str:

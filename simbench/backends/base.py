@@ -1,9 +1,16 @@
-"""The `PolicyBackend` Protocol, its request/output types, and the registry of backends."""
+"""The `PolicyBackend` Protocol, its request/output types, build context and registry.
+
+A backend is one class: `preflight()` fails fast (before any model loads) when it cannot run
+here, `from_config(context)` builds it for a run, and `generate` answers a batch of chats with
+the policy's current weights: read in process from `context.policy`, or loaded out of process
+from the folder `context.adapter_dir()` names after each update.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
 
 from simbench.registry import Registry
 
@@ -36,8 +43,34 @@ def with_system_prompt(
     return messages
 
 
+@dataclass(frozen=True)
+class BackendContext:
+    """What a policy backend is built from (the learner is built first: it owns the policy)."""
+
+    model_name: str
+    """The `--model` value (short name, folder or HF id), for backends that load it themselves."""
+    device: str
+    policy: Any
+    """The learner's model, LoRA adapter attached when the arm trains one (in-process backends)."""
+    tokenizer: Any
+    generation: Any
+    """A `backends.hf.GenerationConfig`: token cap, sampling, stop tokens, batch size."""
+    adapter_dir: Callable[[], Path | None]
+    """The learner's current adapter folder (None: the base weights); out-of-process backends
+    call it before each batch."""
+
+
 class PolicyBackend(Protocol):
     """Generates replies for a batch of requests with the policy's current weights."""
+
+    @classmethod
+    def preflight(cls) -> None:
+        """Raise a one-line error if this backend cannot run here (a missing optional
+        package); called while validating a run, before any model is loaded."""
+        ...
+
+    @classmethod
+    def from_config(cls, context: BackendContext) -> PolicyBackend: ...
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]: ...
 

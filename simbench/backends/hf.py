@@ -10,7 +10,9 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from simbench.backends.base import Generation, GenerationRequest, with_system_prompt
+from sdpo.adapters import merged_lora
+from sdpo.hindsight import prompt_ids
+from simbench.backends.base import BackendContext, Generation, GenerationRequest, with_system_prompt
 from simbench.errors import InputError
 
 END_OF_TURN = "<|im_end|>"  # ChatML's end-of-turn token (SmolLM2, Qwen): stops a reply
@@ -56,8 +58,6 @@ def chat_prompt_ids(
     The same function sdpo scores student contexts with, so a generated response is scored
     after exactly the prompt tokens it was generated from.
     """
-    from sdpo.hindsight import prompt_ids
-
     return prompt_ids(tokenizer, with_system_prompt(messages, system_prompt))
 
 
@@ -151,13 +151,21 @@ class HFBackend:
         pad = tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else min(self.stop_ids, default=0)
 
+    @classmethod
+    def preflight(cls) -> None:
+        return None  # torch and transformers are core dependencies
+
+    @classmethod
+    def from_config(cls, context: BackendContext) -> "HFBackend":
+        """Generate with the learner's own model object, so every update is seen at once."""
+        return cls(context.policy, context.tokenizer, context.generation)
+
     def prompt_ids(self, request: GenerationRequest) -> list[int]:
         """The prompt tokens `request` is continued from (chat template + system prompt)."""
         return chat_prompt_ids(self.tokenizer, request.messages, self.config.system_prompt)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         import torch
-        from sdpo.adapters import merged_lora
 
         prompts = [self.prompt_ids(r) for r in requests]
         results: dict[int, Generation] = {}

@@ -11,12 +11,17 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from simbench.backends.base import Generation, GenerationRequest
+from sdpo.errors import ModelNotFoundError
+from sdpo.models import resolve_model_folder
+from simbench.backends.base import BackendContext, Generation, GenerationRequest
 from simbench.backends.hf import GenerationConfig, chat_prompt_ids, resolve_stop_ids
 from simbench.errors import InputError, PolicyError
 
 INSTALL_HINT = "pip install 'simbench[vllm]'"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # what peft saves
+# In a run the learner trains its copy of the model on the same GPU (pick the GPU with
+# CUDA_VISIBLE_DEVICES): vLLM's default of reserving 90% of its memory would starve it.
+SHARED_GPU_ENGINE = {"gpu_memory_utilization": 0.5}
 
 
 def import_vllm() -> Any:
@@ -116,8 +121,44 @@ class AdapterVersions:
         return f"adapter-{lora_id}", lora_id, str(path)
 
 
+def lora_rank(model: Any) -> int | None:
+    """The rank of the peft LoRA adapter attached to `model`, or None when it has none."""
+    configs = getattr(model, "peft_config", None) or {}
+    ranks = [getattr(config, "r", None) for config in configs.values()]
+    return max((r for r in ranks if isinstance(r, int)), default=None)
+
+
+def vllm_lora_rank(rank: int | None) -> int:
+    """The smallest `max_lora_rank` vLLM accepts that fits `rank` (vLLM allows only these)."""
+    for allowed in (8, 16, 32, 64, 128, 256, 512):
+        if rank is None or rank <= allowed:
+            return allowed
+    raise InputError("--learner-option lora_r", f"vLLM serves LoRA ranks up to 512, got {rank}")
+
+
 class VLLMBackend:
     """Generates with vLLM; `adapter_dir()` names the current LoRA folder (None: base model)."""
+
+    @classmethod
+    def preflight(cls) -> None:
+        import_vllm()
+
+    @classmethod
+    def from_config(cls, context: BackendContext, engine: Mapping[str, Any] | None = None) -> "VLLMBackend":
+        """vLLM serving the run's model from its local folder, with the learner's adapter
+        loaded by folder before every batch (weights-only arms: no LoRA at all)."""
+        try:
+            folder = resolve_model_folder(context.model_name)
+        except ModelNotFoundError as exc:
+            raise InputError("--model", str(exc)) from None
+        rank = lora_rank(context.policy)
+        return cls(
+            folder,
+            context.generation,
+            adapter_dir=context.adapter_dir if rank is not None else None,
+            max_lora_rank=vllm_lora_rank(rank),
+            engine={**SHARED_GPU_ENGINE, **(engine or {})},
+        )
 
     def __init__(
         self,

@@ -1,8 +1,11 @@
 """The run-setting flags `simbench run` and `simbench sweep` share, defined once.
 
-Each flag maps onto a `RunConfig` field of the same name; help texts read the field's default
-from `RunConfig`, so `--help` cannot drift from what a run does. `settings_from` merges a
-`--config` file, the flags that were given and the KEY=VALUE option lists, in that order.
+Each flag maps onto a `RunConfig` field of the same name (`RUN_FLAGS`); help texts read the
+field's default from `run_defaults`, so `--help` cannot drift from what a run does. Fields
+without a flag are listed in `FILE_ONLY` (set them with `--config`); a unit test checks that
+the two together are exactly `RunConfig`'s fields. `run_flags(locals())` turns a command's
+parameters into config values, and `settings_from` merges a `--config` file, the flags that
+were given and the KEY=VALUE option lists, in that order.
 """
 
 from __future__ import annotations
@@ -34,9 +37,29 @@ ProbePrompts = Annotated[Optional[int], _setting("Held-out probe prompts per pro
 GeneralQuestions = Annotated[
     Optional[int], _setting("General-capability questions per probe", "general_questions")
 ]
+CheckpointEvery = Annotated[
+    Optional[int], _setting("Interactions between checkpoints (default: --probe-every).")
+]
 MaxNewTokens = Annotated[Optional[int], _setting("Response length cap", "max_new_tokens")]
 UserOptions = Annotated[Optional[list[str]], _setting("User option KEY=VALUE (repeatable).")]
 ConfigFile = Annotated[Optional[Path], _setting("YAML/JSON file of run settings (flags override it).")]
+
+
+RUN_FLAGS = (
+    "persona", "learner", "model", "user", "backend", "device", "interactions", "turns",
+    "batch_size", "probe_every", "probe_prompts", "general_questions", "checkpoint_every",
+    "max_new_tokens", "seed",
+)
+"""RunConfig fields with a flag of their own (`--batch-size` for batch_size, ...)."""
+OPTION_FLAGS = {"learner_options": "learner_option", "user_options": "user_option"}
+"""RunConfig dict fields and their repeatable KEY=VALUE flags."""
+FILE_ONLY = ("generation_batch_size", "temperature", "top_p", "max_failed_updates")
+"""RunConfig fields settable only through `--config FILE`."""
+
+
+def run_flags(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The RunConfig values among a command's parameters (`locals()`), by RUN_FLAGS."""
+    return {name: parameters[name] for name in RUN_FLAGS if name in parameters}
 
 
 def parse_options(pairs: list[str] | None, flag: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import typer
 from typer.core import TyperCommand
 
 from simbench.commands import options as opts
-from simbench.runner.preflight import out_path
 
 
 def report_command(
@@ -26,11 +25,11 @@ def report_command(
     bootstrap: int = typer.Option(1000, min=1, help="Bootstrap resamples for the metrics' CIs."),
 ) -> None:
     """Write report.md and a self-contained report.html for one run."""
-    from simbench.report.run_report import write_run_report
+    from simbench import api
 
     folder = _writable_out(out, run_dir, "RUN_DIR")
     with _writing(folder):
-        md_path, html_path = write_run_report(run_dir, folder, bootstrap=bootstrap)
+        md_path, html_path = api.report(run_dir, folder, bootstrap=bootstrap)
     typer.echo(f"wrote {md_path} and {html_path}")
 
 
@@ -40,11 +39,11 @@ def leaderboard_command(
     bootstrap: int = typer.Option(200, min=1, help="Bootstrap resamples per run when there is one seed."),
 ) -> None:
     """Compare learners: mean and 95% CI of each metric per scenario type."""
-    from simbench.report.leaderboard import write_leaderboard
+    from simbench import api
 
     folder = _writable_out(out, results_dir, "RESULTS_DIR")
     with _writing(folder):
-        paths = write_leaderboard(results_dir, folder, bootstrap=bootstrap)
+        paths = api.leaderboard(results_dir, folder, bootstrap=bootstrap)
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -63,6 +62,7 @@ def sweep_command(
     probe_every: opts.ProbeEvery = None,
     probe_prompts: opts.ProbePrompts = None,
     general_questions: opts.GeneralQuestions = None,
+    checkpoint_every: opts.CheckpointEvery = None,
     max_new_tokens: opts.MaxNewTokens = None,
     learner_option: Optional[List[str]] = typer.Option(None, help="Learner option KEY=VALUE for all learners."),
     user_option: opts.UserOptions = None,
@@ -74,22 +74,17 @@ def sweep_command(
     gpus_per_run: Optional[float] = typer.Option(None, help="GPUs per cell, fractions share one (default: 1 with --device cuda, else 0)."),
 ) -> None:
     """Run every persona x learner x seed; complete runs are skipped, unfinished ones resumed."""
+    from simbench import api
     from simbench.runner.executors import make_executor
-    from simbench.runner.sweep import run_sweep
+    from simbench.runner.preflight import out_path
 
-    flags = {
-        "model": model, "user": user, "backend": backend, "device": device,
-        "interactions": interactions, "turns": turns, "batch_size": batch_size,
-        "probe_every": probe_every, "probe_prompts": probe_prompts,
-        "general_questions": general_questions, "max_new_tokens": max_new_tokens,
-    }
-    settings = opts.settings_from(config, flags, learner_option, user_option)
+    settings = opts.settings_from(config, opts.run_flags(locals()), learner_option, user_option)
     for grid_key in ("persona", "learner", "seed"):  # only a --config file can set these
         if grid_key in settings:
             raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")
     command = shlex.join(["simbench", *sys.argv[1:]])
     runner = make_executor(executor, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    result = run_sweep(personas, learners, seeds, out_path(out), settings, command=command, progress=not quiet,
+    result = api.sweep(personas, learners, seeds, out_path(out), settings, command=command, progress=not quiet,
                        executor=runner)
     for outcome in result.outcomes:
         note = f": {outcome.message}" if outcome.message else ""
@@ -103,7 +98,7 @@ def sweep_command(
 def _writable_out(out: str | None, default: Path, name: str) -> Path:
     """The output folder (`--out`, else the input folder `default`, the argument `name`),
     checked before anything is computed; a missing input folder is the reader's to report."""
-    from simbench.runner.preflight import check_out_dir
+    from simbench.runner.preflight import check_out_dir, out_path
 
     if out is None:
         if default.is_dir():

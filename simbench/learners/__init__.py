@@ -13,6 +13,6 @@ LEARNERS.register_lazy("in-context-oracle-user", "simbench.learners.in_context:O
 LEARNERS.register_lazy("in-context-oracle-fewshot", "simbench.learners.in_context:OracleFewShotLearner")
 LEARNERS.register_lazy("in-context-memory", "simbench.learners.in_context:MemoryLearner")
 LEARNERS.register_lazy("sft-hindsight", "simbench.learners.sft_hindsight:SFTHindsightLearner")
-LEARNERS.register_lazy("sdpo-token", "simbench.learners.sdpo:token_learner")
-LEARNERS.register_lazy("sdpo-logit", "simbench.learners.sdpo:logit_learner")
+LEARNERS.register_lazy("sdpo-token", "simbench.learners.sdpo:SDPOLearner")
+LEARNERS.register_lazy("sdpo-logit", "simbench.learners.sdpo:LogitSDPOLearner")
 register_twins()

@@ -3,6 +3,11 @@
 The episode loop hands a learner the turns of one update batch; it may change the policy's
 weights (SDPO, SFT), its system prompt (in-context arms), or nothing (frozen). Every arm
 gets the same seeds, prompts, user and budget.
+
+The learner <-> backend contract: a learner owns the policy. `policy` is the model the
+backend generates with in process (its LoRA adapter attached when the arm trains one), and
+`adapter_dir()` writes the current adapter to a folder and names it, for a backend that
+serves the weights out of process (vLLM loads the adapter by folder after every update).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
+from simbench.backends.base import with_system_prompt
 from simbench.persona.preference import Preference
 from simbench.registry import Registry
 
@@ -51,6 +57,25 @@ class Learner(Protocol):
     `framed_messages` calls it when present, so other arms need not.
     """
 
+    policy: Any
+    """The model to generate with (the base model, or it with this arm's adapter attached)."""
+
+    @classmethod
+    def from_config(cls, context: LearnerContext) -> Learner:
+        """Build the arm on `context`; a bad option raises TypeError or ValueError."""
+        ...
+
+    @classmethod
+    def check_options(cls, context: LearnerContext) -> None:
+        """Raise TypeError/ValueError for options the arm rejects; `context.model` is None
+        (called while validating a run, before any model loads)."""
+        ...
+
+    def adapter_dir(self) -> Path | None:
+        """A folder holding the current LoRA adapter in peft format (written when the weights
+        changed since the last call), or None for arms that never change the weights."""
+        ...
+
     def system_prompt(self, active: Sequence[Preference]) -> str | None:
         """The system prompt to answer with while `active` preferences hold (None: default)."""
         ...
@@ -70,13 +95,16 @@ class Learner(Protocol):
 
 @dataclass
 class LearnerContext:
-    """What a learner factory may use: the shared policy and a regeneration hook."""
+    """What a learner is built from: the loaded base model, its options and a regeneration hook."""
 
     model: Any
+    """The base policy, as loaded (no adapter yet)."""
     tokenizer: Any
     seed: int
     options: dict[str, Any]
+    """The `--learner-option KEY=VALUE` settings (lr, lora_r, memory_size, ...)."""
     regenerate: Callable[[Sequence[tuple[dict[str, str], ...]], int], list[Any]] | None = None
+    """Generate with the run's backend: (chats, seed) -> generations (sft-hindsight uses it)."""
 
 
 def framed_messages(
@@ -87,7 +115,6 @@ def framed_messages(
     frame = getattr(learner, "frame", None)
     if frame is not None:
         return [dict(m) for m in frame(messages, active)]
-    from simbench.backends.base import with_system_prompt
 
     return with_system_prompt(messages, learner.system_prompt(active))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.persona.preference import Preference
@@ -13,7 +13,23 @@ class FrozenLearner:
     """Answers with the default system prompt and ignores every follow-up."""
 
     def __init__(self, context: LearnerContext | None = None) -> None:
-        del context
+        self.policy: Any = context.model if context is not None else None
+
+    @classmethod
+    def from_config(cls, context: LearnerContext) -> "FrozenLearner":
+        return cls(context)
+
+    @classmethod
+    def check_options(cls, context: LearnerContext) -> None:
+        """Arms without weights read only their options when built, so building one on a
+        context without a model checks them; an arm that needs the model is checked when built."""
+        try:
+            cls(context)
+        except AttributeError:
+            return
+
+    def adapter_dir(self) -> Path | None:
+        return None
 
     def system_prompt(self, active: Sequence[Preference]) -> str | None:
         return None

@@ -17,9 +17,11 @@ from collections import deque
 from pathlib import Path
 from typing import Sequence
 
+from simbench.errors import InputError
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
 from simbench.learners.oracle_examples import compliant_examples
+from simbench.logs.safe_load import load_json
 from simbench.persona.preference import Preference
 
 ORACLE_HEADER = "You are a helpful assistant. This user has told you how they like answers:"
@@ -67,6 +69,7 @@ class OracleFewShotLearner(OracleLearner):
     STATEMENTS = ("user", "system")
 
     def __init__(self, context: LearnerContext | None = None) -> None:
+        super().__init__(context)
         self.statement = str((context.options if context else {}).get("statement", "user"))
         if self.statement not in self.STATEMENTS:
             raise ValueError(f"statement must be one of {', '.join(self.STATEMENTS)}, got {self.statement!r}")
@@ -83,10 +86,11 @@ class OracleFewShotLearner(OracleLearner):
         return [{"role": "system", "content": self.system_prompt(active)}, *shots, *framed]
 
 
-class MemoryLearner:
+class MemoryLearner(FrozenLearner):
     """Keeps the last `memory_size` follow-ups and shows them in the system prompt."""
 
     def __init__(self, context: LearnerContext) -> None:
+        super().__init__(context)
         size = int(context.options.get("memory_size", 8))
         if size < 1:
             raise ValueError(f"memory_size must be >= 1, got {size}")
@@ -107,12 +111,8 @@ class MemoryLearner:
         (directory / "memory.json").write_text(json.dumps(list(self.memory)))
 
     def load(self, directory: Path) -> None:
-        from simbench.logs.safe_load import load_json
-
         memory = load_json(directory / "memory.json", kind=list)
         if not all(isinstance(text, str) for text in memory):
-            from simbench.errors import InputError
-
             raise InputError(str(directory / "memory.json"), "must hold a list of strings")
         self.memory.clear()
         self.memory.extend(memory)

@@ -10,8 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
+
+from sdpo.config import SDPOConfig
+from sdpo.errors import ConfigError
+from sdpo.hindsight import HindsightSample, end_of_turn_id
+from sdpo.updater import SDPOUpdater
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
+from simbench.learners.handoff import AdapterFolder
 from simbench.seeding import derive_seed
 
 SIGNAL_SAMPLES = 2  # per-token advantages of this many samples per update go to signals.jsonl
@@ -29,9 +36,6 @@ def lora_learner_options(context: LearnerContext, **fixed: Any) -> tuple[dict[st
 def lora_config(context: LearnerContext, **fixed: Any) -> tuple[Any, int]:
     """The validated `SDPOConfig` of the learner options and the token-signal count; a bad
     option raises ValueError. Needs no model, so runs check options before loading one."""
-    from sdpo.config import SDPOConfig
-    from sdpo.errors import ConfigError
-
     options, signal_samples = lora_learner_options(context, **fixed)
     if signal_samples < 0:
         raise ValueError(f"signal_samples must be >= 0, got {signal_samples}")
@@ -41,29 +45,28 @@ def lora_config(context: LearnerContext, **fixed: Any) -> tuple[Any, int]:
         raise ValueError(str(exc)) from None
 
 
-# The loss each LoRA arm fixes (None: the learner options choose); a `+unrelated` twin checks
-# its options as its base learner (learners/unrelated.py: base_learner).
-LORA_ARMS = {"sdpo-token": "token", "sdpo-logit": "logit", "sft-hindsight": None}
-
-
 class SDPOLearner(FrozenLearner):
-    """Wraps `sdpo.SDPOUpdater`: one update per batch of turns."""
+    """SDPO with per-token advantages (paper 1): one LoRA update per batch of follow-ups."""
 
-    def __init__(self, context: LearnerContext, loss: str) -> None:
-        from sdpo.hindsight import end_of_turn_id
-        from sdpo.updater import SDPOUpdater
+    loss = "token"
 
-        config, self.signal_samples = lora_config(context, loss=loss)
+    def __init__(self, context: LearnerContext) -> None:
+        config, self.signal_samples = lora_config(context, loss=self.loss)
         self.updater = SDPOUpdater(context.model, context.tokenizer, config)
-        self.model = self.updater.model
+        self.model = self.policy = self.updater.model
         self.tokenizer = context.tokenizer
         self.seed = context.seed
         self.eot = end_of_turn_id(context.tokenizer)
+        self.adapter = AdapterFolder(self.model)
+
+    @classmethod
+    def check_options(cls, context: LearnerContext) -> None:
+        lora_config(context, loss=cls.loss)
+
+    def adapter_dir(self) -> Path:
+        return self.adapter.current(self.updater.steps)
 
     def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
-        import torch
-        from sdpo.hindsight import HindsightSample
-
         if not turns:
             return None
         samples = [
@@ -106,11 +109,7 @@ class SDPOLearner(FrozenLearner):
         self.updater.load(directory)
 
 
-def token_learner(context: LearnerContext) -> SDPOLearner:
-    """SDPO with per-token advantages (paper 1): one LoRA update per batch of follow-ups."""
-    return SDPOLearner(context, loss="token")
-
-
-def logit_learner(context: LearnerContext) -> SDPOLearner:
+class LogitSDPOLearner(SDPOLearner):
     """SDPO with top-K logit distillation from the hindsight teacher (paper 2)."""
-    return SDPOLearner(context, loss="logit")
+
+    loss = "logit"

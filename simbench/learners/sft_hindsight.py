@@ -11,8 +11,15 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import torch
+
+from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
+from sdpo.hindsight import HindsightSample, build_contexts, end_of_turn_id, hindsight_messages, student_batch
+from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
+from sdpo.updater import apply_step
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
+from simbench.learners.handoff import AdapterFolder
 from simbench.learners.sdpo import lora_config
 from simbench.seeding import derive_seed
 
@@ -21,14 +28,11 @@ class SFTHindsightLearner(FrozenLearner):
     """One supervised LoRA step per batch on hindsight regenerations."""
 
     def __init__(self, context: LearnerContext) -> None:
-        import torch
-        from sdpo.adapters import attach_lora, trainable_parameters
-        from sdpo.hindsight import end_of_turn_id
-
         self.config, _ = lora_config(context)
         if context.regenerate is None:
             raise ValueError("sft-hindsight needs a generation backend to regenerate answers")
-        self.model = attach_lora(context.model, self.config)
+        self.model = self.policy = attach_lora(context.model, self.config)
+        self.adapter = AdapterFolder(self.model)
         self.parameters = list(trainable_parameters(self.model).values())
         self.optimizer = torch.optim.AdamW(self.parameters, lr=self.config.lr)
         self.tokenizer = context.tokenizer
@@ -37,12 +41,14 @@ class SFTHindsightLearner(FrozenLearner):
         self.eot = end_of_turn_id(context.tokenizer)
         self.steps = 0
 
-    def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
-        import torch
-        from sdpo.hindsight import HindsightSample, build_contexts, hindsight_messages, student_batch
-        from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
-        from sdpo.updater import apply_step
+    @classmethod
+    def check_options(cls, context: LearnerContext) -> None:
+        lora_config(context)
 
+    def adapter_dir(self) -> Path:
+        return self.adapter.current(self.steps)
+
+    def observe(self, turns: Sequence[Turn]) -> UpdateResult | None:
         if not turns:
             return None
         started = time.perf_counter()
@@ -90,18 +96,12 @@ class SFTHindsightLearner(FrozenLearner):
         return UpdateResult(skipped=bool(reason), reason=reason, stats=stats)
 
     def save(self, directory: Path) -> None:
-        import torch
-        from sdpo.adapters import save_adapter
-
         directory.mkdir(parents=True, exist_ok=True)
         save_adapter(self.model, directory / "adapter")
         torch.save({"optimizer": self.optimizer.state_dict(), "steps": self.steps},
                    directory / "optimizer.pt")
 
     def load(self, directory: Path) -> None:
-        import torch
-        from sdpo.adapters import load_adapter
-
         load_adapter(self.model, directory / "adapter")
         state = torch.load(directory / "optimizer.pt", weights_only=True)
         self.optimizer.load_state_dict(state["optimizer"])

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
+from simbench.errors import InputError
 from simbench.learners.base import LEARNERS, LearnerContext, Turn, UpdateResult
 from simbench.persona.preference import Preference
 from simbench.seeding import derive_rng
+from simbench.users.rules import unrelated_message
 
 UNRELATED = "+unrelated"
 # Learners that learn from the content of follow-ups, and so have an unrelated-feedback twin.
@@ -53,8 +55,6 @@ def feedback_of(learner: str) -> str | None:
 
 def check_twin_name(learner: str) -> None:
     """Raise a one-line InputError for `<arm>+unrelated` of an arm that ignores feedback."""
-    from simbench.errors import InputError
-
     base = learner[: -len(UNRELATED)] if learner.endswith(UNRELATED) else None
     if base is not None and base in LEARNERS and base not in FEEDBACK_DRIVEN:
         raise InputError("--learner", f"{base} does not learn from follow-ups, so it has no unrelated-feedback "
@@ -63,22 +63,41 @@ def check_twin_name(learner: str) -> None:
 
 def unrelated_turn(turn: Turn, seed: int) -> Turn:
     """`turn` with its follow-up replaced by an unrelated message drawn from (seed, t, turn)."""
-    from simbench.users.rules import unrelated_message
-
     return replace(turn, follow_up=unrelated_message(derive_rng(seed, "unrelated", turn.t, turn.turn)))
 
 
 class UnrelatedFeedback:
-    """Wraps a learner: it sees every follow-up replaced by an unrelated user message."""
+    """Wraps a learner: it sees every follow-up replaced by an unrelated user message.
+
+    `twin_class(learner)` makes a subclass naming the wrapped learner, whose `from_config`
+    and `check_options` hooks build and check through that learner's own hooks."""
+
+    base: str = ""
+    """Registry name of the wrapped learner (set by `twin_class`)."""
 
     def __init__(self, inner: Any, seed: int) -> None:
         self.inner = inner
         self.seed = seed
 
+    @classmethod
+    def from_config(cls, context: LearnerContext) -> UnrelatedFeedback:
+        return cls(LEARNERS.get(cls.base).from_config(context), context.seed)
+
+    @classmethod
+    def check_options(cls, context: LearnerContext) -> None:
+        LEARNERS.get(cls.base).check_options(context)
+
+    @property
+    def policy(self) -> Any:
+        """The wrapped learner's policy (what the backend generates with)."""
+        return self.inner.policy
+
     @property
     def model(self) -> Any:
-        """The wrapped learner's policy (what the backend generates with)."""
-        return self.inner.model
+        return self.inner.policy
+
+    def adapter_dir(self) -> Path | None:
+        return self.inner.adapter_dir()
 
     def system_prompt(self, active: Sequence[Preference]) -> str | None:
         return self.inner.system_prompt(active)
@@ -104,21 +123,16 @@ class UnrelatedFeedback:
         return getattr(self.__dict__["inner"], name)
 
 
-def twin_factory(learner: str) -> Callable[[LearnerContext], UnrelatedFeedback]:
-    """A factory building `learner` wrapped in `UnrelatedFeedback`."""
-
-    def build(context: LearnerContext) -> UnrelatedFeedback:
-        return UnrelatedFeedback(LEARNERS.get(learner)(context), context.seed)
-
-    build.__doc__ = f"Control: {learner} with every follow-up swapped for an unrelated user message."
-    return build
+def twin_class(learner: str, doc: str | None = None) -> type[UnrelatedFeedback]:
+    """The `UnrelatedFeedback` subclass wrapping registered learner `learner`."""
+    doc = doc or f"Control: {learner} with every follow-up swapped for an unrelated user message."
+    return type(f"Unrelated[{learner}]", (UnrelatedFeedback,), {"base": learner, "__doc__": doc})
 
 
 def register_twins() -> None:
     """Register `<learner>+unrelated` for every feedback-driven learner, and the aliases."""
     for learner in FEEDBACK_DRIVEN:
-        LEARNERS.register(twin_name(learner))(twin_factory(learner))
+        LEARNERS.register(twin_name(learner))(twin_class(learner))
     for old, new in ALIASES.items():
-        factory = twin_factory(new[: -len(UNRELATED)])
-        factory.__doc__ = f"Alias of {new} (the control's name in earlier results)."
-        LEARNERS.register(old)(factory)
+        LEARNERS.register(old)(twin_class(new[: -len(UNRELATED)],
+                                          f"Alias of {new} (the control's name in earlier results)."))

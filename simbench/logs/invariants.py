@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from simbench.errors import InputError
+
 # Every JSONL log of a run folder (run.py writes them, resume.py checks them).
 LOGS = ("interactions", "updates", "probes", "general", "signals", "drift")
 
@@ -175,8 +177,6 @@ def _complete(manifest: Mapping[str, Any], logs: Mapping[str, Sequence[Any]], do
 def refuse_if_violated(violations: Sequence[Violation], run_dir: Any, hint: str | None = None) -> None:
     """Raise the first violation as one `InputError` line naming the file and record."""
     if violations:
-        from simbench.errors import InputError
-
         first = violations[0]
         raise InputError(first.where(run_dir), f"not a consistent run folder: {first.problem}",
                          hint or "was it written by two processes at once or edited by hand? rerun it into a new folder")

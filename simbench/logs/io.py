@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterator
 
 from pydantic import BaseModel
 
+from simbench.logs.safe_load import iter_jsonl as iter_numbered
+
 
 class JsonlWriter:
     """Appends one JSON object per line and flushes after each record; `scrub` (e.g. removing
@@ -68,8 +70,6 @@ def dumps_strict(data: Any, **options: Any) -> str:
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Records of a JSONL log (bounded, depth-checked); an unterminated torn last line is
     skipped, any other broken line raises `InputError` naming file and line."""
-    from simbench.logs.safe_load import iter_jsonl as iter_numbered
-
     for _, record in iter_numbered(path):
         yield record
 

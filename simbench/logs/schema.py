@@ -1,21 +1,29 @@
 """Versioned record schemas of a run folder. Metrics and reports are functions of these alone.
 
-A run folder holds `manifest.json` (`Manifest`) and three append-only JSONL logs:
-`interactions.jsonl` (`InteractionRecord`), `updates.jsonl` (`UpdateLogRecord`) and
-`probes.jsonl` (`ProbeRecord`: one record per probe prompt per probe time, with every
-preference the persona ever holds checked on it), plus `general.jsonl` (`GeneralRecord`,
-general-capability answers) and `drift.jsonl` (`DriftRecord`, NLL and KL to the frozen model
-on fixed texts) for collateral drift. Runs made before drift.jsonl existed lack it; metrics
-then say "not measured".
+A run folder holds `manifest.json` (`Manifest`: the typed config, persona and prompt-pool
+provenance, package versions, status) and append-only JSONL logs: `interactions.jsonl`
+(`InteractionRecord`), `updates.jsonl` (`UpdateLogRecord`), `probes.jsonl` (`ProbeRecord`:
+one record per probe prompt per probe time, with every preference the persona ever holds
+checked on it), `general.jsonl` (`GeneralRecord`, general-capability answers) and
+`drift.jsonl` (`DriftRecord`, NLL and KL to the frozen model on fixed texts) for collateral
+drift, and `signals.jsonl` (`SignalRecord`, per-token advantages of a few SDPO samples).
+Runs made before drift.jsonl existed lack it; metrics then say "not measured".
+`simbench schema manifest` prints the manifest's JSON Schema. `logs/run_folder.py` reads a
+folder into these types.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from enum import Enum
+from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simbench.config import RunConfig
 
 SCHEMA_VERSION = 1
+"""Version of the manifest and of every record. Readers accept any version up to this one
+(fields added since have defaults) and refuse newer folders instead of misreading them."""
 
 
 class _Record(BaseModel):
@@ -98,3 +106,122 @@ class UpdateLogRecord(_Record):
     reason: str = Field("", description="Why it was skipped (non-finite loss, ...).")
     stats: dict[str, Any] = Field(default_factory=dict, description="Loss, advantages, KL, ...")
     seconds: float = Field(0.0, description="Wall time of the update.")
+
+
+class SignalRecord(BaseModel):
+    """Per-token hindsight advantages of one SDPO sample of an update (report colouring).
+
+    Carries no `v`: signal lines predate record versions; their version is the manifest's."""
+
+    model_config = ConfigDict(extra="forbid")
+    update: int = Field(description="Update counter the sample belongs to.")
+    t: int = Field(description="Interaction of the sample.")
+    turn: int = Field(0, description="Follow-up turn of the sample.")
+    response: str = Field(description="The policy's response.")
+    follow_up: str = Field(description="The follow-up the teacher saw (unrelated in the control arm).")
+    tokens: list[str] = Field(description="The response tokens, decoded one by one.")
+    advantages: list[Optional[float]] = Field(
+        description="Per-token advantage; null where it was not finite (a skipped update)."
+    )
+
+    @model_validator(mode="after")
+    def _one_advantage_per_token(self) -> SignalRecord:
+        if len(self.tokens) != len(self.advantages):
+            raise ValueError("needs 'tokens' and 'advantages' lists of equal length")
+        return self
+
+
+class RunStatus(str, Enum):
+    """How far a run got: `running` until a session ends, then how that session ended."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"  # Ctrl-C at a batch boundary; --resume continues
+    USER_ERROR = "user_error"  # the user simulator failed; never counted against the learner
+    NUMERICAL_ERROR = "numerical_error"  # repeated non-finite updates
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PersonaProvenance(_Strict):
+    """Which persona a run played, and enough of it for metrics without the persona file."""
+
+    id: str = Field("", description="Persona id.")
+    name: str = Field("", description="Persona display name.")
+    file: str = Field("", description="Persona file the run read.")
+    file_sha256: str = Field("", description="SHA-256 of that file's bytes.")
+    content_hash: str = Field("", description="Hash of the parsed persona (stable across formatting).")
+    schedule: list[PhaseInfo] = Field(description="Phases: from which interaction which preferences hold.")
+    ever: list[str] = Field(default_factory=list, description="Every preference the persona ever holds.")
+    opposites: dict[str, str] = Field(
+        default_factory=dict, description="Preference -> its opposite (what tells a flip from a drop)."
+    )
+    min_tokens: Optional[dict[str, int]] = Field(
+        None, description="Shortest answer (tokens) that can pass each preference; absent in older runs."
+    )
+    scenario: str = Field("", description="single | flip | complementary | ... (persona engine).")
+    irrelevant_rate: float = Field(0.0, description="Share of follow-ups unrelated by design.")
+
+
+class PoolProvenance(_Strict):
+    """One prompt pool as the run used it."""
+
+    n: int = Field(description="Prompts used.")
+    sha256: str = Field("", description="Hash of the pool's ids and texts.")
+    ids: list[str] = Field(default_factory=list, description="Ids used, in order (probe and general pools).")
+
+
+class PromptsProvenance(_Strict):
+    train: Optional[PoolProvenance] = None
+    probe: Optional[PoolProvenance] = None
+    general: Optional[PoolProvenance] = None
+    drift: Optional[PoolProvenance] = Field(None, description="Drift items scored at every probe (texts + general questions).")
+
+
+class Session(_Strict):
+    """One invocation of `run` / `--resume` on the folder and how it ended."""
+
+    status: RunStatus
+    t: int = Field(description="Interactions done when the session ended.")
+    seconds: float = Field(0.0, description="Wall time of the session.")
+    peak_rss_mb: float = Field(0.0, description="Peak resident memory of the process so far.")
+    message: str = Field("", description="Why it stopped, for anything but complete.")
+    failure: str = Field("", description="'user_simulator' or 'numerical' for failed sessions.")
+
+
+class Manifest(_Strict):
+    """`manifest.json`: what a run is (config, persona, prompts, code) and how far it got."""
+
+    schema_version: int = Field(SCHEMA_VERSION, description="Version of the run-folder schema.")
+    simbench_version: str = Field("", description="simbench package version that wrote the run.")
+    created: str = Field("", description="UTC time the run started (ISO 8601).")
+    status: RunStatus = Field(RunStatus.RUNNING, description="How far the run got.")
+    config: RunConfig = Field(default_factory=RunConfig, description="The run's settings (secrets dropped).")
+    learner: str = Field(description="Learning arm (= config.learner).")
+    feedback: Optional[str] = Field(
+        None, description='What the learner learns from: "user" follow-ups, "unrelated" messages (a '
+        "control arm, learners/unrelated.py), or null for arms that ignore feedback.")
+    learner_alias_of: Optional[str] = Field(None, description="The twin an older learner name stands for.")
+    model: str = Field("", description="Policy model (= config.model).")
+    user: str = Field("", description="User simulator (= config.user).")
+    seed: int = Field(description="Run seed (= config.seed).")
+    interactions: int = Field(ge=1, description="Episode length (after --interactions).")
+    persona: PersonaProvenance
+    prompts: PromptsProvenance = Field(default_factory=PromptsProvenance)
+    versions: dict[str, str] = Field(default_factory=dict, description="Package versions.")
+    python: str = Field("", description="Python version.")
+    platform: str = Field("", description="OS and machine.")
+    git_commit: str = Field("unknown", description="simbench commit ('+dirty' when modified).")
+    warnings: list[str] = Field(default_factory=list, description="Settings that make part of the run moot.")
+    position: Optional[int] = Field(None, description="Interactions done at the last session end.")
+    sessions: list[Session] = Field(default_factory=list, description="Every session, in order.")
+    peak_rss_mb: Optional[float] = Field(None, description="Highest peak_rss_mb over the sessions.")
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as written: JSON types; optional fields not known yet (position before
+        a session ends, ...) left out, the config in full (its nulls mean 'default')."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["config"] = self.config.model_dump(mode="json")
+        return data

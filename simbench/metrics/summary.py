@@ -10,16 +10,29 @@ import numpy as np
 
 from simbench.errors import InputError
 from simbench.metrics.adaptation import (
-    NO_HEADROOM, SUSTAIN, THRESHOLD, adaptation_in_phase, newly_active, normalised_gain,
+    NO_HEADROOM,
+    SUSTAIN,
+    THRESHOLD,
+    adaptation_in_phase,
+    newly_active,
+    normalised_gain,
 )
 from simbench.metrics.cost import run_cost
 from simbench.metrics.user_quality import follow_up_quality
 from simbench.metrics.curves import (
-    Curve, PhaseWindow, adherence_curves, bootstrap_ci, mean_finite, phase_windows, row_means,
+    Curve,
+    PhaseWindow,
+    adherence_curves,
+    bootstrap_ci,
+    mean_finite,
+    phase_windows,
+    row_means,
 )
 from simbench.metrics.drift import collateral_drift
 from simbench.metrics.forgetting import forgetting_metrics, general_drift
 from simbench.metrics.unlearning import unlearning_events, unlearning_in_phase
+from simbench.persona.library import BUILTIN
+from simbench.persona.preference import beyond_cap, token_floors
 from simbench.persona.scenario import scenario_of
 
 if TYPE_CHECKING:
@@ -110,16 +123,12 @@ def unreachable_preferences(manifest: Mapping[str, Any]) -> set[str]:
     Floors come from the manifest's persona.min_tokens; manifests written before that field
     existed fall back to the built-in preferences' floors.
     """
-    from simbench.persona.preference import beyond_cap, token_floors
-
     cap = (manifest.get("config") or {}).get("max_new_tokens")
     persona = manifest.get("persona") or {}
     if not isinstance(cap, int):
         return set()
     floors = persona.get("min_tokens")
     if not isinstance(floors, dict):
-        from simbench.persona.library import BUILTIN
-
         floors = token_floors(BUILTIN[pid] for pid in persona.get("ever", []) if pid in BUILTIN)
     return set(beyond_cap({pid: f for pid, f in floors.items() if isinstance(f, int)}, cap))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING
 
+from simbench.persona.scenario import scenario_of, transitions
+
 if TYPE_CHECKING:
     from simbench.persona.preference import Preference
     from simbench.persona.spec import Persona
@@ -54,15 +56,11 @@ class PersonaEngine:
 
     def transitions(self) -> tuple[str, ...]:
         """How each switch changes the preferences: 'flip', 'add', 'drop', 'revert' or 'shift'."""
-        from simbench.persona.scenario import transitions
-
         return transitions(self._phases, self._opposites())
 
     def scenario(self) -> str:
         """The schedule's scenario type in the words reports and the leaderboard use
         (persona/scenario.py): single, profile, flip, drop, revert or complementary."""
-        from simbench.persona.scenario import scenario_of
-
         return scenario_of(self._phases, self._opposites())
 
     def _opposites(self) -> dict[str, str | None]:

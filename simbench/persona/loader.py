@@ -15,6 +15,7 @@ from simbench.errors import InputError
 from simbench.logs.safe_load import TEXT_BYTES, decode_utf8, parse_yaml, read_bounded
 from simbench.paths import PACKAGE_DATA_DIR
 from simbench.persona.spec import RULE_ERROR, Persona
+from simbench.prompts import check_disjoint, load_prompts
 from simbench.registry import suggest
 
 MAX_BYTES = TEXT_BYTES
@@ -80,8 +81,6 @@ def prompt_path(persona: Persona, field: str) -> Path | None:
 
 def load_persona_prompts(persona: Persona) -> tuple[list[Any], list[Any]]:
     """The persona's (training, probe) prompts, checked to be in bounds and disjoint."""
-    from simbench.prompts import check_disjoint, load_prompts
-
     pools = []
     for field in ("train", "probe"):
         prompt_path(persona, field)

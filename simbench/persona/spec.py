@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from pydantic_core import PydanticCustomError
 
 from simbench.errors import InputError
+from simbench.persona.library import BUILTIN, builtin_ids
+from simbench.persona.local import to_preference
 from simbench.registry import suggest
 
 if TYPE_CHECKING:
@@ -194,16 +196,11 @@ class Persona(_Model):
 
     def known_ids(self) -> list[str]:
         """Every preference id a schedule may name: local ones, then the built-ins."""
-        from simbench.persona.library import builtin_ids
-
         local = [p.id for p in self.preferences]
         return local + [pid for pid in builtin_ids() if pid not in local]
 
     def preference(self, pid: str) -> Preference:
         """The preference `pid`, looked up among local definitions first, then the built-ins."""
-        from simbench.persona.library import BUILTIN
-        from simbench.persona.local import to_preference
-
         for local in self.preferences:
             if local.id == pid:
                 return to_preference(local)
@@ -226,8 +223,6 @@ def rule_error(field: str, problem: str, hint: str = "") -> PydanticCustomError:
 
 
 def _check_local_preferences(persona: Persona) -> None:
-    from simbench.persona.library import BUILTIN
-
     seen: set[str] = set()
     for i, local in enumerate(persona.preferences):
         field = f"preferences[{i}].id"

@@ -11,6 +11,25 @@ import html
 import math
 from typing import Any, Iterable, Sequence
 
+from simbench.report.format import fmt, fmt_interval, joined  # noqa: F401  (fmt, fmt_interval: older import path)
+from simbench.report.markdown import leaderboard_tables, scenario_heading
+from simbench.report.pairs import pair_sections
+from simbench.report.plots import adherence_svg, interval_bars_svg
+from simbench.report.run_notes import (
+    gate_note,
+    glossary_sections,
+    run_warnings,
+    schedule_section,
+    user_quality_section,
+)
+from simbench.report.run_report import (
+    adherence_section,
+    general_count,
+    metric_sections,
+    run_facts,
+    run_title,
+)
+
 # No scripts, no fetches: inline styles and inline SVG only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -40,24 +59,6 @@ class Raw(str):
 def esc(value: Any) -> str:
     """Text as HTML, safe in element content and in quoted attribute values."""
     return html.escape(str(value), quote=True)
-
-
-def fmt(value: Any, digits: int = 2) -> str:
-    """A number for a table cell: None/NaN as an en dash, floats with `digits` decimals."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def fmt_interval(mean: Any, lo: Any, hi: Any, digits: int = 2) -> str:
-    """"m [lo, hi]", or just "m" when the interval is unknown."""
-    if lo is None or hi is None:
-        return fmt(mean, digits)
-    return f"{fmt(mean, digits)} [{fmt(lo, digits)}, {fmt(hi, digits)}]"
 
 
 def cell(value: Any) -> str:
@@ -141,11 +142,6 @@ def section_html(section: Any, heading: str = "h3") -> Raw:
 
 def run_report_html(report: Any) -> str:
     """report.html for a report.run_report.RunReport: one self-contained page."""
-    from simbench.report.pairs import pair_sections
-    from simbench.report.plots import adherence_svg
-    from simbench.report.run_notes import glossary_sections, run_warnings, schedule_section, user_quality_section
-    from simbench.report.run_report import adherence_section, general_count, metric_sections, run_facts, run_title
-
     summary = report.summary
     parts: list[str] = [warnings_html(run_warnings(report)), definition_list(run_facts(report))]
     opposites = (report.manifest.get("persona") or {}).get("opposites") or {}
@@ -222,24 +218,8 @@ def interaction_html(record: Any) -> Raw:
     )
 
 
-def gate_note(record: Any) -> str:
-    """" · follow-up flagged: ..." for a follow-up the LLM user's quality gate flagged."""
-    from simbench.users.gate import REASONS
-
-    flags = (record.user_meta.get("gate") or {}).get("flags") or []
-    return f" · follow-up flagged: {', '.join(REASONS.get(f, f) for f in flags)}" if flags else ""
-
-
-def joined(values: dict[str, list[str]]) -> str:
-    """{"torch": ["2.13"], ...} as "torch 2.13; ..." (several values comma-separated)."""
-    return "; ".join(f"{key} {', '.join(items)}" for key, items in values.items())
-
-
 def leaderboard_html(board: dict[str, Any]) -> str:
     """leaderboard.html: the table, bar plots with CIs, provenance and notes, self-contained."""
-    from simbench.report.markdown import leaderboard_tables, scenario_heading
-    from simbench.report.plots import interval_bars_svg
-
     columns = board["columns"]
     seeds = board["provenance"]["seeds"]
     parts: list[str] = [
@@ -269,8 +249,6 @@ def leaderboard_html(board: dict[str, Any]) -> str:
     meanings = "".join(f"<li><strong>{esc(name)}</strong>: {esc(text)}</li>"
                        for name, text in board["metrics"].items())
     parts.append(f"<h2>Metrics</h2><ul>{meanings}</ul>")
-    from simbench.report.run_notes import glossary_sections
-
     parts.append(glossary_html(glossary_sections()))
     prov = board["provenance"]
     facts = [(key.replace("_", " "), ", ".join(map(str, prov[key])))

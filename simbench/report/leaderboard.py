@@ -24,10 +24,21 @@ from typing import Any, Sequence
 import numpy as np
 
 from simbench.errors import InputError
+from simbench.logs.run_folder import read_run
+from simbench.metrics import load_run_logs, summarise_run
 from simbench.metrics.summary import UNREACHABLE
 from simbench.report.pairs import not_applicable_notes, specificity_cells, specificity_notes
+from simbench.metrics.user_quality import UNFIT_SHARE
+from simbench.report.glossary import FLAG_WORDS
+from simbench.report.html import leaderboard_html
+from simbench.report.markdown import leaderboard_markdown
 from simbench.report.run_report import (
-    FROZEN, ORACLE, Baselines, pick_baselines, read_general, simulator_of,
+    FROZEN,
+    ORACLE,
+    Baselines,
+    pick_baselines,
+    read_general,
+    simulator_of,
 )
 
 SCENARIOS = ("single", "profile", "flip", "drop", "revert", "complementary")
@@ -96,8 +107,6 @@ class Entry:
 
 def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
     """Complete runs in the sub-folders of `results_dir`, and the folders left out (why)."""
-    from simbench.metrics import load_run_logs, summarise_run
-
     if not results_dir.is_dir():
         raise InputError("RESULTS_DIR", f"{results_dir} is not a folder",
                          "pass the --out folder of `simbench sweep`")
@@ -132,8 +141,6 @@ def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
 def run_folders(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any]]], list[dict[str, str]]]:
     """(folder, manifest) of every run folder in `results_dir`, and the folders that look like
     runs (a manifest.json or a run log) but cannot be read, with why: never dropped silently."""
-    from simbench.logs.safe_load import load_json
-
     found, unreadable = [], []
     for path in sorted(p for p in results_dir.iterdir() if p.is_dir()):
         if not (path / "manifest.json").exists():
@@ -141,7 +148,7 @@ def run_folders(results_dir: Path) -> tuple[list[tuple[Path, dict[str, Any]]], l
                 unreadable.append({"run": path.name, "reason": "run logs without a manifest.json"})
             continue
         try:
-            found.append((path, load_json(path / "manifest.json", kind=dict)))
+            found.append((path, read_run(path).manifest.to_json()))
         except InputError as exc:
             unreadable.append({"run": path.name, "reason": f"manifest.json: {exc.problem}"})
     return found, unreadable
@@ -166,8 +173,6 @@ def _resample(records: Sequence[Any], key: str, draw: Sequence[str]) -> list[Any
 def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float | None]]:
     """`n` resamples of the run's metrics: probe prompts (shared with its baselines), general
     questions and drift items drawn with replacement, everything else recomputed from the logs."""
-    from simbench.metrics import summarise_run
-
     rng = np.random.default_rng(seed)
     probe_ids = sorted({p.probe_id for p in entry.logs.probes})
     general_ids = sorted({g["id"] for g in entry.general or []})
@@ -330,8 +335,6 @@ def notes(entries: Sequence[Entry], skipped: Sequence[dict[str, str]], bootstrap
 
 def flag_notes(entries: Sequence[Entry]) -> list[str]:
     """How many metric rows carry each flag (in words): they shape what the means average."""
-    from simbench.report.glossary import FLAG_WORDS
-
     counts: dict[str, set[str]] = defaultdict(set)
     rows: dict[str, int] = defaultdict(int)
     for entry in entries:
@@ -346,8 +349,6 @@ def flag_notes(entries: Sequence[Entry]) -> list[str]:
 
 def user_quality_notes(entries: Sequence[Entry]) -> list[str]:
     """Per persona, the share of LLM-user follow-ups that failed the quality gate."""
-    from simbench.metrics.user_quality import UNFIT_SHARE
-
     by_persona: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for entry in entries:
         quality = entry.summary.get("user_quality") or {}
@@ -393,9 +394,6 @@ def unreachable_notes(entries: Sequence[Entry]) -> list[str]:
 def write_leaderboard(results_dir: str | Path, out: str | Path | None = None,
                       bootstrap: int = 200) -> tuple[Path, Path, Path]:
     """Write leaderboard.md, .html and .json into `out` (default: the results folder)."""
-    from simbench.report.html import leaderboard_html
-    from simbench.report.markdown import leaderboard_markdown
-
     board = build_leaderboard(results_dir, bootstrap=bootstrap)
     folder = Path(out) if out is not None else Path(results_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,26 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-if TYPE_CHECKING:
-    from simbench.report.run_report import RunReport, Section
+from simbench.persona.scenario import SCENARIO_WORDS
+from simbench.report.format import Section, fmt, fmt_interval, joined
+from simbench.report.pairs import pair_sections, signed_interval
+from simbench.report.run_notes import (
+    gate_note,
+    glossary_sections,
+    run_warnings,
+    schedule_section,
+    user_quality_section,
+)
+from simbench.report.run_report import (
+    RunReport,
+    adherence_section,
+    general_count,
+    metric_sections,
+    run_facts,
+    run_title,
+)
 
 
 def md_cell(value: Any) -> str:
@@ -44,10 +60,6 @@ def section_markdown(section: Section, level: int = 3) -> str:
 
 def run_report_markdown(report: RunReport) -> str:
     """report.md: facts, baselines, adherence table, metrics, interactions, token signals."""
-    from simbench.report.pairs import pair_sections
-    from simbench.report.run_notes import glossary_sections, run_warnings, schedule_section, user_quality_section
-    from simbench.report.run_report import adherence_section, general_count, metric_sections, run_facts, run_title
-
     out = [f"# {md_cell(run_title(report.manifest))}", ""]
     warnings = run_warnings(report)
     if warnings:
@@ -93,8 +105,6 @@ def glossary_markdown(sections: Sequence[Section]) -> list[str]:
 
 
 def interaction_markdown(record: Any) -> list[str]:
-    from simbench.report.html import gate_note
-
     prompt = record.messages[-1]["content"] if record.messages else ""
     head = (f"### t={record.t}, turn {record.turn} · active: {', '.join(record.active) or 'none'}"
             f" · reacted to: {', '.join(record.violated) or 'nothing'}"
@@ -120,9 +130,6 @@ def signal_markdown(signal: dict[str, Any], top: int = 5) -> list[str]:
 def leaderboard_cell(stats: dict[str, Any] | None) -> str:
     """"mean [lo, hi]" of a leaderboard cell, "–" when the metric does not apply; a paired
     difference also shows its n and minimum detectable difference."""
-    from simbench.report.html import fmt, fmt_interval
-    from simbench.report.pairs import signed_interval
-
     if stats is None:
         return "–"
     if "mdd" in stats:
@@ -144,16 +151,12 @@ def leaderboard_tables(board: dict[str, Any]) -> list[tuple[str, list[str], list
 
 def scenario_heading(scenario: str) -> str:
     """"flip (a preference is replaced by its opposite)": the type and what it means."""
-    from simbench.persona.scenario import SCENARIO_WORDS
-
     words = SCENARIO_WORDS.get(scenario)
     return f"{scenario} ({words})" if words else scenario
 
 
 def leaderboard_markdown(board: dict[str, Any]) -> str:
     """leaderboard.md: the table, what each metric means, provenance and caveats."""
-    from simbench.report.html import joined
-
     seeds = board["provenance"]["seeds"]
     out = [f"# simbench leaderboard: {md_cell(board['results_dir'])}", "",
            f"Mean [95% CI] over {len(seeds)} seed(s) ({md_cell(', '.join(map(str, seeds)))}); "
@@ -162,8 +165,6 @@ def leaderboard_markdown(board: dict[str, Any]) -> str:
         out += [f"## Scenario: {md_cell(scenario_heading(scenario))}", "", md_table(headers, rows), ""]
     out += ["## Metrics", ""]
     out += [f"- **{name}**: {md_cell(text)}" for name, text in board["metrics"].items()]
-    from simbench.report.run_notes import glossary_sections
-
     out += ["", "## Glossary", ""] + glossary_markdown(glossary_sections())
     out += ["", "## Provenance", ""]
     prov = board["provenance"]

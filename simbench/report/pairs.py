@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from simbench.learners.unrelated import control_names, feedback_of
-from simbench.report.run_report import FROZEN, comparable_key
+from simbench.metrics import load_run_logs
+from simbench.metrics.adaptation import NO_HEADROOM
+from simbench.metrics.curves import adherence_curves, phase_windows
+from simbench.metrics.flip import first_flip, flip_against_no_flip, identical_before
+from simbench.metrics.paired import after_scores, paired_bootstrap, paired_differences, phase_end_scores
+from simbench.metrics.summary import unreachable_preferences
+from simbench.metrics.unlearning import NOTHING_TO_UNLEARN
+from simbench.report.format import Section, fmt
+from simbench.report.peers import FROZEN, comparable_key
 
 # Config keys a flip run and its no-flip match may differ in (the persona and its length).
 NOT_COMPARED = ("persona", "interactions", "checkpoint_every", "device")
@@ -68,10 +76,6 @@ def _same_settings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 def prompt_scores(logs: Any) -> dict[str, float]:
     """Per probe prompt: pass rate at phase ends on the active preferences (metrics/paired.py),
     leaving out preferences the run's token cap made impossible."""
-    from simbench.metrics.curves import adherence_curves, phase_windows
-    from simbench.metrics.paired import phase_end_scores
-    from simbench.metrics.summary import unreachable_preferences
-
     windows = phase_windows(logs.schedule, logs.episode_length)
     return phase_end_scores(adherence_curves(logs.probes), windows, unreachable_preferences(logs.manifest))
 
@@ -91,8 +95,6 @@ def paired_cell(pairs: Sequence[tuple[int, Mapping[str, float], Mapping[str, flo
     `pairs` holds (seed, scores of the run, scores of the other run), one per run pair; the
     pairs of one seed (several personas) form one cluster.
     """
-    from simbench.metrics.paired import paired_bootstrap, paired_differences
-
     by_seed: dict[int, list[float]] = defaultdict(list)
     for run_seed, mine, theirs in pairs:
         by_seed[run_seed].extend(paired_differences(mine, theirs).tolist())
@@ -102,9 +104,6 @@ def paired_cell(pairs: Sequence[tuple[int, Mapping[str, float], Mapping[str, flo
 
 def flip_comparison(logs: Any, no_flip: Any, n_boot: int) -> dict[str, Any] | None:
     """The flip run's post-τ adherence against the matching no-flip run's (metrics/flip.py)."""
-    from simbench.metrics.curves import adherence_curves, phase_windows
-    from simbench.metrics.flip import first_flip, flip_against_no_flip, identical_before
-
     flip = first_flip(phase_windows(logs.schedule, logs.episode_length), logs.opposites)
     if flip is None or no_flip is None:
         return None
@@ -126,10 +125,6 @@ def run_pairs(logs: Any, candidates: Sequence[tuple[Path, dict[str, Any]]], froz
               n_boot: int) -> dict[str, Any]:
     """What a run report shows about the runs it pairs with: specificity against its control
     twin and against frozen, and for a flip the matching no-flip run."""
-    from simbench.metrics import load_run_logs
-    from simbench.metrics.curves import phase_windows
-    from simbench.metrics.flip import first_flip
-
     out: dict[str, Any] = {"feedback": feedback_of(logs.learner), "control": None, "vs_control": None,
                            "vs_frozen": None, "no_flip": None, "flip": None}
     control = control_of(logs.manifest, candidates)
@@ -149,8 +144,6 @@ def run_pairs(logs: Any, candidates: Sequence[tuple[Path, dict[str, Any]]], froz
 
 def fmt_paired(result: Mapping[str, Any] | None) -> list[str]:
     """[mean [lo, hi], n, MDD] cells of a paired result ("–" when there is none)."""
-    from simbench.report.html import fmt
-
     if result is None:
         return ["–", "–", "–"]
     n = f"{result['n']} ({result['n_seeds']} seed{'s' if result['n_seeds'] != 1 else ''} x prompts)"
@@ -174,9 +167,6 @@ def flip_verdict(paired: Mapping[str, Any], old: str) -> str:
 
 def pair_sections(pairs: Mapping[str, Any] | None) -> list[Any]:
     """Report tables: specificity first (the headline), then a flip against its no-flip run."""
-    from simbench.report.html import fmt
-    from simbench.report.run_report import Section
-
     if not pairs:
         return []
     sections = []
@@ -242,10 +232,6 @@ def flip_cell(row: Sequence[Any], by_path: Mapping[Path, Any],
               candidates: Sequence[tuple[Path, dict[str, Any]]], n_boot: int) -> dict[str, Any] | None:
     """Old-preference adherence after τ, flip run minus matching no-flip run, paired by seed
     and prompt over the row's flip runs (None when no flip run has its no-flip match here)."""
-    from simbench.metrics.curves import adherence_curves, phase_windows
-    from simbench.metrics.flip import first_flip
-    from simbench.metrics.paired import after_scores
-
     pairs = []
     for entry in row:
         logs = entry.logs
@@ -287,9 +273,6 @@ def specificity_notes(entries: Sequence[Any]) -> list[str]:
 
 def not_applicable_notes(entries: Sequence[Any]) -> list[str]:
     """How many rows were not applicable (no headroom, nothing to unlearn) and left out of means."""
-    from simbench.metrics.adaptation import NO_HEADROOM
-    from simbench.metrics.unlearning import NOTHING_TO_UNLEARN
-
     headroom = sum(NO_HEADROOM in a["flags"] for e in entries for a in e.summary["adaptation"])
     unlearn = sum(NOTHING_TO_UNLEARN in u["flags"] for e in entries for u in e.summary["unlearning"])
     out = []

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from simbench.metrics.user_quality import UNFIT_SHARE
+from simbench.persona.scenario import transition
+from simbench.report.format import Section, fmt
 from simbench.report.glossary import GLOSSARY_HEADERS, PHASES, flag_rows, glossary_rows
+from simbench.users.gate import REASONS
 
 if TYPE_CHECKING:
-    from simbench.report.run_report import RunReport, Section
+    from simbench.report.run_report import RunReport
 
 
 def probe_times(summary: Mapping[str, Any]) -> list[int]:
@@ -26,9 +30,6 @@ def phase_probes(phase: Mapping[str, Any], times: Sequence[int]) -> list[int]:
 
 def schedule_section(summary: Mapping[str, Any], opposites: Mapping[str, str | None]) -> Section:
     """One row per phase: number (from 1), interactions, preferences, change, probes in it."""
-    from simbench.persona.scenario import transition
-    from simbench.report.run_report import Section
-
     times = probe_times(summary)
     phases = summary["phases"]
     sets = [frozenset(p["preferences"]) for p in phases]
@@ -75,8 +76,6 @@ def run_warnings(report: RunReport) -> list[str]:
                        "after it starts: nothing measures what it taught")
     quality = summary.get("user_quality") or {}
     if quality.get("unfit"):
-        from simbench.metrics.user_quality import UNFIT_SHARE
-
         out.append(
             f"{quality['share']:.0%} of the user simulator's follow-ups ({quality['flagged']} of "
             f"{quality['gated']}) failed its quality gate (more than {UNFIT_SHARE:.0%}): this user "
@@ -87,9 +86,6 @@ def run_warnings(report: RunReport) -> list[str]:
 
 def user_quality_section(summary: Mapping[str, Any]) -> Section:
     """The share of follow-ups the LLM user's quality gate flagged, with the reasons."""
-    from simbench.report.run_report import Section
-    from simbench.users.gate import REASONS
-
     quality = summary.get("user_quality") or {}
     if not quality.get("gated"):
         return Section("User simulator follow-ups", ["follow-ups", "quality gate"],
@@ -109,7 +105,6 @@ def user_quality_section(summary: Mapping[str, Any]) -> Section:
 
 def glossary_sections() -> list[Section]:
     """The glossary of symbols and the flags in words."""
-    from simbench.report.run_report import Section
 
     return [
         Section("Symbols", GLOSSARY_HEADERS, glossary_rows(), [PHASES], numeric_from=None),
@@ -150,8 +145,6 @@ STAGE_NAMES = {"generate": "generation", "user": "user simulator", "update": "up
 
 def cost_rows(cost: dict[str, Any]) -> list[list[str]]:
     """Stages in a fixed order, their total, and (when recorded) the rest of the wall time."""
-    from simbench.report.html import fmt
-
     stages = cost["seconds_per_interaction"]
     rows = [[STAGE_NAMES.get(stage, stage), fmt(stages[stage], 3)]
             for stage in [*STAGE_NAMES, *sorted(set(stages) - set(STAGE_NAMES) - {"total"})] if stage in stages]
@@ -162,3 +155,14 @@ def cost_rows(cost: dict[str, Any]) -> list[list[str]]:
         rows.append(["other (model loading, checkpoints, logs)", fmt(wall - stages["total"], 3)])
         rows.append(["wall time", fmt(wall, 3)])
     return rows
+
+
+def gate_note(record: Any) -> str:
+    """" · follow-up flagged: ..." for a follow-up the LLM user's quality gate flagged."""
+    flags = (record.user_meta.get("gate") or {}).get("flags") or []
+    return f" · follow-up flagged: {', '.join(REASONS.get(f, f) for f in flags)}" if flags else ""
+
+
+def joined(values: dict[str, list[str]]) -> str:
+    """{"torch": ["2.13"], ...} as "torch 2.13; ..." (several values comma-separated)."""
+    return "; ".join(f"{key} {', '.join(items)}" for key, items in values.items())

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from simbench.errors import InputError
+from simbench.logs.run_folder import read_run
+from simbench.metrics import load_run_logs, summarise_run
 from simbench.persona.scenario import SCENARIO_WORDS
+from simbench.report.format import Section, fmt, fmt_interval
+from simbench.report.glossary import flag_words
+from simbench.report.pairs import run_pairs
+from simbench.report.peers import FROZEN, ORACLE, comparable_key
+from simbench.report.run_notes import cost_rows, row_flags, steps_words
 
-FROZEN = "frozen"
-ORACLE = "in-context-oracle"
 SAMPLE_INTERACTIONS = 6
 SAMPLE_UPDATES = 3
 SIGNALS_PER_UPDATE = 2
@@ -69,28 +74,11 @@ def live_counts(logs: Any) -> dict[str, int]:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
-    """The manifest of `run_dir`, or None when it has none or it is unreadable."""
-    from simbench.logs.safe_load import load_json
-
+    """The manifest of `run_dir` (as JSON data), or None when it has none or it is unreadable."""
     try:
-        return load_json(run_dir / "manifest.json", kind=dict)
+        return read_run(run_dir).manifest.to_json()
     except InputError:
         return None
-
-
-def comparable_key(manifest: dict[str, Any]) -> tuple:
-    """Runs with equal keys may serve as each other's baselines: same persona (content hash),
-    seed, model, episode length and probe prompts."""
-    persona = manifest.get("persona") or {}
-    probe = (manifest.get("prompts") or {}).get("probe") or {}
-    return (
-        persona.get("content_hash") or persona.get("id"),
-        json.dumps(persona.get("schedule"), sort_keys=True),
-        manifest.get("seed"),
-        manifest.get("model"),
-        manifest.get("interactions"),
-        probe.get("sha256"),
-    )
 
 
 def pick_baselines(manifest: dict[str, Any], candidates: Sequence[tuple[Path, dict[str, Any]]]) -> Baselines:
@@ -127,39 +115,18 @@ def sibling_runs(run_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 def read_general(run_dir: Path) -> list[dict[str, Any]] | None:
     """general.jsonl records (validated), or None when the run asked no general questions."""
-    from pydantic import ValidationError
-
-    from simbench.logs.safe_load import iter_jsonl
-    from simbench.logs.schema import GeneralRecord
-
-    path = run_dir / "general.jsonl"
-    records = []
-    for lineno, row in iter_jsonl(path):
-        try:
-            records.append(GeneralRecord.model_validate(row).model_dump())
-        except ValidationError as exc:
-            raise InputError(f"{path}: line {lineno}", exc.errors()[0]["msg"]) from None
-    return records or None
+    return [record.model_dump() for record in read_run(run_dir).general] or None
 
 
 def read_signals(run_dir: Path) -> list[dict[str, Any]]:
-    """signals.jsonl records (per-token advantages of SDPO updates); [] when absent."""
-    from simbench.logs.safe_load import iter_jsonl
+    """signals.jsonl records (per-token advantages of SDPO updates); [] when absent.
 
-    path = run_dir / "signals.jsonl"
+    null is how the logs write a non-finite advantage (an update skipped for NaN): it reads
+    as NaN here, which the colouring shows as missing."""
     records = []
-    for lineno, record in iter_jsonl(path):
-        tokens, advantages = record.get("tokens"), record.get("advantages")
-        if not isinstance(tokens, list) or not isinstance(advantages, list) or len(tokens) != len(advantages):
-            raise InputError(
-                f"{path}: record {lineno}",
-                "needs 'tokens' and 'advantages' lists of equal length",
-                "the sdpo learner writes them; regenerate the run if the file was edited",
-            )
-        # null is how the logs write a non-finite advantage (an update skipped for NaN).
-        advantages = record["advantages"] = [float("nan") if a is None else a for a in advantages]
-        if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in advantages):
-            raise InputError(f"{path}: record {lineno}", "advantages must be numbers")
+    for signal in read_run(run_dir).signals:
+        record = signal.model_dump()
+        record["advantages"] = [float("nan") if a is None else a for a in record["advantages"]]
         records.append(record)
     return records
 
@@ -203,13 +170,9 @@ def probe_examples(probes: Sequence[Any], prompts: int = 2) -> list[Any]:
 
 def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
     """Everything a run report shows, from the run folder (and its baseline siblings) alone."""
-    from simbench.metrics import load_run_logs, summarise_run
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError("RUN_DIR", f"{run_dir} is not a folder", "pass a folder written by `simbench run`")
-    from simbench.report.pairs import run_pairs
-
     logs = load_run_logs(run_dir)
     siblings = sibling_runs(run_dir)
     baselines = pick_baselines(logs.manifest, siblings)
@@ -234,22 +197,6 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
         baseline_states=states,
         pairs=run_pairs(logs, siblings, frozen, bootstrap),
     )
-
-
-def write_run_report(
-    run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000
-) -> tuple[Path, Path]:
-    """Write report.md and report.html into `out` (default: the run folder); return both paths."""
-    from simbench.report.markdown import run_report_markdown
-    from simbench.report.html import run_report_html
-
-    report = build_run_report(run_dir, bootstrap=bootstrap)
-    folder = Path(out) if out is not None else report.run_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    md_path, html_path = folder / "report.md", folder / "report.html"
-    md_path.write_text(run_report_markdown(report), encoding="utf-8")
-    html_path.write_text(run_report_html(report), encoding="utf-8")
-    return md_path, html_path
 
 
 def run_title(manifest: dict[str, Any]) -> str:
@@ -299,25 +246,10 @@ def simulator_of(manifest: dict[str, Any]) -> str:
     return f"{user} ({model})" if model else str(user)
 
 
-@dataclass(frozen=True)
-class Section:
-    """One table of the metrics part of a report, format-neutral (cells are plain text)."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    notes: list[str] = field(default_factory=list)
-    numeric_from: int | None = 1  # columns from here on are right-aligned in HTML (None: none)
-
-
 def metric_sections(summary: dict[str, Any], general_questions: int | None = None) -> list[Section]:
     """The metrics of a run summary as tables: adaptation, unlearning, forgetting, drift, cost.
 
     `general_questions`: how many general questions each probe asked (the drift note)."""
-    from simbench.report.glossary import flag_words
-    from simbench.report.html import fmt, fmt_interval
-    from simbench.report.run_notes import cost_rows, row_flags, steps_words
-
     sections = []
     rows = [
         [a["preference"], str(a["phase"] + 1), fmt(a["b"]), fmt(a["c"]), steps_words(a),
@@ -368,8 +300,6 @@ def metric_sections(summary: dict[str, Any], general_questions: int | None = Non
 def drift_section(summary: dict[str, Any], general_questions: int | None = None) -> Section:
     """Collateral drift per probe time: KL and |NLL change| to the frozen model on fixed texts
     (drift.jsonl), general-question accuracy and accuracy on the questions right at t=0."""
-    from simbench.report.html import fmt
-
     collateral = summary.get("collateral_drift") or {"measured": False, "t": []}
     general = summary.get("general_drift") or {"t": []}
     times = sorted(set(collateral["t"]) | set(general["t"]))
@@ -399,8 +329,6 @@ def drift_section(summary: dict[str, Any], general_questions: int | None = None)
 
 def adherence_section(summary: dict[str, Any]) -> Section:
     """Adherence s_j(t) as a table: one row per probe time, one column per preference."""
-    from simbench.report.html import fmt
-
     curves = summary["adherence"]
     prefs = sorted(curves)
     times = sorted({t for curve in curves.values() for t in curve["t"]})

@@ -1,9 +1,12 @@
-"""The end-of-run table: adherence per preference at the start, each phase end, and the end."""
+"""The end-of-run table's data: adherence per preference at the start, each phase end, and the
+end (the CLI's display draws it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from simbench.metrics import load_run_logs
+from simbench.metrics.curves import adherence_curves, phase_windows
 
 
 def adherence_columns(run_dir: Path) -> tuple[list[str], dict[str, list[float]]]:
@@ -14,9 +17,6 @@ def adherence_columns(run_dir: Path) -> tuple[list[str], dict[str, list[float]]]
     t=8"), which is not the phase's end when no probe falls on it; a phase with no probe
     after it starts gets "phase 2: no probe" and dashes. Phases are numbered from 1.
     """
-    from simbench.metrics import load_run_logs
-    from simbench.metrics.curves import adherence_curves, phase_windows
-
     logs = load_run_logs(run_dir)
     curves = adherence_curves(logs.probes)
     windows = phase_windows(logs.schedule, logs.episode_length)
@@ -35,21 +35,3 @@ def adherence_columns(run_dir: Path) -> tuple[list[str], dict[str, list[float]]]
               for pid, curve in curves.items()}
     return labels, values
 
-
-def adherence_table(run_dir: Path) -> Any:
-    """A rich Table of `adherence_columns` (or a note when the run has no probes yet)."""
-    from rich.table import Table
-
-    table = Table(title=f"adherence per preference: {run_dir}")
-    try:
-        labels, values = adherence_columns(run_dir)
-    except Exception as exc:  # the table is a courtesy: a partial run must still exit cleanly
-        table.add_column("note")
-        table.add_row(f"no adherence table: {exc}")
-        return table
-    table.add_column("preference")
-    for label in labels:
-        table.add_column(label, justify="right")
-    for pid, row in values.items():
-        table.add_row(pid, *("-" if v != v else f"{v:.2f}" for v in row))
-    return table

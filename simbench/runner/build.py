@@ -10,9 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simbench.backends import BACKENDS
 from simbench.config import RunConfig
 from simbench.errors import InputError
-from simbench.prompts import GeneralQuestion, Prompt
+from simbench.learners import LEARNERS
+from simbench.learners.unrelated import check_twin_name
+from simbench.paths import resolve_persona
+from simbench.persona.engine import PersonaEngine
+from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
+from simbench.persona.preference import token_cap_warnings, token_floors
+from simbench.prompts import GeneralQuestion, Prompt, load_drift_texts, load_general
+from simbench.runner.episode import EpisodeSpec, probe_times
+from simbench.users import USERS
+from simbench.users.base import UserContext
 
 
 @dataclass
@@ -34,22 +44,16 @@ class Inputs:
 
     def token_floors(self) -> dict[str, int]:
         """Minimum answer lengths (tokens) of the preferences the persona ever holds."""
-        from simbench.persona.preference import token_floors
-
         return token_floors(self.persona.preference(pid) for pid in self.engine.ever())
 
     def warnings(self) -> list[str]:
         """Settings that make part of the run meaningless, e.g. a preference no answer
         within the token cap can pass; printed before the run and kept in its manifest."""
-        from simbench.persona.preference import token_cap_warnings
-
         warnings = token_cap_warnings(self.token_floors(), self.config.max_new_tokens)
         return warnings + unprobed_phase_warnings(self.engine.phase_bounds(), self.probe_times())
 
     def probe_times(self) -> list[int]:
         """When the run will probe (runner/episode.py's rule)."""
-        from simbench.runner.episode import EpisodeSpec, probe_times
-
         spec = EpisodeSpec(self.interactions, self.config.batch_size, self.config.probe_every)
         return probe_times(spec)
 
@@ -72,23 +76,12 @@ def unprobed_phase_warnings(bounds: list[tuple[int, int]], times: list[int]) -> 
 
 
 def resolve_inputs(config: RunConfig) -> Inputs:
-    """Load the persona and prompt pools and check every registry name."""
-    import simbench.backends  # noqa: F401  (registers backends)
-    import simbench.learners  # noqa: F401
-    import simbench.users  # noqa: F401
-    from simbench.backends.base import BACKENDS
-    from simbench.learners.base import LEARNERS
-    from simbench.learners.unrelated import check_twin_name
-    from simbench.paths import resolve_persona
-    from simbench.persona.engine import PersonaEngine
-    from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
-    from simbench.prompts import load_drift_texts, load_general
-    from simbench.users.base import USERS
-
+    """Load the persona and prompt pools, check every registry name and that the backend can
+    run here (vLLM installed), all before any model is loaded."""
     check_twin_name(config.learner)
-    for registry, name in ((LEARNERS, config.learner), (USERS, config.user), (BACKENDS, config.backend)):
-        if name not in registry:
-            registry.get(name)  # raises InputError with a did-you-mean hint
+    for registry, name in ((LEARNERS, config.learner), (USERS, config.user)):
+        registry.target(name)  # raises InputError with a did-you-mean hint
+    BACKENDS.get(config.backend).preflight()
     path = resolve_persona(config.persona, flag="--persona")
     persona = load_persona(path, check_prompts=False)
     if config.interactions is not None and config.interactions != persona.interactions:
@@ -122,28 +115,28 @@ def resolve_inputs(config: RunConfig) -> Inputs:
 
 
 def build_user(inputs: Inputs) -> Any:
-    """The user simulator named by the config, set up from the persona.
-
-    The rules user draws irrelevant follow-ups itself; LLM users are wrapped in `NoisyUser`
-    so a noisy persona is noisy whatever backend phrases its feedback.
-    """
-    from simbench.users.base import USERS
-    from simbench.users.noise import NoisyUser
-
-    config = inputs.config
-    factory = USERS.get(config.user)
-    options = dict(config.user_options)
-    rate = inputs.persona.noise.irrelevant_rate
-    if config.user == "rules":
-        options.setdefault("irrelevant_rate", rate)
-    else:
-        options.setdefault("background", inputs.persona.background)
+    """The user simulator named by the config, built by its own `from_config` hook."""
     try:
-        if config.user == "local":
-            name = options.pop("model", config.model)
-            user = factory.from_name(name, device=config.device, **options)
-        else:
-            user = factory(**options)
+        return USERS.get(inputs.config.user).from_config(user_context(inputs))
     except TypeError as exc:
-        raise InputError("--user-option", f"invalid options for user {config.user!r}: {exc}") from None
-    return NoisyUser(user, rate) if config.user != "rules" and rate > 0 else user
+        raise InputError("--user-option", f"invalid options for user {inputs.config.user!r}: {exc}") from None
+
+
+def check_user(inputs: Inputs) -> None:
+    """The user simulator's options are valid, checked by its own `check_options` hook
+    (which loads no model), before anything is loaded or written."""
+    try:
+        USERS.get(inputs.config.user).check_options(user_context(inputs))
+    except TypeError as exc:
+        raise InputError("--user-option", f"invalid options for user {inputs.config.user!r}: {exc}") from None
+
+
+def user_context(inputs: Inputs) -> UserContext:
+    config = inputs.config
+    return UserContext(
+        options=dict(config.user_options),
+        background=inputs.persona.background,
+        irrelevant_rate=inputs.persona.noise.irrelevant_rate,
+        model=config.model,
+        device=config.device,
+    )

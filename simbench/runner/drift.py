@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+from sdpo.hindsight import prompt_ids, response_batch
+from sdpo.scoring import pad_token_id, response_logits
 from simbench.logs.schema import DriftRecord
 from simbench.prompts import GeneralQuestion, Prompt
 
@@ -70,8 +72,6 @@ class DriftScorer:
 
     def sequence(self, item: DriftItem, frame: Frame) -> tuple[list[int], int]:
         """(token ids, prompt length): the tokens from the prompt length on are scored."""
-        from sdpo.hindsight import prompt_ids
-
         if item.kind == "text":
             ids = self.tokenizer(item.text, add_special_tokens=False)["input_ids"]
             return list(ids), 1
@@ -98,9 +98,6 @@ class DriftScorer:
     def score(self, chunk: Sequence[DriftItem], frame: Frame) -> list[tuple[int, float, float, float]]:
         """(scored tokens, mean NLL, frozen mean NLL, mean KL(frozen || policy)) per item."""
         import torch
-        from sdpo.hindsight import response_batch
-        from sdpo.scoring import pad_token_id, response_logits
-
         pad = pad_token_id(self.tokenizer)
         current = response_batch(*zip(*(self.sequence(item, frame) for item in chunk)), pad)
         frozen = response_batch(*zip(*(self.sequence(item, bare) for item in chunk)), pad)

@@ -26,7 +26,7 @@ from simbench.logs.schema import (
 from simbench.persona.preference import Preference
 from simbench.prompts import GeneralQuestion, Prompt, score_general
 from simbench.seeding import derive_rng, derive_seed
-from simbench.users.base import UserSimulator
+from simbench.users.base import FollowUpRequest, UserSimulator
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,8 @@ def run_episode(parts: EpisodeParts, spec: EpisodeSpec, start: int = 0) -> Itera
 def converse(
     parts: EpisodeParts, spec: EpisodeSpec, batch: range
 ) -> Iterator[tuple[InteractionDone, Turn]]:
-    """The conversations of one update batch, each turn's generations batched together."""
+    """The conversations of one update batch: each turn's generations are one batched call,
+    and so are the user's follow-ups to them."""
     prompts = {t: training_prompt(parts.train_prompts, spec.seed, t) for t in batch}
     active = {t: parts.active(t) for t in batch}
     preferences = {t: [parts.preference(pid) for pid in active[t]] for t in batch}
@@ -147,15 +148,16 @@ def converse(
         started = time.perf_counter()
         outputs = parts.backend.generate(requests)
         generate_seconds = (time.perf_counter() - started) / len(batch)
-        for t, request, output in zip(batch, requests, outputs):
-            started = time.perf_counter()
-            follow_up = parts.user.follow_up(
-                histories[t][-1]["content"],
-                output.text,
-                preferences[t],
-                derive_rng(spec.seed, "user", t, turn),
-            )
-            user_seconds = time.perf_counter() - started
+        asks = [
+            FollowUpRequest(histories[t][-1]["content"], output.text, preferences[t],
+                            derive_rng(spec.seed, "user", t, turn))
+            for t, output in zip(batch, outputs)
+        ]
+        started = time.perf_counter()
+        # One call per batch: an LLM user answers the batch's turns concurrently.
+        follow_ups = parts.user.follow_up_many(asks)
+        user_seconds = (time.perf_counter() - started) / len(batch)
+        for t, request, output, follow_up in zip(batch, requests, outputs, follow_ups):
             record = InteractionRecord(
                 t=t,
                 turn=turn,

@@ -13,7 +13,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from sdpo.errors import ModelNotFoundError
+from sdpo.models import check_available
 from simbench.errors import InputError
+from simbench.learners import LEARNERS
+from simbench.learners.base import LearnerContext
+from simbench.runner.build import check_user
+from simbench.runner.lock import LOCK_FILE
 
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 
@@ -53,8 +59,6 @@ def check_out_dir(folder: Path, flag: str = "--out") -> None:
 
 def folder_is_empty(folder: Path) -> bool:
     """True for a missing or empty folder (a lock file left by a dead process does not count)."""
-    from simbench.runner.lock import LOCK_FILE
-
     return not folder.is_dir() or not [p for p in folder.iterdir() if p.name != LOCK_FILE]
 
 
@@ -87,9 +91,6 @@ def check_device(device: str, flag: str = "--device") -> None:
 
 def check_model_available(name: str, flag: str = "--model") -> None:
     """The model can be found locally (without loading or dequantising it)."""
-    from sdpo.errors import ModelNotFoundError
-    from sdpo.models import check_available
-
     try:
         check_available(name)
     except ModelNotFoundError as exc:
@@ -98,48 +99,12 @@ def check_model_available(name: str, flag: str = "--model") -> None:
 
 def check_learner_options(learner: str, options: dict[str, Any], seed: int) -> None:
     """The learner options are ones the arm accepts, with valid values."""
-    from simbench.learners.base import LEARNERS, LearnerContext
-    from simbench.learners.sdpo import LORA_ARMS, lora_config
-    from simbench.learners.unrelated import base_learner
-
-    flag = "--learner-option"
     context = LearnerContext(None, None, seed, dict(options))
-    base = base_learner(learner)  # a `+unrelated` twin takes its learner's options
     try:
-        if base in LORA_ARMS:
-            fixed = {"loss": LORA_ARMS[base]} if LORA_ARMS[base] else {}
-            lora_config(context, **fixed)
-        else:
-            # Arms without weights read only their options when built, so building one
-            # without a model checks them (and ignores the LoRA options a sweep passes to all).
-            LEARNERS.get(learner)(context)
+        # The arm's own hook, no model needed; a `+unrelated` twin checks its learner's options.
+        LEARNERS.get(learner).check_options(context)
     except (TypeError, ValueError) as exc:
-        raise InputError(flag, f"{learner}: {exc}") from None
-    except AttributeError:
-        return  # an arm that needs the model to be built: checked when it is
-
-
-def check_user(inputs: Any) -> None:
-    """The user simulator can be built from its options. Users without a model (`rules`,
-    `openai`: no request is sent, a missing key variable fails here) are built and dropped;
-    a `local` user's options are checked against its signature and its model must exist."""
-    from simbench.runner.build import build_user
-    from simbench.users.base import USERS
-
-    config = inputs.config
-    if config.user != "local":
-        build_user(inputs)
-        return
-    options = dict(config.user_options)
-    model = options.pop("model", config.model)
-    if not isinstance(model, str) or not model:
-        raise InputError("--user-option", f"local: model must be a model name or folder, got {model!r}")
-    accepted = set(inspect.signature(USERS.get("local").__init__).parameters) - {"self", "model", "tokenizer"}
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        raise InputError("--user-option", f"local: unknown option {unknown[0]!r}",
-                         f"the local user takes {', '.join(sorted(accepted))}")
-    check_model_available(model, "--user-option model" if "model" in config.user_options else "--model")
+        raise InputError("--learner-option", f"{learner}: {exc}") from None
 
 
 def preflight(inputs: Any) -> None:

@@ -16,7 +16,10 @@ from typing import Any
 
 from simbench.errors import InputError
 from simbench.logs.invariants import LOGS
+from simbench.logs.invariants import check_run_invariants, refuse_if_violated
+from simbench.logs.run_folder import read_run
 from simbench.logs.safe_load import TEXT_BYTES, iter_jsonl, load_json, read_bounded
+from simbench.prompts import pool_hash
 
 _CHECKPOINT = re.compile(r"^ckpt-\d{7}$")
 HINT = "resume with the original flags and files, or start a new --out folder"
@@ -51,16 +54,13 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "manifest.json"
     if not path.exists():
         raise InputError("--resume", f"no run to resume in {run_dir} (manifest.json missing)")
-    manifest = load_json(path, kind=dict)
-    if not isinstance(manifest.get("config"), dict):
+    if not isinstance(load_json(path, kind=dict).get("config"), dict):
         raise InputError(f"{path}: config", "missing or not a mapping", "the manifest was edited; start a new --out folder")
-    return manifest
+    return read_run(run_dir).manifest.to_json()  # typed and validated by the one reader
 
 
 def check_resume(inputs: Any, run_dir: Path) -> tuple[dict[str, Any], Checkpoint | None]:
     """(manifest, latest checkpoint) of the run in `run_dir`, once everything matches."""
-    from simbench.logs.invariants import check_run_invariants, refuse_if_violated
-
     manifest = read_manifest(run_dir)
     diff = config_diff(manifest["config"], inputs.config.for_resume_check())
     if diff:
@@ -79,8 +79,6 @@ def check_resume(inputs: Any, run_dir: Path) -> tuple[dict[str, Any], Checkpoint
 
 def changed_inputs(manifest: dict[str, Any], inputs: Any) -> str:
     """What of the persona and prompt pools differs from the manifest ("" when nothing)."""
-    from simbench.prompts import pool_hash
-
     persona = manifest.get("persona") if isinstance(manifest.get("persona"), dict) else {}
     prompts = manifest.get("prompts") if isinstance(manifest.get("prompts"), dict) else {}
     current = {

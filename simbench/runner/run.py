@@ -23,7 +23,9 @@ from typing import Any, Callable, Iterator
 from simbench.config import RunConfig
 from simbench.errors import InputError, NumericalError, UserSimulatorError
 from simbench.logs.invariants import LOGS
-from simbench.logs.io import JsonlWriter, read_jsonl, truncate, write_atomic, write_json
+from simbench.logs.io import JsonlWriter, truncate, write_atomic, write_json
+from simbench.logs.run_folder import read_run
+from simbench.logs.schema import Manifest, RunStatus, SignalRecord
 from simbench.runner.build import Inputs, resolve_inputs
 from simbench.runner.episode import (
     BatchDone,
@@ -34,8 +36,9 @@ from simbench.runner.episode import (
     UpdateDone,
     run_episode,
 )
-from simbench.logs.safe_load import load_json
 from simbench.runner.lock import FolderLock
+from simbench.runner.parts import build_parts
+from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
 from simbench.runner.provenance import manifest_for
 from simbench.runner.resume import Checkpoint, check_resume, read_checkpoint
 from simbench.runner.secrets import resolved_secrets, scrubber
@@ -50,7 +53,7 @@ class RunResult:
     """How a run ended: complete, interrupted (Ctrl-C) or stopped by a failure."""
 
     run_dir: Path
-    status: str
+    status: RunStatus
     t: int
     message: str = ""
     seconds: float = 0.0
@@ -71,8 +74,6 @@ def default_run_dir(config: RunConfig, persona_id: str) -> Path:
 
 def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, Path]:
     """Validate all inputs, settings and the output folder; nothing is created or loaded here."""
-    from simbench.runner.preflight import check_out_dir, preflight
-
     inputs = resolve_inputs(config)
     run_dir = out or default_run_dir(config, inputs.persona.id)
     check_out_dir(run_dir)
@@ -84,8 +85,6 @@ def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, 
 
 def check_folder(inputs: Inputs, run_dir: Path, resume: bool) -> tuple[dict[str, Any], Checkpoint | None]:
     """A new run needs an empty folder; a resume, a run that matches (`resume.check_resume`)."""
-    from simbench.runner.preflight import folder_is_empty
-
     if resume:
         return check_resume(inputs, run_dir)
     if not folder_is_empty(run_dir):
@@ -112,11 +111,9 @@ def execute(
         log.warning("warning: %s", warning)
     with FolderLock(run_dir) as lock:
         manifest, resume_from = check_folder(inputs, run_dir, resume)
-        if resume and manifest.get("status") == "complete":
-            return RunResult(run_dir, "complete", inputs.interactions, "already complete")
-        if parts_factory is None:
-            from simbench.runner.parts import build_parts as parts_factory
-        parts = parts_factory(inputs)
+        if resume and manifest.get("status") == RunStatus.COMPLETE:
+            return RunResult(run_dir, RunStatus.COMPLETE, inputs.interactions, "already complete")
+        parts = (parts_factory or build_parts)(inputs)
         lock.keep_folder()
         return _run(inputs, run_dir, parts, manifest, resume_from, on_event)
 
@@ -137,11 +134,11 @@ def _run(inputs: Inputs, run_dir: Path, parts: Any, manifest: dict[str, Any],
     if resume_from is not None:
         state = restore(run_dir, parts.learner, resume_from, scrub)
         # Until this session finishes, the run is running again, not in its last end state.
-        write_json(run_dir / "manifest.json", scrub({**manifest, "status": "running"}))
+        write_json(run_dir / "manifest.json", scrub({**manifest, "status": RunStatus.RUNNING.value}))
     else:
         for name in LOGS:
             truncate(run_dir / f"{name}.jsonl", 0)
-        write_json(run_dir / "manifest.json", scrub(manifest_for(inputs)))
+        write_json(run_dir / "manifest.json", scrub(manifest_for(inputs).to_json()))
     writers = {name: JsonlWriter(run_dir / f"{name}.jsonl", scrub) for name in LOGS}
     state.sizes = sizes_of(writers)
     if not (run_dir / "checkpoints" / "LATEST").exists():
@@ -166,13 +163,13 @@ def _run(inputs: Inputs, run_dir: Path, parts: Any, manifest: dict[str, Any],
                         f"{state.failed_updates} consecutive updates were skipped (non-finite "
                         f"loss or gradient) up to interaction {event.t}; lower the learning rate"
                     )
-                    finish(run_dir, "numerical_error", state, started, message, "numerical")
+                    finish(run_dir, RunStatus.NUMERICAL_ERROR, state, started, message, "numerical")
                     raise NumericalError(message)
                 if event.t % every == 0 or event.t == spec.interactions or state.stop_requested:
                     checkpoint(run_dir, parts.learner, writers, state)
                 if state.stop_requested and event.t < spec.interactions:
                     message = f"stopped at interaction {event.t}; continue with --resume"
-                    return finish(run_dir, "interrupted", state, started, message)
+                    return finish(run_dir, RunStatus.INTERRUPTED, state, started, message)
         except UserSimulatorError as exc:
             # The failed batch never reached the learner, so its state is that of the last
             # batch boundary: checkpoint there and drop the batch's partial records, so the
@@ -181,11 +178,11 @@ def _run(inputs: Inputs, run_dir: Path, parts: Any, manifest: dict[str, Any],
             for name in LOGS:
                 truncate(run_dir / f"{name}.jsonl", state.sizes[name])
             message = f"user simulator failed: {exc}; fix it and continue with --resume"
-            return finish(run_dir, "user_error", state, started, message, "user_simulator")
+            return finish(run_dir, RunStatus.USER_ERROR, state, started, message, "user_simulator")
         finally:
             for writer in writers.values():
                 writer.close()
-    return finish(run_dir, "complete", state, started, "")
+    return finish(run_dir, RunStatus.COMPLETE, state, started, "")
 
 
 def release_free_memory() -> None:
@@ -202,7 +199,8 @@ def release_free_memory() -> None:
 
 
 def _manifest(run_dir: Path) -> dict[str, Any]:
-    return load_json(run_dir / "manifest.json", kind=dict)
+    """The manifest as JSON data, read and validated by the one run-folder reader."""
+    return read_run(run_dir).manifest.to_json()
 
 
 def sizes_of(writers: dict[str, JsonlWriter]) -> dict[str, int]:
@@ -216,7 +214,7 @@ def record(event: Event, writers: dict[str, JsonlWriter]) -> None:
     elif isinstance(event, UpdateDone):
         writers["updates"].write(event.record)
         for signal_record in event.token_signals:
-            writers["signals"].write({"update": event.record.update, **signal_record})
+            writers["signals"].write(SignalRecord(update=event.record.update, **signal_record))
     elif isinstance(event, ProbeDone):
         for probe_record in event.records:
             writers["probes"].write(probe_record)
@@ -265,23 +263,24 @@ def restore(run_dir: Path, learner: Any, checkpoint: Checkpoint | None = None,
                   scrub=scrub or (lambda value: value))
 
 
-def finish(run_dir: Path, status: str, state: _State, started: float, message: str,
+def finish(run_dir: Path, status: RunStatus, state: _State, started: float, message: str,
            kind: str = "") -> RunResult:
     """Record how the run ended in the manifest (atomically) and return it."""
     seconds = time.perf_counter() - started
     manifest_path = run_dir / "manifest.json"
     manifest = _manifest(run_dir)
-    manifest["status"] = status
+    manifest["status"] = status.value
     manifest["position"] = state.t
     # ru_maxrss is the process's peak so far: in a sweep it covers earlier runs too.
     peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     message = state.scrub(message)
     manifest.setdefault("sessions", []).append(
-        {"status": status, "t": state.t, "seconds": round(seconds, 3),
+        {"status": status.value, "t": state.t, "seconds": round(seconds, 3),
          "peak_rss_mb": peak_mb, "message": message, "failure": kind}
     )
     manifest["peak_rss_mb"] = max(s["peak_rss_mb"] for s in manifest["sessions"])
-    write_json(manifest_path, state.scrub(manifest))
+    # validated against the typed Manifest before it replaces the file
+    write_json(manifest_path, state.scrub(Manifest.model_validate(manifest).to_json()))
     return RunResult(run_dir, status, state.t, message, seconds)
 
 
@@ -302,7 +301,3 @@ def _graceful_interrupt(state: _State) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def load_records(run_dir: Path, name: str) -> list[dict[str, Any]]:
-    return read_jsonl(run_dir / f"{name}.jsonl")

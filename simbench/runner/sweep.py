@@ -14,8 +14,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+import simbench.learners
 from simbench.config import RunConfig, build_config
 from simbench.errors import InputError
+from simbench.learners.base import LEARNERS
+from simbench.logs.io import write_json
+from simbench.logs.run_folder import MANIFEST_FILE, read_run
+from simbench.paths import resolve_persona
+from simbench.registry import suggest
+from simbench.runner.build import resolve_inputs
+from simbench.runner.executors import make_executor
+from simbench.runner.lock import FolderLock
+from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
+from simbench.runner.resume import config_diff
 
 if TYPE_CHECKING:
     from simbench.runner.executors import Executor
@@ -78,14 +99,6 @@ def plan_sweep(
     Fails (InputError) on an unknown learner or persona, a setting a run would reject, two
     persona files with the same id, or an existing run whose config differs from the sweep's.
     """
-    import simbench.learners  # noqa: F401  (registers the learners)
-    from simbench.learners.base import LEARNERS
-    from simbench.paths import resolve_persona
-    from simbench.registry import suggest
-    from simbench.runner.build import resolve_inputs
-    from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
-    from simbench.runner.resume import config_diff
-
     check_out_dir(out)
     personas, learners = _unique(personas, "--personas"), _unique(learners, "--learners")
     seeds = _unique(seeds, "--seeds")
@@ -143,9 +156,6 @@ def run_sweep(
     on with the next; rerunning the same command resumes it. `executor` decides where cells
     run (default: one after another in this process; see `runner/executors`).
     """
-    from simbench.runner.executors import make_executor
-    from simbench.runner.lock import FolderLock
-
     out = Path(out)
     FolderLock(out, what="results folder").ensure_free()  # "in use" beats any half-written cell
     cells = plan_sweep(personas, learners, seeds, out, settings)  # bad input: refused before any write
@@ -208,23 +218,17 @@ def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequen
 
 
 def _stored_run(run_dir: Path) -> tuple[str | None, dict[str, Any]]:
-    """(status, config) of the run in `run_dir`; (None, {}) when it has no manifest."""
-    from simbench.logs.safe_load import load_json
-
-    path = run_dir / "manifest.json"
-    if not path.is_file():
+    """(status, config as stored) of the run in `run_dir`; (None, {}) when it has no manifest."""
+    if not (run_dir / MANIFEST_FILE).is_file():
         return None, {}
     try:
-        manifest = load_json(path, kind=dict)
+        manifest = read_run(run_dir).manifest
     except InputError as exc:
         raise InputError(exc.where, exc.problem, "move the folder away") from None
-    config = manifest.get("config")
-    return str(manifest.get("status")), dict(config) if isinstance(config, dict) else {}
+    return manifest.status.value, manifest.config.for_resume_check()
 
 
 def _save(out: Path, record: dict[str, Any]) -> None:
-    from simbench.logs.io import write_json
-
     record["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     write_json(out / SWEEP_FILE, record)
 
@@ -238,10 +242,6 @@ class SweepProgress:
     """
 
     def __init__(self, total: int, enabled: bool) -> None:
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
-
         console = Console(stderr=True)
         self.lines = enabled and not console.is_terminal
         self.progress = Progress(

@@ -14,8 +14,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Sequence
 
+from sdpo.signal import analyse_case, summarise
+from simbench.backends.hf import GenerationConfig, HFBackend
+from simbench.learners import LEARNERS
+from simbench.learners.base import LearnerContext
+from simbench.learners.frozen import FrozenLearner
 from simbench.persona.preference import Preference, beyond_cap, token_floors
+from simbench.prompts import SignalCase
+from simbench.run_defaults import DEFAULTS
+from simbench.runner.episode import EpisodeParts, EpisodeSpec, converse, probe
 from simbench.teachability.rows import Sensitivity, TeachabilityRow, micro_run
+from simbench.users.rules import RulesUser
 
 Progress = Callable[[str], None]
 """Called after every unit of work (a probe pass or an update) with a short description."""
@@ -52,9 +61,6 @@ def measure_rows(
     on_progress: Progress | None = None,
 ) -> list[TeachabilityRow]:
     """One `TeachabilityRow` per preference (in the order given)."""
-    from simbench.learners.frozen import FrozenLearner
-    from simbench.runner.episode import probe
-
     tick = on_progress or (lambda info: None)
     by_id = {p.id: p for p in preferences}
     backend = make_backend(model, tokenizer, settings.max_new_tokens, settings.batch_size)
@@ -71,7 +77,7 @@ def measure_rows(
         for arm in ARMS:
             learner = _learner(model, tokenizer, settings, unrelated=arm == "unrelated")
             # Later learners must get the LoRA-wrapped model, or peft would wrap it twice.
-            model = learner.model
+            model = learner.policy
             start = _restore(learner, start)
             parts = single_phase_parts(by_id, (preference.id,), train, probes, backend, learner)
             sense = partial(_sensitivity, model, tokenizer, learner) if arm == "unrelated" else None
@@ -100,8 +106,6 @@ def _micro_arm(
 ) -> tuple[list[bool], Sensitivity | None]:
     """k updates of one arm, then the held-out probe pass: per-probe passes, and
     `sensitivity_of` the first batch's turns, taken before the first update (start weights)."""
-    from simbench.runner.episode import converse, probe
-
     spec = _spec(settings)
     b = settings.batch_size
     sensitivity = None
@@ -119,9 +123,6 @@ def _micro_arm(
 def _sensitivity(model: Any, tokenizer: Any, learner: Any, turns: Sequence[Any]) -> Sensitivity:
     """Mean |A| and end-of-turn shifts on the first batch: the user's follow-up (relevant) vs
     the control's unrelated message for the same turn (`learner.feedback`)."""
-    from sdpo.signal import analyse_case, summarise
-
-    from simbench.prompts import SignalCase
 
     signals = []
     for turn in turns:
@@ -137,14 +138,9 @@ def _sensitivity(model: Any, tokenizer: Any, learner: Any, turns: Sequence[Any])
 
 
 def _learner(model: Any, tokenizer: Any, settings: TeachabilitySettings, unrelated: bool) -> Any:
-    from simbench.learners.base import LearnerContext
-    from simbench.learners.sdpo import SDPOLearner
-    from simbench.learners.unrelated import UnrelatedFeedback
-
     context = LearnerContext(model=model, tokenizer=tokenizer, seed=settings.seed,
                              options={"signal_samples": 0, **dict(settings.learner_options)})
-    learner = SDPOLearner(context, loss="token")
-    return UnrelatedFeedback(learner, settings.seed) if unrelated else learner
+    return LEARNERS.get("sdpo-token+unrelated" if unrelated else "sdpo-token").from_config(context)
 
 
 def _restore(learner: Any, start: dict[str, Any] | None) -> dict[str, Any]:
@@ -162,9 +158,6 @@ def _restore(learner: Any, start: dict[str, Any] | None) -> dict[str, Any]:
 
 def make_backend(model: Any, tokenizer: Any, max_new_tokens: int, batch_size: int = 1) -> Any:
     """The transformers backend with a run's default sampling, answers capped at `max_new_tokens`."""
-    from simbench.backends.hf import GenerationConfig, HFBackend
-    from simbench.run_defaults import DEFAULTS
-
     config = GenerationConfig(
         max_new_tokens=max_new_tokens,
         temperature=DEFAULTS["temperature"],
@@ -175,8 +168,6 @@ def make_backend(model: Any, tokenizer: Any, max_new_tokens: int, batch_size: in
 
 
 def _spec(settings: TeachabilitySettings) -> Any:
-    from simbench.runner.episode import EpisodeSpec
-
     steps = settings.micro_steps * settings.batch_size
     return EpisodeSpec(interactions=steps, batch_size=settings.batch_size, probe_every=steps, seed=settings.seed)
 
@@ -184,9 +175,6 @@ def _spec(settings: TeachabilitySettings) -> Any:
 def single_phase_parts(by_id: dict[str, Preference], active: tuple[str, ...], train: Sequence[Any],
                        probes: Sequence[Any], backend: Any, learner: Any) -> Any:
     """Episode parts whose persona holds `active` throughout (and checks only those), rules user."""
-    from simbench.runner.episode import EpisodeParts
-    from simbench.users.rules import RulesUser
-
     return EpisodeParts(
         active=lambda t: active, preference=by_id.__getitem__, ever=active,
         train_prompts=train, probe_prompts=probes, backend=backend, user=RulesUser(), learner=learner,

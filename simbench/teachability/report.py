@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from simbench.logs.io import dumps_strict, write_atomic
+from simbench.report.plots import COLOURS
 from simbench.teachability.rows import HINGES_ON_END_OF_TURN, VERDICTS, TeachabilityRow
 
 FORMAT = 1
@@ -80,8 +82,6 @@ def teachability_png(rows: Sequence[TeachabilityRow], title: str) -> bytes:
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    from simbench.report.plots import COLOURS
-
     names = [row.preference for row in rows]
     y = list(range(len(rows)))
     height = max(2.0, 0.45 * len(rows) + 1.2)
@@ -115,8 +115,6 @@ def teachability_png(rows: Sequence[TeachabilityRow], title: str) -> bytes:
 
 def write_teachability(out: Path, rows: Sequence[TeachabilityRow], meta: Mapping[str, Any]) -> TeachabilityPaths:
     """Render everything first, then write each file atomically (nothing half-written)."""
-    from simbench.logs.io import dumps_strict, write_atomic
-
     paths = TeachabilityPaths(out / "teachability.md", out / "teachability.json", out / "teachability.png")
     rendered = (
         (paths.json, dumps_strict(teachability_json(rows, meta), indent=2) + "\n"),

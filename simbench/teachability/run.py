@@ -13,19 +13,31 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress as RichProgress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from sdpo.config import SDPOConfig
+from sdpo.errors import ConfigError
 from simbench.errors import InputError
-from simbench.teachability.measure import TeachabilitySettings
-from simbench.teachability.report import TeachabilityPaths
+from simbench.persona.library import BUILTIN, builtin_ids
+from simbench.prompts import load_prompts
+from simbench.registry import suggest
+from simbench.runner.parts import load_model
+from simbench.runner.preflight import check_device, check_model_available
+from simbench.teachability.measure import TeachabilitySettings, measure_rows
+from simbench.teachability.report import TeachabilityPaths, write_teachability
 
 TRAIN_POOL, PROBE_POOL = "builtin:train", "builtin:probe"
 
 
 def check_settings(settings: TeachabilitySettings, out: Path) -> tuple[list[Any], list[Any], list[Any]]:
     """(preferences, training prompts, probe prompts) for `settings`, or a one-line InputError."""
-    from simbench.persona.library import BUILTIN, builtin_ids
-    from simbench.prompts import load_prompts
-    from simbench.registry import suggest
-
     if not settings.preferences:
         raise InputError("--preferences", "no preference given", "name built-in ids, or leave the flag out for all")
     for pid in settings.preferences:
@@ -51,9 +63,6 @@ def check_settings(settings: TeachabilitySettings, out: Path) -> tuple[list[Any]
 
 
 def _check_learner_options(settings: TeachabilitySettings) -> None:
-    from sdpo.config import SDPOConfig
-    from sdpo.errors import ConfigError
-
     try:
         SDPOConfig.from_dict({**dict(settings.learner_options), "loss": "token", "seed": settings.seed})
     except ConfigError as exc:
@@ -73,11 +82,6 @@ def teachability(
 
     `loader(name, device) -> (model, tokenizer)` defaults to the benchmark's model loading.
     """
-    from simbench.runner.parts import load_model
-    from simbench.teachability.measure import measure_rows
-    from simbench.teachability.report import write_teachability
-
-    from simbench.runner.preflight import check_device, check_model_available
 
     preferences, train, probes = check_settings(settings, out)
     check_device(device)
@@ -113,10 +117,6 @@ class Progress:
     """A rich progress bar over the measurement units; without a terminal, one line per unit."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
-
         console = Console(stderr=True)
         self.lines = enabled and not console.is_terminal
         self.bar = RichProgress(
@@ -140,6 +140,4 @@ class Progress:
 
 
 def all_preferences() -> Sequence[str]:
-    from simbench.persona.library import builtin_ids
-
     return builtin_ids()

@@ -6,13 +6,17 @@ message, the checkers decide `violated`. Greedy or seeded sampling; short replie
 
 from __future__ import annotations
 
+import inspect
 import random
 from typing import Any, Sequence
 
+from sdpo.errors import ModelNotFoundError
+from sdpo.models import check_available, load_policy
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import Preference
-from simbench.users.base import FollowUp
+from simbench.users.base import FollowUp, FollowUpRequest, UserContext, follow_up_each
 from simbench.users.gate import DEFAULT_ATTEMPTS, RETRY_TEMPERATURE, gated, retry_temperature
+from simbench.users.noise import NoisyUser
 from simbench.users.prompting import checked_turn, clean_follow_up, prompt_hash
 
 # A model that ends its turn at once (or only emits quotes/labels) gets this many tries,
@@ -58,10 +62,33 @@ class LocalUser:
     @classmethod
     def from_name(cls, name_or_path: str, device: str = "cpu", **kwargs: Any) -> "LocalUser":
         """Load the user model by short name or folder (e.g. "smollm2-135m") via `sdpo.models`."""
-        from sdpo.models import load_policy
-
         model, tokenizer = load_policy(name_or_path, device=device)
         return cls(model, tokenizer, name=kwargs.pop("name", name_or_path), **kwargs)
+
+    @classmethod
+    def from_config(cls, context: UserContext) -> "LocalUser | NoisyUser":
+        """The user model named by the `model` option (default: the run's policy model),
+        role-playing the persona's background, noisy at the persona's rate."""
+        options = {"background": context.background, **context.options}
+        name = options.pop("model", context.model)
+        return NoisyUser.wrap(cls.from_name(name, device=context.device, **options), context.irrelevant_rate)
+
+    @classmethod
+    def check_options(cls, context: UserContext) -> None:
+        """The options against the constructor's signature, and the model must exist (not loaded)."""
+        options = dict(context.options)
+        model = options.pop("model", context.model)
+        if not isinstance(model, str) or not model:
+            raise InputError("--user-option", f"local: model must be a model name or folder, got {model!r}")
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "model", "tokenizer"}
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            raise InputError("--user-option", f"local: unknown option {unknown[0]!r}",
+                             f"the local user takes {', '.join(sorted(accepted))}")
+        try:
+            check_available(model)  # found locally; not loaded
+        except ModelNotFoundError as exc:
+            raise InputError("--user-option model" if "model" in context.options else "--model", str(exc)) from None
 
     def __repr__(self) -> str:
         return (
@@ -90,11 +117,9 @@ class LocalUser:
         )
         return FollowUp(result.text, turn.violated, meta)
 
-    def follow_up_many(
-        self, items: Sequence[tuple[str, str, Sequence[Preference]]], rng: random.Random
-    ) -> list[FollowUp]:
+    def follow_up_many(self, requests: Sequence[FollowUpRequest]) -> list[FollowUp]:
         """One at a time: batched decoding would pad, and padding changes greedy outputs."""
-        return [self.follow_up(prompt, response, active, rng) for prompt, response, active in items]
+        return follow_up_each(self, requests)
 
     def _generate(self, messages: list[dict[str, str]], seed: int, first_temperature: float) -> tuple[str, int]:
         import torch

@@ -10,7 +10,7 @@ import random
 from typing import Any, Sequence
 
 from simbench.persona.preference import Preference
-from simbench.users.base import FollowUp, UserSimulator
+from simbench.users.base import FollowUp, FollowUpRequest, UserSimulator
 from simbench.users.rules import unrelated_message
 
 
@@ -23,10 +23,26 @@ class NoisyUser:
         self.inner = inner
         self.rate = rate
 
+    @classmethod
+    def wrap(cls, inner: Any, rate: float) -> Any:
+        """`inner` made noisy at `rate`; `inner` itself when the persona is never off-topic."""
+        return cls(inner, rate) if rate > 0 else inner
+
     def follow_up(
         self, prompt: str, response: str, active: Sequence[Preference], rng: random.Random
     ) -> FollowUp:
         if rng.random() < self.rate:
-            meta: dict[str, Any] = {"irrelevant": True, "kind": "irrelevant"}
-            return FollowUp(unrelated_message(rng), (), meta)
+            return self._irrelevant(rng)
         return self.inner.follow_up(prompt, response, active, rng)
+
+    def follow_up_many(self, requests: Sequence[FollowUpRequest]) -> list[FollowUp]:
+        """Each request's noise coin first (from its own rng, as `follow_up` draws it); the
+        rest go to the wrapped user as one batch."""
+        noisy = [r.rng.random() < self.rate for r in requests]
+        answered = iter(self.inner.follow_up_many([r for r, off in zip(requests, noisy) if not off]))
+        return [self._irrelevant(r.rng) if off else next(answered) for r, off in zip(requests, noisy)]
+
+    @staticmethod
+    def _irrelevant(rng: random.Random) -> FollowUp:
+        meta: dict[str, Any] = {"irrelevant": True, "kind": "irrelevant"}
+        return FollowUp(unrelated_message(rng), (), meta)

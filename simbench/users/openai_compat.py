@@ -11,9 +11,10 @@ from typing import Sequence
 
 from simbench.errors import InputError
 from simbench.persona.preference import Preference
-from simbench.users.base import FollowUp
+from simbench.users.base import FollowUp, FollowUpRequest, UserContext
 from simbench.users.endpoint import ChatEndpoint, Completion, RetryPolicy, map_bounded
 from simbench.users.gate import DEFAULT_ATTEMPTS, gated, retry_temperature
+from simbench.users.noise import NoisyUser
 from simbench.users.prompting import CheckedTurn, checked_turn, clean_follow_up
 
 FollowUpItem = tuple[str, str, Sequence[Preference]]  # (prompt, response, active preferences)
@@ -73,6 +74,17 @@ class OpenAIUser:
             f"gate_attempts={self.gate_attempts})"
         )
 
+    @classmethod
+    def from_config(cls, context: UserContext) -> "OpenAIUser | NoisyUser":
+        """The endpoint user role-playing the persona's background, noisy at its rate."""
+        user = cls(**{"background": context.background, **context.options})
+        return NoisyUser.wrap(user, context.irrelevant_rate)
+
+    @classmethod
+    def check_options(cls, context: UserContext) -> None:
+        """Built and dropped: no request is sent, a missing key variable fails here."""
+        cls.from_config(context)
+
     def follow_up(
         self,
         prompt: str,
@@ -82,14 +94,14 @@ class OpenAIUser:
     ) -> FollowUp:
         return self._one((prompt, response, active), self._request_seed(rng))
 
-    def follow_up_many(self, items: Sequence[FollowUpItem], rng: random.Random) -> list[FollowUp]:
-        """Follow-ups for a batch, `concurrency` requests at a time, in the order of `items`.
+    def follow_up_many(self, requests: Sequence[FollowUpRequest]) -> list[FollowUp]:
+        """Follow-ups for a batch, `concurrency` requests at a time, in the order of `requests`.
 
-        Seeds are drawn from `rng` up front in item order, so the result does not depend on
+        Seeds are drawn from each request's rng up front, so the result does not depend on
         which request the server finishes first.
         """
-        seeds = [self._request_seed(rng) for _ in items]
-        return map_bounded(lambda pair: self._one(*pair), list(zip(items, seeds)), self.concurrency)
+        pairs = [((r.prompt, r.response, r.active), self._request_seed(r.rng)) for r in requests]
+        return map_bounded(lambda pair: self._one(*pair), pairs, self.concurrency)
 
     def _request_seed(self, rng: random.Random) -> int | None:
         draw = rng.randrange(2**31)  # drawn even without a seed, so the rng stream is the same

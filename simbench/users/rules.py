@@ -11,7 +11,7 @@ from typing import Sequence
 
 from simbench.errors import InputError
 from simbench.persona.preference import Preference
-from simbench.users.base import FollowUp
+from simbench.users.base import FollowUp, FollowUpRequest, UserContext, follow_up_each
 
 # Openers that do not end a sentence ("Hmm, ", "Close, but ") run on, so the complaint after
 # them is lowercased; the others ("Not quite. ") stand alone.
@@ -137,11 +137,17 @@ class RulesUser:
         text = rng.choice(consistent(THANKS, keep))
         return FollowUp(text, (), {"irrelevant": False, "checked": checked, "kind": "thanks"})
 
-    def follow_up_many(
-        self, items: Sequence[tuple[str, str, Sequence[Preference]]], rng: random.Random
-    ) -> list[FollowUp]:
-        """`follow_up` for each (prompt, response, active) item, in order, sharing `rng`."""
-        return [self.follow_up(prompt, response, active, rng) for prompt, response, active in items]
+    @classmethod
+    def from_config(cls, context: UserContext) -> "RulesUser":
+        """The rules user draws the persona's irrelevant follow-ups itself."""
+        return cls(**{"irrelevant_rate": context.irrelevant_rate, **context.options})
+
+    @classmethod
+    def check_options(cls, context: UserContext) -> None:
+        cls.from_config(context)  # builds nothing heavy
+
+    def follow_up_many(self, requests: Sequence[FollowUpRequest]) -> list[FollowUp]:
+        return follow_up_each(self, requests)
 
 
 def _pick_mentioned(violated: list[Preference], rng: random.Random) -> list[Preference]:

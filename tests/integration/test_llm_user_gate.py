@@ -15,6 +15,7 @@ import pytest
 from cli_inprocess import run_main
 from simbench.persona.library import get_preference
 from simbench.users import gate
+from simbench.users.base import FollowUpRequest
 from simbench.users.openai_compat import OpenAIUser
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(600)]
@@ -32,7 +33,7 @@ def test_gated_follow_ups_from_smollm2_are_flagged_exactly_when_the_gate_objects
     user = OpenAIUser(llama_server, MODEL, api_key_env=None, max_tokens=40, timeout=60.0, temperature=0.7,
                       seed=1, backoff_base=0.05, backoff_max=0.5)
     items = [(prompt, LONG, [concise, calm]) for prompt in PROMPTS for _ in range(2)]
-    follow_ups = user.follow_up_many(items, random.Random(0))
+    follow_ups = user.follow_up_many([FollowUpRequest(*item, random.Random(i)) for i, item in enumerate(items)])
     for follow_up, (_, answer, active) in zip(follow_ups, items):
         record = follow_up.meta["gate"]
         assert 1 <= record["attempts"] <= gate.DEFAULT_ATTEMPTS

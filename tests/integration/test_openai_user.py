@@ -15,8 +15,9 @@ import pytest
 from simbench.errors import UserSimulatorError
 from simbench.judge import PairwiseJudge
 from simbench.persona.library import get_preference
+from simbench.users.base import FollowUpRequest
 from simbench.users.openai_compat import OpenAIUser
-from simbench.users.scripted_server import ScriptedServer
+from scripted_server import ScriptedServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
@@ -55,7 +56,8 @@ def test_same_seed_replays_the_same_follow_up(llama_server):
 def test_batch_keeps_order_against_the_real_server(llama_server):
     concise = get_preference("concise")
     items = [(PROMPT, LONG, [concise]), (PROMPT, SHORT, [concise]), (PROMPT, LONG, [])]
-    batch = _user(llama_server, concurrency=3).follow_up_many(items, random.Random(1))
+    batch = _user(llama_server, concurrency=3).follow_up_many(
+        [FollowUpRequest(*item, random.Random(i)) for i, item in enumerate(items)])
     assert [f.violated for f in batch] == [("concise",), (), ()]
     assert [f.meta["checked"] for f in batch] == [{"concise": False}, {"concise": True}, {}]
     assert all(f.text for f in batch)
@@ -90,7 +92,8 @@ def test_server_killed_mid_run_fails_with_user_simulator_error_in_bounded_time(s
 
         def run_batch() -> None:
             try:
-                outcome["result"] = user.follow_up_many([(PROMPT, LONG, [concise])] * 8, random.Random(1))
+                outcome["result"] = user.follow_up_many(
+                    [FollowUpRequest(PROMPT, LONG, [concise], random.Random(i)) for i in range(8)])
             except UserSimulatorError as error:
                 outcome["error"] = error
 

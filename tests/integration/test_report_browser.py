@@ -19,7 +19,7 @@ import pytest
 
 from simbench.report.leaderboard import write_leaderboard
 from simbench.report.plots import COLOURS
-from simbench.report.run_report import write_run_report
+from simbench.report.pages import write_run_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HELPERS = Path(__file__).resolve().parents[1] / "unit" / "report" / "synthetic_runs.py"

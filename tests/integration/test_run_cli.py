@@ -16,6 +16,7 @@ import pytest
 from cli_inprocess import run_main
 from tinymodels import make_tiny_llama, single_torch_thread
 
+import simbench.api as api_module
 import simbench.runner.run as run_module
 from simbench.config import build_config
 from simbench.runner.episode import InteractionDone
@@ -84,7 +85,7 @@ def existing_run(folder, config):
     from simbench.runner.provenance import manifest_for
 
     folder.mkdir()
-    write_json(folder / "manifest.json", manifest_for(resolve_inputs(config)))
+    write_json(folder / "manifest.json", manifest_for(resolve_inputs(config)).to_json())
     return (folder / "manifest.json").read_bytes()
 
 
@@ -116,7 +117,7 @@ def test_config_file_supplies_defaults_that_flags_override(capsys, tmp_path, per
         seen["config"] = config
         return run_module.RunResult(tmp_path / "nothing", "complete", 0)
 
-    monkeypatch.setattr(run_module, "execute", fake_execute)
+    monkeypatch.setattr(api_module, "execute", fake_execute)
     code, _, _ = run_main(capsys, "run", "--config", config_file, "--seed", "7", "--learner", "in-context-memory",
                      "--learner-option", "memory_size=5", "--checkpoint-every", "16",
                      "--general-questions", "2", "--quiet")
@@ -150,7 +151,7 @@ def tiny_execute(monkeypatch, smol_tokenizer):
         return real(config, on_event=watch, parts_factory=functools.partial(build_parts, load=load), **kwargs)
 
     execute.interrupt_at = None
-    monkeypatch.setattr(run_module, "execute", execute)
+    monkeypatch.setattr(api_module, "execute", execute)
     return execute
 
 
@@ -188,3 +189,15 @@ def test_help_shows_the_defaults(capsys):
     assert code == 0
     text = " ".join(out.replace("│", " ").split())
     assert "(default: 96)" in text and "(default: sdpo-token)" in text
+
+
+def test_vllm_backend_without_vllm_is_one_line_before_anything_loads_or_is_written(capsys, tmp_path, persona,
+                                                                                  monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "vllm", None)  # this machine has no vllm; make sure of it
+    out = tmp_path / "run"
+    code, _, stderr = run_main(capsys, "run", "--persona", persona, "--backend", "vllm", "--out", out, "--quiet")
+    assert code == 4 and stderr.count("\n") == 1
+    assert stderr.startswith("error: --backend vllm: vllm cannot be imported") and "pip install" in stderr
+    assert not out.exists()

@@ -19,7 +19,7 @@ from reliability_helpers import (
     run_records,
     write_run_config,
 )
-from simbench.users.scripted_server import ScriptedServer
+from scripted_server import ScriptedServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 
@@ -31,8 +31,9 @@ TRANSIENT = ["500", "429:1", "empty", "none", "garbage", "truncated", "drop", f"
 
 
 def user_options(base_url: str, **overrides) -> dict:
+    # concurrency 1: a batch's follow-ups go one by one, so scripted faults hit them in order.
     options = {
-        "base_url": base_url, "model": MODEL, "api_key_env": None, "max_tokens": 16,
+        "base_url": base_url, "model": MODEL, "api_key_env": None, "max_tokens": 16, "concurrency": 1,
         "timeout": TIMEOUT_S, "max_attempts": len(TRANSIENT) + 1, "backoff_base": 0.05, "backoff_max": 0.2,
         # One try through the quality gate: these tests count the endpoint's own retries, and
         # a gate retry (a second request for the same follow-up) would add to them.

@@ -20,6 +20,7 @@ from reliability_helpers import (
     write_run_config,
 )
 from simbench.cli import main
+from simbench.users.base import follow_up_each
 
 
 class PoisonedFollowUps:
@@ -32,6 +33,9 @@ class PoisonedFollowUps:
         self.user = user
         self.at = at
         self.calls = 0
+
+    def follow_up_many(self, requests):
+        return follow_up_each(self, requests)
 
     def follow_up(self, prompt, response, active, rng):
         follow_up = self.user.follow_up(prompt, response, active, rng)

@@ -20,7 +20,7 @@ import pytest
 
 from reliability_helpers import all_files, manifest, run_config, write_run_config
 from simbench.cli import main
-from simbench.users.scripted_server import ScriptedServer
+from scripted_server import ScriptedServer
 
 KEY_ENV = "SIMBENCH_TEST_API_KEY"
 SCRIPT = '<script>alert("xss-script")</script>'
@@ -80,8 +80,9 @@ def payload_run(tmp_path_factory, tiny_model_dir):
         # Two 500s exhaust the first follow-up's attempts: the run stops with a user error
         # (an error message in the manifest), then resumes to the end.
         with ScriptedServer(["500", "500"], reply=lambda body: next(replies)) as server:
+            # concurrency 1: the batch's follow-ups go one by one, so both 500s hit the first.
             options = {"base_url": server.base_url, "model": "scripted", "api_key_env": KEY_ENV,
-                       "max_attempts": 2, "backoff_base": 0.01}
+                       "max_attempts": 2, "backoff_base": 0.01, "concurrency": 1}
             config = run_config(write_run_config(root / "run.json", tiny_model_dir, learner="sdpo-token",
                                                  persona=str(persona), interactions=4, probe_every=2,
                                                  user="openai", user_options=options))

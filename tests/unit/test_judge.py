@@ -14,7 +14,7 @@ from simbench.judge import (
     vote,
     win_rate,
 )
-from simbench.users.scripted_server import ScriptedServer
+from scripted_server import ScriptedServer
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Protocol, S
 
 from simbench.errors import InputError, SimbenchError
 from simbench.registry import Registry
+from simbench.runner.lock import FolderInUse
+from simbench.runner.run import execute
 
 if TYPE_CHECKING:
     from simbench.runner.sweep import SweepCell
@@ -120,9 +122,6 @@ def run_cell(
     the run (and a cell another process holds) become a report; any other InputError
     propagates (it would hit every cell).
     """
-    from simbench.runner.lock import FolderInUse
-    from simbench.runner.run import execute
-
     resume = (cell.run_dir / "manifest.json").is_file()
     resumed_from = checkpoint_position(cell.run_dir) if resume else None
     started = time.perf_counter()

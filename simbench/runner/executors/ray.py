@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 from simbench.errors import InputError
 from simbench.runner.executors.base import CellReport, SweepDisplay, input_error_report, run_cell, this_node
+from simbench.runner.sweep import SWEEP_FILE
 
 INSTALL_HINT = "pip install 'simbench[ray]'"
 TASK_PREFIX = "simbench-cell:"  # task name = prefix + cell name, as Ray's state API lists it
@@ -155,8 +156,6 @@ def cell_task(cell: Any, parts_factory: Optional[Callable[[Any], Any]], workdir:
 
 def check_results_folder(out: Path, label: str) -> None:
     """The results folder must be the driver's (its sweep.json is there) and writable here."""
-    from simbench.runner.sweep import SWEEP_FILE
-
     hint = "put the results folder on a file system every node mounts at the same path"
     if not (out / SWEEP_FILE).is_file():
         raise InputError(str(out), f"node {label} does not see the sweep's results folder (no {SWEEP_FILE})", hint)

@@ -152,8 +152,8 @@ def test_loader_rejects_a_torn_line_before_the_end(tmp_path):
 @pytest.mark.parametrize("change, message", [
     (lambda m: m.pop("seed"), "missing key 'seed'"),
     (lambda m: m["persona"].pop("schedule"), "missing key 'persona.schedule'"),
-    (lambda m: m.update(interactions="ten"), "interactions: must be int"),
-    (lambda m: m["persona"]["schedule"].append({"at": "late"}), r"persona.schedule\[1\]"),
+    (lambda m: m.update(interactions="ten"), "interactions: Input should be a valid integer"),
+    (lambda m: m["persona"]["schedule"].append({"at": "late"}), r"persona\.schedule\.1\.at: "),
 ])
 def test_loader_names_the_bad_manifest_field(tmp_path, change, message):
     manifest = json.loads(json.dumps(MANIFEST))

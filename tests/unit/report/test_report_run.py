@@ -12,7 +12,8 @@ from simbench.cli import main
 from simbench.errors import InputError
 from simbench.metrics import load_run_logs, summarise_run
 from simbench.report.html import fmt_interval
-from simbench.report.run_report import build_run_report, pick_baselines, sibling_runs, spread, write_run_report
+from simbench.report.pages import write_run_report
+from simbench.report.run_report import build_run_report, pick_baselines, sibling_runs, spread
 
 from synthetic_runs import (  # noqa: F401 (fixture)
     ATTR, PAYLOAD, SINGLE, XSS, always, flip_results, never, write_run,
@@ -85,8 +86,9 @@ def test_run_without_signals_says_so(tmp_path):
 
 
 def test_malformed_signal_record_names_the_file(flip_results):
-    (flip_results / RUN / "signals.jsonl").write_text(json.dumps({"update": 0, "tokens": ["a"], "advantages": []}) + "\n")
-    with pytest.raises(InputError, match=r"signals.jsonl: record 1: needs 'tokens' and 'advantages'"):
+    record = {"update": 0, "t": 0, "response": "a", "follow_up": "b", "tokens": ["a"], "advantages": []}
+    (flip_results / RUN / "signals.jsonl").write_text(json.dumps(record) + "\n")
+    with pytest.raises(InputError, match=r"signals.jsonl: line 1: needs 'tokens' and 'advantages'"):
         build_run_report(flip_results / RUN)
 
 

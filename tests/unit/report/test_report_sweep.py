@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from simbench.cli import main
+from simbench.users.base import follow_up_each
 from simbench.commands.report import expand_grid_flags
 from simbench.errors import InputError, UserSimulatorError
 from simbench.runner.sweep import plan_sweep, run_sweep
@@ -43,6 +44,9 @@ class FailingUser:
 
     def __init__(self, inner, fail_at):
         self.inner, self.fail_at, self.calls = inner, fail_at, 0
+
+    def follow_up_many(self, requests):
+        return follow_up_each(self, requests)
 
     def follow_up(self, prompt, response, active, rng):
         self.calls += 1

@@ -177,7 +177,7 @@ def test_secrets_are_options_named_as_such_so_max_tokens_is_kept_and_checked_on_
 
     options = {"api_key": "sk-test", "headers": {"x": "y"}, "model": "m", "max_tokens": 32}
     config = tiny_config(persona, user="openai", user_options=options)
-    stored = manifest_for(resolve_inputs(config))["config"]
+    stored = manifest_for(resolve_inputs(config)).to_json()["config"]
     assert stored["user_options"] == {"model": "m", "max_tokens": 32}
     assert config_diff(stored, config.for_resume_check()) == []
     other = tiny_config(persona, user="openai", user_options={**options, "api_key": "sk-other", "max_tokens": 16})

@@ -31,8 +31,8 @@ def test_flip_to_detailed_under_a_small_cap_warns_and_is_recorded():
     (warning,) = inputs.warnings()
     assert "'detailed' needs answers of at least 150 words (so at least 150 tokens, usually more) but max_new_tokens is 64" in warning
     manifest = manifest_for(inputs)
-    assert manifest["warnings"] == [warning]
-    assert manifest["persona"]["min_tokens"] == {"detailed": 150}
+    assert manifest.warnings == [warning]
+    assert manifest.persona.min_tokens == {"detailed": 150}
     roomy = resolve_inputs(build_config({"persona": "concise-then-detailed", "max_new_tokens": 256}))
     assert roomy.warnings() == []
 
@@ -42,7 +42,7 @@ def test_a_persona_local_word_minimum_is_a_token_floor(tmp_path):
     path.write_text(LOCAL)
     inputs = resolve_inputs(build_config({"persona": str(path), "max_new_tokens": 40, "batch_size": 4, "probe_every": 4}))
     assert [w.split(" needs")[0] for w in inputs.warnings()] == ["preference 'essay'"]
-    assert manifest_for(inputs)["persona"]["min_tokens"] == {"essay": 80}
+    assert manifest_for(inputs).persona.min_tokens == {"essay": 80}
 
 
 def test_execute_logs_the_warning_before_loading_anything(tmp_path, caplog):
@@ -84,5 +84,5 @@ def test_a_phase_without_a_probe_after_it_starts_warns_before_the_run(tmp_path):
     (warning,) = inputs.warnings()  # probes at 0, 8, 16, 24: nothing in 10..12
     assert warning.startswith("phase 2 (interactions 9-11) has no probe after it starts")
     assert "probes at t=0, 8, 16, 24" in warning
-    assert manifest_for(inputs)["warnings"] == [warning]
+    assert manifest_for(inputs).warnings == [warning]
     assert resolve_inputs(build_config({**config, "probe_every": 4})).warnings() == []

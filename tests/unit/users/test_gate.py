@@ -15,7 +15,7 @@ import pytest
 from simbench.persona.library import BUILTIN
 from simbench.users import gate
 from simbench.users.openai_compat import OpenAIUser
-from simbench.users.scripted_server import ScriptedServer
+from scripted_server import ScriptedServer
 
 ANSWER = ("Plants make food through photosynthesis. They take in sunlight with chlorophyll, absorb "
           "water through their roots and carbon dioxide through their leaves, and turn them into sugar.")

@@ -11,7 +11,7 @@ import pytest
 
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import CheckResult, Preference
-from simbench.users.base import USERS
+from simbench.users.base import USERS, FollowUpRequest
 from simbench.users.local import LocalUser
 from simbench.users.prompting import prompt_hash, render_user_messages
 
@@ -72,9 +72,8 @@ def test_a_model_that_never_writes_text_raises_a_user_simulator_error(tiny_model
 def test_batch_matches_one_by_one_calls(tiny_model, smol_tokenizer):
     user = LocalUser(tiny_model, smol_tokenizer, temperature=1.0, max_new_tokens=6)
     items = [("q1", "r!", [NO_SHOUT]), ("q2", "r", [NO_SHOUT])]
-    batch = user.follow_up_many(items, random.Random(4))
-    rng = random.Random(4)
-    single = [user.follow_up(p, r, a, rng) for p, r, a in items]
+    batch = user.follow_up_many([FollowUpRequest(*item, random.Random(4 + i)) for i, item in enumerate(items)])
+    single = [user.follow_up(*item, random.Random(4 + i)) for i, item in enumerate(items)]
     assert batch == single
     assert [f.violated for f in batch] == [("pref-noshout-l1",), ()]
 

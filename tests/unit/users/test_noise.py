@@ -7,7 +7,7 @@ import random
 import pytest
 
 from simbench.persona.library import get_preference
-from simbench.users.base import FollowUp
+from simbench.users.base import FollowUp, FollowUpRequest, follow_up_each
 from simbench.users.noise import NoisyUser
 from simbench.users.rules import UNRELATED_MESSAGES
 
@@ -15,6 +15,9 @@ from simbench.users.rules import UNRELATED_MESSAGES
 class EchoUser:
     def __init__(self) -> None:
         self.calls = 0
+
+    def follow_up_many(self, requests):
+        return follow_up_each(self, requests)
 
     def follow_up(self, prompt, response, active, rng):
         self.calls += 1
@@ -46,6 +49,15 @@ def test_share_of_irrelevant_follow_ups_matches_the_rate_and_replays_for_a_seed(
     share = sum(text in UNRELATED_MESSAGES for text in first) / len(first)
     assert first == again
     assert 0.22 < share < 0.38
+
+
+def test_a_batch_equals_one_by_one_calls_and_sends_only_the_relevant_turns_on():
+    inner = EchoUser()
+    user = NoisyUser(inner, 0.5)
+    batch = user.follow_up_many([FollowUpRequest("q", "a", ACTIVE, random.Random(i)) for i in range(40)])
+    single = [NoisyUser(EchoUser(), 0.5).follow_up("q", "a", ACTIVE, random.Random(i)) for i in range(40)]
+    assert batch == single
+    assert inner.calls == sum(not r.meta.get("irrelevant") for r in batch) > 0
 
 
 def test_rate_outside_unit_interval_is_rejected():

@@ -15,11 +15,11 @@ import pytest
 
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import CheckResult, Preference
-from simbench.users.base import USERS
+from simbench.users.base import USERS, FollowUpRequest
 from simbench.users.endpoint import RetryPolicy, backoff_delay, map_bounded, parse_retry_after
 from simbench.users.openai_compat import OpenAIUser
 from simbench.users.prompting import prompt_hash, render_user_messages
-from simbench.users.scripted_server import ScriptedServer
+from scripted_server import ScriptedServer
 
 SECRET = "sk-test-SECRET-7f3a9c"
 
@@ -165,6 +165,10 @@ def test_a_hanging_endpoint_times_out_within_bounded_time():
         assert time.monotonic() - started < 2.0
 
 
+def requests_of(items, seed):
+    return [FollowUpRequest(*item, random.Random(seed * 1000 + i)) for i, item in enumerate(items)]
+
+
 def test_batch_keeps_item_order_under_concurrency_and_replays_seeds():
     def echo(body: dict) -> str:
         prompt = body["messages"][1]["content"].split("\n")[1]
@@ -174,8 +178,8 @@ def test_batch_keeps_item_order_under_concurrency_and_replays_seeds():
     items = [(f"question {i}", "answer", [NO_SHOUT]) for i in range(6)]
     with ScriptedServer(["500"], reply=echo) as server:
         user = _user(server, concurrency=3)
-        batch = user.follow_up_many(items, random.Random(9))
-        again = user.follow_up_many(items, random.Random(9))
+        batch = user.follow_up_many(requests_of(items, 9))
+        again = user.follow_up_many(requests_of(items, 9))
     assert [f.text for f in batch] == [f"About question {i}" for i in range(6)]
     assert [f.meta["seed"] for f in batch] == [f.meta["seed"] for f in again]
     assert len({f.meta["seed"] for f in batch}) == 6
@@ -184,7 +188,7 @@ def test_batch_keeps_item_order_under_concurrency_and_replays_seeds():
 def test_a_failing_item_fails_the_batch_with_a_user_simulator_error():
     with ScriptedServer(["404"]) as server:
         with pytest.raises(UserSimulatorError):
-            _user(server, concurrency=2).follow_up_many([("q", "r", [])] * 3, random.Random(0))
+            _user(server, concurrency=2).follow_up_many(requests_of([("q", "r", [])] * 3, 0))
 
 
 def test_api_key_is_sent_but_never_kept_shown_or_logged(monkeypatch):

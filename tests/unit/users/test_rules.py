@@ -9,7 +9,7 @@ import pytest
 
 from simbench.errors import InputError
 from simbench.persona.preference import CheckResult, Preference
-from simbench.users.base import USERS
+from simbench.users.base import USERS, FollowUpRequest
 from simbench.users.rules import THANKS, UNRELATED_MESSAGES, RulesUser, unrelated_message
 
 
@@ -174,11 +174,11 @@ def test_rates_outside_zero_one_are_input_errors(field, value):
         RulesUser(**{field: value})
 
 
-def test_batch_equals_one_by_one_calls_with_the_same_rng():
+def test_batch_equals_one_by_one_calls_with_each_request_rng():
     user = RulesUser(irrelevant_rate=0.2)
     items = [("q", "LONG", [SHORT]), ("q", "fine", [SHORT, PLAIN]), ("q", "FANCY", [PLAIN])]
-    rng = random.Random(2)
-    assert user.follow_up_many(items, random.Random(2)) == [user.follow_up(*item, rng) for item in items]
+    batch = user.follow_up_many([FollowUpRequest(*item, random.Random(i)) for i, item in enumerate(items)])
+    assert batch == [user.follow_up(*item, random.Random(i)) for i, item in enumerate(items)]
 
 
 def test_rules_user_is_registered_by_name():

@@ -1,0 +1,133 @@
+"""The public Python API: what every `simbench` command does, callable without the CLI.
+
+```python
+import simbench
+
+result = simbench.run(persona="concise", learner="sdpo-token", interactions=16, out="runs/a")
+simbench.report(result.run_dir)
+grid = simbench.sweep(["concise"], ["frozen", "sdpo-token"], [0, 1], out="results/x")
+simbench.leaderboard("results/x")
+folder = simbench.read_run("runs/a")          # typed manifest + records
+```
+
+The CLI (`simbench/commands/`) only parses flags, passes a display object for progress and
+prints; every file (manifests included) is written here or below. Bad input raises
+`InputError` before anything is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from simbench.config import RunConfig, build_config, load_config_file
+from simbench.distillation import distill_conversations
+from simbench.errors import InputError
+from simbench.logs.run_folder import RunFolder, read_run
+from simbench.logs.schema import Manifest
+from simbench.report.leaderboard import write_leaderboard
+from simbench.report.pages import write_run_report
+from simbench.runner.preflight import out_path
+from simbench.runner.run import RunResult, execute
+from simbench.runner.sweep import SweepResult, run_sweep
+
+__all__ = [
+    "RunConfig", "RunFolder", "RunResult", "SweepResult", "distill", "leaderboard",
+    "manifest_schema", "read_run", "report", "run", "run_config", "sweep",
+]
+
+EventHandler = Callable[[Any, dict[str, Any]], None]
+
+
+def run_config(config: RunConfig | Mapping[str, Any] | str | Path | None = None, **settings: Any) -> RunConfig:
+    """A validated `RunConfig` from a config, a mapping or a YAML/JSON file, with `settings`
+    (RunConfig fields) overriding it."""
+    if isinstance(config, RunConfig):
+        values: dict[str, Any] = config.model_dump()
+    elif isinstance(config, (str, Path)):
+        values = load_config_file(Path(config))
+    else:
+        values = dict(config or {})
+    return build_config({**values, **settings})
+
+
+def run(
+    config: RunConfig | Mapping[str, Any] | str | Path | None = None,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    on_event: EventHandler | None = None,
+    **settings: Any,
+) -> RunResult:
+    """Run (or `resume`) one episode into `out` (default runs/<persona>--<learner>--s<seed>).
+
+    `settings` are RunConfig fields (persona, learner, interactions, ...); `on_event(event,
+    context)` hears every interaction, update, probe and batch end (progress displays)."""
+    return execute(run_config(config, **settings), out=out_path(out), resume=resume, on_event=on_event)
+
+
+def sweep(
+    personas: Sequence[str],
+    learners: Sequence[str],
+    seeds: Sequence[int],
+    out: str | Path,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    command: str = "",
+    progress: bool = False,
+    executor: Any = None,
+) -> SweepResult:
+    """Every persona x learner x seed into `out/<persona>--<learner>--s<seed>`; complete runs
+    are skipped, unfinished ones resumed. `settings` apply to every run; the grid chooses
+    persona, learner and seed."""
+    settings = dict(settings or {})
+    for grid_key in ("persona", "learner", "seed"):
+        if grid_key in settings:
+            raise InputError("settings", f"sets '{grid_key}'", "the sweep's grid chooses it")
+    return run_sweep(personas, learners, seeds, out, settings, command=command, progress=progress,
+                     executor=executor)
+
+
+def report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000) -> tuple[Path, Path]:
+    """Write report.md and a self-contained report.html for one run; returns their paths."""
+    return write_run_report(Path(run_dir), Path(out) if out is not None else None, bootstrap=bootstrap)
+
+
+def leaderboard(results_dir: str | Path, out: str | Path | None = None, bootstrap: int = 200) -> list[Path]:
+    """Write leaderboard.{md,html,json} for a folder of runs; returns their paths."""
+    return list(write_leaderboard(Path(results_dir), Path(out) if out is not None else None, bootstrap=bootstrap))
+
+
+def manifest_schema() -> dict[str, Any]:
+    """The JSON Schema of a run folder's manifest.json."""
+    return Manifest.model_json_schema()
+
+
+def distill(
+    conversations: str | Path,
+    out: str | Path,
+    *,
+    model: str = "smollm2-135m",
+    device: str = "cpu",
+    k: int = 4,
+    batch_size: int = 4,
+    epochs: int = 1,
+    lr: float = 5e-4,
+    loss: str = "token",
+    on_error: str = "skip",
+    max_samples: int | None = None,
+    save_every: int = 0,
+    seed: int = 0,
+    on_step: Callable[[dict[str, Any], int], None] | None = None,
+    on_problem: Callable[[str], None] | None = None,
+) -> Any:
+    """Offline SDPO from logged conversations (JSONL, one message list per line) into a LoRA
+    adapter under `out`, with training_log.jsonl and the manifest distill.json.
+
+    Everything is checked before the model loads; `on_problem(line)` hears each skipped
+    malformed line (`on_error="skip"`). Returns `simbench.distillation.Distilled`."""
+    return distill_conversations(
+        Path(conversations), Path(out), model=model, device=device, k=k, batch_size=batch_size,
+        epochs=epochs, lr=lr, loss=loss, on_error=on_error, max_samples=max_samples,
+        save_every=save_every, seed=seed, on_step=on_step, on_problem=on_problem,
+    )

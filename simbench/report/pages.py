@@ -1,0 +1,26 @@
+"""Writing a run's report pages: report.md and the self-contained report.html.
+
+Its own module because it sits above both renderers (markdown.py, html.py), which sit above
+the report's content (run_report.py): each imports only downward, so there is no cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simbench.report.html import run_report_html
+from simbench.report.markdown import run_report_markdown
+from simbench.report.run_report import build_run_report
+
+
+def write_run_report(
+    run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000
+) -> tuple[Path, Path]:
+    """Write report.md and report.html into `out` (default: the run folder); return both paths."""
+    report = build_run_report(run_dir, bootstrap=bootstrap)
+    folder = Path(out) if out is not None else report.run_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = folder / "report.md", folder / "report.html"
+    md_path.write_text(run_report_markdown(report), encoding="utf-8")
+    html_path.write_text(run_report_html(report), encoding="utf-8")
+    return md_path, html_path
