@@ -127,7 +127,7 @@ def distill(
     Everything is checked before the model loads; `on_problem(line)` hears each skipped
     malformed line (`on_error="skip"`). Returns `simbench.distillation.Distilled`."""
     return distill_conversations(
-        Path(conversations), Path(out), model=model, device=device, k=k, batch_size=batch_size,
+        Path(conversations), out, model=model, device=device, k=k, batch_size=batch_size,
         epochs=epochs, lr=lr, loss=loss, on_error=on_error, max_samples=max_samples,
         save_every=save_every, seed=seed, on_step=on_step, on_problem=on_problem,
     )
