@@ -17,7 +17,7 @@ import pytest
 from newcomer_runs import run_newcomer_sweep
 from simbench.report.leaderboard import write_leaderboard
 from simbench.report.plots import COLOURS, SWITCH_COLOUR
-from simbench.report.run_report import write_run_report
+from simbench.report.pages import write_run_report
 from test_report_browser import browser, chromium  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.timeout(900)
