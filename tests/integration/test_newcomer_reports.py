@@ -15,7 +15,7 @@ import pytest
 
 from newcomer_runs import PERSONAS, SCENARIOS, run_newcomer_sweep, write_personas
 from simbench.report.leaderboard import write_leaderboard
-from simbench.report.run_report import write_run_report
+from simbench.report.pages import write_run_report
 from simbench.report.summary_table import adherence_columns
 
 pytestmark = pytest.mark.timeout(900)
