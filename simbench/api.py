@@ -74,17 +74,18 @@ def sweep(
     settings: Mapping[str, Any] | None = None,
     *,
     command: str = "",
-    progress: bool = False,
+    display: Any = None,
     executor: Any = None,
 ) -> SweepResult:
     """Every persona x learner x seed into `out/<persona>--<learner>--s<seed>`; complete runs
     are skipped, unfinished ones resumed. `settings` apply to every run; the grid chooses
-    persona, learner and seed."""
+    persona, learner and seed. `display` (a `SweepDisplay`, e.g. the CLI's
+    `simbench.commands.display.SweepProgress`) hears progress; by default nothing is drawn."""
     settings = dict(settings or {})
     for grid_key in ("persona", "learner", "seed"):
         if grid_key in settings:
             raise InputError("settings", f"sets '{grid_key}'", "the sweep's grid chooses it")
-    return run_sweep(personas, learners, seeds, out, settings, command=command, progress=progress,
+    return run_sweep(personas, learners, seeds, out, settings, command=command, display=display,
                      executor=executor)
 
 

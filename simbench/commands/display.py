@@ -1,8 +1,9 @@
 """Progress displays of the CLI (rich): the library reports events, these draw them.
 
 `RunDisplay` follows one run (interaction, active preferences, latest adherence, speed) and
-prints its adherence table at the end. (The sweep's bar, `runner.sweep.SweepProgress`, stays
-beside the executors that drive it.)
+prints its adherence table at the end; `SweepProgress` is the sweep's `SweepDisplay` (fed by
+either executor); `UnitProgress` counts teachability's measurement units. Without a terminal
+(nohup, CI logs) a live bar draws nothing, so the last two write one line per finished unit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
@@ -98,3 +100,74 @@ class RunDisplay:
         style = "green" if result.status == "complete" else "yellow"
         note = f": {result.message}" if result.message else ""
         self.console.print(f"[{style}]{RunStatus(result.status).value}[/] {result.run_dir} (t={result.t}){note}")
+
+
+class _CountedBar:
+    """A rich bar over `total` units, or one `[k/N] info` line per unit off a terminal."""
+
+    def __init__(self, label: str, enabled: bool, *columns: Any) -> None:
+        console = Console(stderr=True)
+        self.lines = enabled and not console.is_terminal
+        self.progress = Progress(
+            TextColumn(f"[bold]{label}"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(), *columns,
+            TextColumn("{task.fields[info]}"), console=console, disable=not enabled or self.lines,
+        )
+        self.task: Any = None
+
+    def begin(self, total: int) -> None:
+        self.task = self.progress.add_task("units", total=total, info="", counts="")
+        self.progress.start()
+
+    def finish(self) -> None:
+        self.progress.stop()
+
+    def step(self, info: str, **fields: Any) -> None:
+        self.progress.update(self.task, advance=1, info=info, **fields)
+        if self.lines:
+            task = self.progress.tasks[0]
+            self.progress.console.print(f"[{task.completed:.0f}/{task.total:.0f}] {info}", highlight=False)
+
+
+class SweepProgress(_CountedBar):
+    """The sweep's bar: runs done/total, ETA, cells running and failed, and the latest news
+    (the current run's interaction under the local executor, hand-offs under Ray)."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__("runs", enabled, TextColumn("eta"), TimeRemainingColumn(),
+                         TextColumn("{task.fields[counts]}"))
+        self.current = ""
+        self.running: set[str] = set()
+        self.failed = 0
+
+    def _counts(self) -> str:
+        return f"{len(self.running)} running, {self.failed} failed |"
+
+    def start_run(self, name: str, info: str) -> None:
+        self.current = name
+        self.running.add(name)
+        self.progress.update(self.task, info=f"{name}: {info}", counts=self._counts())
+
+    def on_event(self, event: Any, context: dict[str, Any]) -> None:
+        record = getattr(event, "record", None)
+        t = record.t + 1 if record is not None and hasattr(record, "turn") else context["t"]
+        self.progress.update(self.task, info=f"{self.current}: interaction {t}/{context['interactions']}")
+
+    def advance(self, name: str, info: str, failed: bool = False) -> None:
+        self.running.discard(name)
+        self.failed += failed
+        self.step(f"{name}: {info}", counts=self._counts())
+
+
+class UnitProgress(_CountedBar):
+    """A bar over a fixed number of units (teachability: preferences x measurements)."""
+
+    def __init__(self, label: str, total: int, enabled: bool) -> None:
+        super().__init__(label, enabled)
+        self.total = total
+
+    def __enter__(self) -> UnitProgress:
+        self.begin(self.total)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.finish()

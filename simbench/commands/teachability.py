@@ -36,6 +36,7 @@ def teachability_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Which preferences can MODEL teach itself? One row per preference, before a long run."""
+    from simbench.commands.display import UnitProgress
     from simbench.commands.options import parse_options
     from simbench.runner.preflight import check_out_dir, out_path
     from simbench.teachability.measure import TeachabilitySettings
@@ -52,7 +53,8 @@ def teachability_command(
         learner_options=tuple(parse_options(learner_option, "--learner-option").items()),
     )
     command = shlex.join(["simbench", *sys.argv[1:]]) if sys.argv[1:2] == ["teachability"] else ""
-    rows, paths = teachability(model, settings, folder, device=device, command=command, show_progress=not quiet)
+    with UnitProgress("teachability", settings.units(), enabled=not quiet) as bar:
+        rows, paths = teachability(model, settings, folder, device=device, command=command, on_unit=bar.step)
     for row in rows:
         gap = row.micro.gap
         typer.echo(f"{row.preference}: frozen {row.frozen_adherence:.2f}, micro {row.micro.relevant_adherence:.2f} "

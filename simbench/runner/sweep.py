@@ -14,16 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 import simbench.learners
 from simbench.config import RunConfig, build_config
 from simbench.errors import InputError
@@ -34,12 +24,14 @@ from simbench.paths import resolve_persona
 from simbench.registry import suggest
 from simbench.runner.build import resolve_inputs
 from simbench.runner.executors import make_executor
+from simbench.runner.executors.base import NO_DISPLAY
 from simbench.runner.lock import FolderLock
 from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
 from simbench.runner.resume import config_diff
 
 if TYPE_CHECKING:
     from simbench.runner.executors import Executor
+    from simbench.runner.executors.base import SweepDisplay
 
 SWEEP_FILE = "sweep.json"
 
@@ -147,7 +139,7 @@ def run_sweep(
     settings: dict[str, Any] | None = None,
     command: str = "",
     parts_factory: Callable[[Any], Any] | None = None,
-    progress: bool = True,
+    display: SweepDisplay | None = None,
     executor: Executor | None = None,
 ) -> SweepResult:
     """Run every cell of the grid not yet complete; stops early only on Ctrl-C or bad input.
@@ -168,14 +160,14 @@ def run_sweep(
             cells = plan_sweep(personas, learners, seeds, out, settings)  # as it is now, under the lock
             lock.keep_folder()
             return _run_cells(cells, personas, learners, seeds, out, settings, command, parts_factory,
-                              progress, executor)
+                              display or NO_DISPLAY, executor)
     finally:
         executor.close()
 
 
 def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequence[str],
                seeds: Sequence[int], out: Path, settings: dict[str, Any] | None, command: str,
-               parts_factory: Callable[[Any], Any] | None, progress: bool, executor: Executor,
+               parts_factory: Callable[[Any], Any] | None, bar: SweepDisplay, executor: Executor,
                ) -> SweepResult:
     result = SweepResult(out)
     record = {
@@ -192,7 +184,8 @@ def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequen
     }
     _save(out, record)
     by_name = {cell.name: cell for cell in cells}
-    with SweepProgress(len(cells), enabled=progress) as bar:
+    bar.begin(len(cells))
+    try:
         for cell in cells:
             if cell.state == "complete":
                 result.outcomes.append(SweepOutcome(cell, "skipped", "already complete"))
@@ -212,6 +205,8 @@ def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequen
             where = f", {report.node['host']}" if executor.name != "local" and "host" in report.node else ""
             bar.advance(report.name, f"{outcome.status} ({outcome.seconds:.0f} s{where})",
                         failed=outcome.status != "complete")
+    finally:
+        bar.finish()
     order = {cell.name: i for i, cell in enumerate(cells)}
     result.outcomes.sort(key=lambda o: order[o.cell.name])  # grid order, whatever order cells ended in
     return result
@@ -231,55 +226,3 @@ def _stored_run(run_dir: Path) -> tuple[str | None, dict[str, Any]]:
 def _save(out: Path, record: dict[str, Any]) -> None:
     record["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     write_json(out / SWEEP_FILE, record)
-
-
-class SweepProgress:
-    """One rich progress bar over the runs: done/total, ETA, cells running and failed, and the
-    latest news (the current run's interaction under the local executor).
-
-    Without a terminal (nohup, CI logs) a live bar draws nothing, so each finished run is
-    written as one line instead: `[k/N] run-name: status`.
-    """
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        console = Console(stderr=True)
-        self.lines = enabled and not console.is_terminal
-        self.progress = Progress(
-            TextColumn("[bold]runs"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[counts]}"),
-            TextColumn("{task.fields[info]}"),
-            console=console, disable=not enabled or self.lines,
-        )
-        self.task = self.progress.add_task("sweep", total=total, info="", counts="")
-        self.current = ""
-        self.running: set[str] = set()
-        self.failed = 0
-
-    def __enter__(self) -> SweepProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
-
-    def _counts(self) -> str:
-        return f"{len(self.running)} running, {self.failed} failed |"
-
-    def start_run(self, name: str, info: str) -> None:
-        self.current = name
-        self.running.add(name)
-        self.progress.update(self.task, info=f"{name}: {info}", counts=self._counts())
-
-    def on_event(self, event: Any, context: dict[str, Any]) -> None:
-        record = getattr(event, "record", None)
-        t = record.t + 1 if record is not None and hasattr(record, "turn") else context["t"]
-        self.progress.update(self.task, info=f"{self.current}: interaction {t}/{context['interactions']}")
-
-    def advance(self, name: str, info: str, failed: bool = False) -> None:
-        self.running.discard(name)
-        self.failed += failed
-        self.progress.update(self.task, advance=1, info=f"{name}: {info}", counts=self._counts())
-        if self.lines:
-            task = self.progress.tasks[0]
-            self.progress.console.print(f"[{task.completed:.0f}/{task.total:.0f}] {name}: {info}",
-                                        highlight=False)

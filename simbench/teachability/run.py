@@ -11,16 +11,7 @@ from __future__ import annotations
 import platform
 import time
 from pathlib import Path
-from typing import Any, Sequence
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress as RichProgress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import Any, Callable, Optional, Sequence
 
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError
@@ -75,12 +66,14 @@ def teachability(
     out: Path,
     device: str = "cpu",
     command: str = "",
-    show_progress: bool = True,
+    on_unit: Optional[Callable[[str], None]] = None,
     loader: Any = None,
 ) -> tuple[list[Any], TeachabilityPaths]:
     """Measure the map of `model` and write teachability.{md,json,png} into `out`.
 
-    `loader(name, device) -> (model, tokenizer)` defaults to the benchmark's model loading.
+    `loader(name, device) -> (model, tokenizer)` defaults to the benchmark's model loading;
+    `on_unit(info)` hears each of the `settings.units()` measurement units as it ends (the
+    CLI's progress bar).
     """
 
     preferences, train, probes = check_settings(settings, out)
@@ -90,8 +83,7 @@ def teachability(
     started = time.perf_counter()
     policy, tokenizer = (loader or load_model)(model, device)
     loaded = time.perf_counter()
-    with Progress(settings.units(), enabled=show_progress) as progress:
-        rows = measure_rows(policy, tokenizer, preferences, train, probes, settings, progress.advance)
+    rows = measure_rows(policy, tokenizer, preferences, train, probes, settings, on_unit or _ignore)
     meta = {
         "model": model,
         "command": command,
@@ -113,30 +105,8 @@ def teachability(
     return rows, write_teachability(out, rows, meta)
 
 
-class Progress:
-    """A rich progress bar over the measurement units; without a terminal, one line per unit."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        console = Console(stderr=True)
-        self.lines = enabled and not console.is_terminal
-        self.bar = RichProgress(
-            TextColumn("[bold]teachability"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"), console=console, disable=not enabled or self.lines,
-        )
-        self.task = self.bar.add_task("teachability", total=total, info="")
-
-    def __enter__(self) -> "Progress":
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.bar.stop()
-
-    def advance(self, info: str) -> None:
-        self.bar.update(self.task, advance=1, info=info)
-        if self.lines:
-            task = self.bar.tasks[0]
-            self.bar.console.print(f"[{task.completed:.0f}/{task.total:.0f}] {info}", highlight=False)
+def _ignore(info: str) -> None:
+    pass
 
 
 def all_preferences() -> Sequence[str]:

@@ -90,6 +90,6 @@ def run_newcomer_sweep(out: Path, tokenizer) -> Path:
     with single_torch_thread():
         result = run_sweep([str(p) for p in paths.values()], list(LEARNERS), [0], out, dict(SETTINGS),
                            command="test", parts_factory=functools.partial(build_parts, load=load),
-                           progress=False)
+                           display=None)
     assert result.ok, [(o.cell.name, o.status, o.message) for o in result.outcomes]
     return out

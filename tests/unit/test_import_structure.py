@@ -159,3 +159,17 @@ def test_import_simbench_and_its_api_names_load_no_heavy_package():
             "print(sorted(m for m in ('torch', 'transformers', 'openai', 'vllm', 'peft') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_ui_lives_only_in_the_cli_layer():
+    """The library reports progress to a display object; only the CLI draws (rich)."""
+    _, trees = graph()
+    mods = modules()
+    drawing = []
+    for name, tree in trees.items():
+        path = mods[name].relative_to(ROOT).as_posix()
+        if path.startswith(CLI_LAYER):
+            continue
+        every = {t for node in ast.walk(tree) for t in imported(node, name, mods[name].name == "__init__.py")}
+        drawing += [f"{path}: {t}" for t in sorted(every) if t.split(".")[0] == "rich"]
+    assert drawing == []

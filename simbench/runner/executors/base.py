@@ -26,7 +26,14 @@ if TYPE_CHECKING:
 
 
 class SweepDisplay(Protocol):
-    """Progress of a sweep, owned by the caller (the CLI draws it with rich)."""
+    """Progress of a sweep, owned by the caller (the CLI draws it with rich:
+    `simbench.commands.display.SweepProgress`); the library only reports to it."""
+
+    def begin(self, total: int) -> None:
+        """The sweep has `total` cells (complete ones included); nothing has run yet."""
+
+    def finish(self) -> None:
+        """The sweep ended (normally, on Ctrl-C or on an error)."""
 
     def start_run(self, name: str, info: str) -> None:
         """Cell `name` started (local) or was handed to the cluster (ray)."""
@@ -36,6 +43,28 @@ class SweepDisplay(Protocol):
 
     def advance(self, name: str, info: str, failed: bool = False) -> None:
         """Cell `name` ended; `info` says how, `failed` whether it needs attention."""
+
+
+class _NoDisplay:
+    """A SweepDisplay that draws nothing: the library's default (API callers, tests)."""
+
+    def begin(self, total: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+    def start_run(self, name: str, info: str) -> None:
+        pass
+
+    def on_event(self, event: Any, context: dict[str, Any]) -> None:
+        pass
+
+    def advance(self, name: str, info: str, failed: bool = False) -> None:
+        pass
+
+
+NO_DISPLAY: SweepDisplay = _NoDisplay()
 
 
 class Executor(Protocol):

@@ -11,6 +11,7 @@ import pytest
 
 from simbench.cli import main
 from simbench.users.base import follow_up_each
+from simbench.commands.display import SweepProgress
 from simbench.commands.report import expand_grid_flags
 from simbench.errors import InputError, UserSimulatorError
 from simbench.runner.sweep import plan_sweep, run_sweep
@@ -108,7 +109,7 @@ def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona
     out = tmp_path / "results"
     first = run_sweep([persona_file], ["frozen", "in-context-oracle"], [0], out, SETTINGS,
                       command="simbench sweep ...", parts_factory=functools.partial(factory, fail_at=2),
-                      progress=False)
+                      display=None)
     assert [(o.cell.name, o.status) for o in first.outcomes] == [
         ("tiny-flip--frozen--s0", "complete"), ("tiny-flip--in-context-oracle--s0", "user_error")]
     assert not first.ok
@@ -122,7 +123,7 @@ def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona
 
     built.clear()
     second = run_sweep([persona_file], ["frozen", "in-context-oracle"], [0], out, SETTINGS,
-                       parts_factory=factory, progress=False)
+                       parts_factory=factory, display=None)
     assert [o.status for o in second.outcomes] == ["skipped", "complete"] and second.ok
     assert built == ["in-context-oracle"]  # the complete run was not even loaded
     times = [json.loads(line)["t"] for line in (oracle / "interactions.jsonl").read_text().splitlines()]
@@ -133,7 +134,7 @@ def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona
     built.clear()
     capsys.readouterr()
     third = run_sweep([persona_file], ["frozen", "in-context-oracle"], [0], out, SETTINGS,
-                      parts_factory=factory, progress=True)
+                      parts_factory=factory, display=SweepProgress(enabled=True))
     assert [o.status for o in third.outcomes] == ["skipped", "skipped"] and built == []
     # No terminal here, so progress is one line per run (for nohup and CI logs).
     assert capsys.readouterr().err.splitlines() == [

@@ -147,7 +147,7 @@ def test_local_executor_runs_cells_in_order_and_stops_after_an_interrupted_one(t
         return parts
 
     out = tmp_path / "out"
-    result = run_sweep([str(persona)], ["frozen", "in-context-oracle"], [0], out, settings, progress=False,
+    result = run_sweep([str(persona)], ["frozen", "in-context-oracle"], [0], out, settings, display=None,
                        parts_factory=factory)
     assert [(o.cell.learner, o.status) for o in result.outcomes] == [("frozen", "interrupted")]
     runs = json.loads((out / "sweep.json").read_text())["runs"]
@@ -156,7 +156,7 @@ def test_local_executor_runs_cells_in_order_and_stops_after_an_interrupted_one(t
     assert runs["two-phase--frozen--s0"]["node"]["pid"] == os.getpid()
     assert checkpoint_position(out / "two-phase--frozen--s0") == 2
 
-    again = run_sweep([str(persona)], ["frozen", "in-context-oracle"], [0], out, settings, progress=False,
+    again = run_sweep([str(persona)], ["frozen", "in-context-oracle"], [0], out, settings, display=None,
                       parts_factory=tiny_parts_factory(smol_tokenizer))
     assert [o.status for o in again.outcomes] == ["complete", "complete"]
     runs = json.loads((out / "sweep.json").read_text())["runs"]

@@ -22,16 +22,23 @@ def one_torch_thread():
         yield
 
 
-def run(tokenizer, out):
+def run(tokenizer, out, on_unit=None):
     model = make_tiny_llama(tokenizer)
-    return teachability("tiny", SETTINGS, out, show_progress=False, loader=lambda name, device: (model, tokenizer))
+    return teachability("tiny", SETTINGS, out, on_unit=on_unit, loader=lambda name, device: (model, tokenizer))
+
+
+UNITS: list[str] = []
 
 
 @pytest.fixture(scope="module")
 def measured(smol_tokenizer, tmp_path_factory):
     out = tmp_path_factory.mktemp("teach")
-    rows, paths = run(smol_tokenizer, out)
+    rows, paths = run(smol_tokenizer, out, on_unit=UNITS.append)
     return rows, paths, out
+
+
+def test_the_caller_hears_every_measurement_unit(measured):
+    assert len(UNITS) == SETTINGS.units() and all(isinstance(u, str) and u for u in UNITS)
 
 
 def frozen_answers(tokenizer, probes):
