@@ -91,6 +91,14 @@ def test_report_and_leaderboard_commands_work_on_the_committed_results(tmp_path,
         assert f"| {learner} |" in board
 
 
+# Float statistics (losses, advantages, grad norms) are summed in a different order by torch's
+# CPU kernels on another instruction set (AVX2 vs AVX-512): CI measured relative differences
+# up to ~3e-5 on the same run, and signals.jsonl rounds per-token advantages to 1e-5, so a
+# value near 0 can differ by a rounding step or two. Text, token counts and every other value
+# must match exactly.
+FLOAT_REL, FLOAT_ABS = 1e-3, 1e-4
+
+
 def _without_timings(value):
     if isinstance(value, dict):
         return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
@@ -99,10 +107,22 @@ def _without_timings(value):
     return value
 
 
+def _floats_approx(value):
+    """`value` with every float compared to FLOAT_REL; everything else compares exactly."""
+    if isinstance(value, dict):
+        return {k: _floats_approx(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats_approx(v) for v in value]
+    if isinstance(value, float):
+        return pytest.approx(value, rel=FLOAT_REL, abs=FLOAT_ABS)
+    return value
+
+
 @pytest.mark.slow
 def test_rerunning_a_committed_run_with_the_stated_settings_gives_the_same_logs(tmp_path, capsys, in_repo):
     """One cell of reproduce.sh's grid (an SDPO run, ~2 min) rerun now: every record except
-    wall-clock timings must match the committed one: answers, follow-ups, losses, probes."""
+    wall-clock timings must match the committed one: answers, follow-ups and probes exactly,
+    losses and other float statistics to FLOAT_REL / FLOAT_ABS."""
     name = "concise-32--sdpo-token--s1"
     code, _, err = run_main(
         capsys, "sweep", "--personas", RESULTS / "personas" / "concise-32.yaml", "--learners", "sdpo-token",
@@ -113,4 +133,4 @@ def test_rerunning_a_committed_run_with_the_stated_settings_gives_the_same_logs(
         fresh = (tmp_path / name / f"{log}.jsonl").read_text().splitlines()
         committed = (RESULTS / name / f"{log}.jsonl").read_text().splitlines()
         assert [_without_timings(json.loads(x)) for x in fresh] == \
-            [_without_timings(json.loads(x)) for x in committed], log
+            [_floats_approx(_without_timings(json.loads(x))) for x in committed], log

@@ -44,13 +44,17 @@ def user_options(base_url: str, **overrides) -> dict:
 
 def warmed(base_url: str) -> str:
     """`base_url` after one unhurried request: a fresh llama.cpp server's first reply takes
-    seconds (weights paged in), which is not the fault a test should time out on."""
-    import random
+    seconds (weights paged in), which is not the fault a test should time out on.
 
-    from simbench.users.openai_compat import OpenAIUser
+    A raw chat request, not a user's follow-up: a 4-token follow-up can be nothing but a label
+    ("My next message:") that the user's cleaning strips, which the user rightly refuses as
+    malformed; the warm-up only needs the server to answer."""
+    import openai
 
-    OpenAIUser(base_url, MODEL, api_key_env=None, max_tokens=4, timeout=120.0).follow_up(
-        "Hi", "Hello.", [], random.Random(0))
+    client = openai.OpenAI(base_url=base_url, api_key="unused", timeout=120.0, max_retries=0)
+    reply = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    assert reply.choices, f"warm-up request to {base_url} got no choices"
     return base_url
 
 
