@@ -17,6 +17,7 @@ from simbench.metrics.adaptation import (
     sustained_steps,
 )
 from simbench.metrics.curves import Curve, PhaseWindow, mean_finite
+from simbench.persona.scenario import opposite_among
 
 # Below this rise of s(τ) over b there is nothing to unlearn: the row is "not applicable"
 # (one probe prompt of twelve is 0.083, so a single lucky answer does not make a row).
@@ -64,20 +65,13 @@ def unlearning_events(
         for pref in before.preferences:
             if pref in after.preferences:
                 continue
-            opposite = opposite_of(pref, opposites)
-            flipped = opposite is not None and opposite in after.preferences
+            opposite = opposite_among(pref, sorted(after.preferences), opposites)
+            flipped = opposite is not None
             events.append(
                 UnlearningEvent(pref, before.index, after.index, "flip" if flipped else "drop",
                                 opposite if flipped else None)
             )
     return events
-
-
-def opposite_of(pref: str, opposites: Mapping[str, str]) -> str | None:
-    """The opposite of `pref`, reading the mapping in both directions."""
-    if pref in opposites:
-        return opposites[pref]
-    return next((a for a, b in opposites.items() if b == pref), None)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ def check_no_lists(text: str) -> CheckResult:
 CONCISE_MAX_SENTENCES = 2
 CONCISE_MAX_WORDS = 50
 DETAILED_MIN_WORDS = 150
+ELABORATE_MIN_SENTENCES = 3
+ELABORATE_MIN_WORDS = 30
 
 
 def check_concise(text: str) -> CheckResult:
@@ -80,6 +82,21 @@ def check_detailed(text: str) -> CheckResult:
     if n_words >= DETAILED_MIN_WORDS:
         return PASS
     return CheckResult(False, f"only {n_words} words (at least {DETAILED_MIN_WORDS})")
+
+
+def check_elaborate(text: str) -> CheckResult:
+    """Passes with >= 3 sentences and >= 30 words of prose (counted as `concise` counts them),
+    so it never passes together with `concise` (<= 2 sentences) yet fits a 64-token answer,
+    unlike `detailed`: the far side of a length flip that small token caps can reach."""
+    body = prose(text)
+    n_words, n_sentences = len(words(body)), len(sentences(body))
+    if n_sentences >= ELABORATE_MIN_SENTENCES and n_words >= ELABORATE_MIN_WORDS:
+        return PASS
+    return CheckResult(
+        False,
+        f"{n_sentences} sentences, {n_words} words (at least {ELABORATE_MIN_SENTENCES} sentences"
+        f" and {ELABORATE_MIN_WORDS} words)",
+    )
 
 
 # --- Emojis ---

@@ -90,6 +90,28 @@ _PREFERENCES = (
         ),
     ),
     Preference(
+        id="elaborate",
+        description="Answers of a few sentences that give the reason, not a one-liner.",
+        checker=checkers.check_elaborate,
+        keywords=("few sentences", "more", "reason", "why", "explain", "short", "brief", "expand", "elaborat", "sentence"),
+        # One-way: `concise` keeps `detailed` as its own opposite; a concise -> elaborate
+        # schedule is still a flip (opposites are read in both directions).
+        opposite="concise",
+        min_tokens=checkers.ELABORATE_MIN_WORDS,
+        complaints=(
+            "That's too short for me. Give me a few sentences and the reason behind it.",
+            "Could you say a bit more? Three or four sentences with the why would help.",
+            "I'd like a little more than that: explain it in a few sentences.",
+            "Please add the reasoning next time, a few sentences rather than one line.",
+            "Expand on it a bit: a short paragraph of a few sentences is what I'm after.",
+        ),
+        praise=(
+            "Thanks, a few sentences with the reason is just right.",
+            "Good, that explains it without going on too long.",
+            "Perfect, I like getting the why along with the answer.",
+        ),
+    ),
+    Preference(
         id="emojis",
         description="Friendly answers with a few emojis sprinkled in.",
         checker=checkers.check_emojis,

@@ -19,10 +19,15 @@ SCENARIO_WORDS = {
 }
 
 
-def _opposite(pref: str, opposites: Mapping[str, str | None]) -> str | None:
-    if opposites.get(pref):
-        return opposites[pref]
-    return next((a for a, b in opposites.items() if b == pref), None)
+def are_opposites(a: str, b: str, opposites: Mapping[str, str | None]) -> bool:
+    """Whether `a` and `b` are opposites, read in both directions: a preference may name an
+    opposite that names another one (`elaborate` -> `concise`, whose own is `detailed`)."""
+    return opposites.get(a) == b or opposites.get(b) == a
+
+
+def opposite_among(pref: str, candidates: Iterable[str], opposites: Mapping[str, str | None]) -> str | None:
+    """The first of `candidates` (in their order) that is an opposite of `pref`, else None."""
+    return next((c for c in candidates if are_opposites(pref, c, opposites)), None)
 
 
 def scenario_of(phases: Sequence[Iterable[str]], opposites: Mapping[str, str | None]) -> str:
@@ -39,7 +44,7 @@ def scenario_of(phases: Sequence[Iterable[str]], opposites: Mapping[str, str | N
         return "single" if len(sets[0]) == 1 else "profile"
     for k, current in enumerate(sets):
         later = frozenset().union(*sets[k + 1 :])
-        if any(_opposite(pref, opposites) in later for pref in current):
+        if any(opposite_among(pref, later, opposites) for pref in current):
             return "flip"
     left: set[str] = set()
     for before, after in zip(sets, sets[1:]):
@@ -58,7 +63,7 @@ def transition(
     if any(previous == after for previous in earlier):
         return "revert"
     removed, added = before - after, after - before
-    if any(_opposite(a, opposites) == b or _opposite(b, opposites) == a for a in removed for b in added):
+    if any(opposite_among(a, added, opposites) for a in removed):
         return "flip"
     if not removed:
         return "add"

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from simbench.errors import InputError
 from simbench.persona.library import BUILTIN, builtin_ids
 from simbench.persona.local import to_preference
+from simbench.persona.scenario import are_opposites
 from simbench.registry import suggest
 
 if TYPE_CHECKING:
@@ -295,8 +296,8 @@ def _check_phase_preferences(persona: Persona, k: int, known: list[str]) -> None
     opposite = {pid: persona.preference(pid).opposite for pid in prefs}
     for j, pid in enumerate(prefs):
         for other in prefs[:j]:
-            # Checked both ways: a local preference may name a built-in as its opposite.
-            if opposite[pid] == other or opposite[other] == pid:
+            # Checked both ways: a preference may name an opposite that names another one.
+            if are_opposites(pid, other, opposite):
                 raise rule_error(
                     f"schedule[{k}].preferences[{j}]",
                     f"{pid!r} and its opposite {other!r} are active together",

@@ -21,7 +21,7 @@ SATURATED = 0.8
 # The decision each preference's behaviour turns on where the signal can be read at one token:
 # length preferences hinge on ending the turn after a sentence (design.md §5). Others are
 # spread over many tokens; their end-of-turn shift is still reported, as generic drift.
-HINGES_ON_END_OF_TURN = frozenset({"concise", "detailed"})
+HINGES_ON_END_OF_TURN = frozenset({"concise", "detailed", "elaborate"})
 
 VERDICTS = {
     "unreachable": "no answer within the token cap can pass",

@@ -52,7 +52,7 @@ def test_list_personas_shows_every_shipped_persona_and_marks_the_default(capsys)
     rows = parse(out)
     assert sorted(rows) == sorted(p.stem for p in shipped_personas())
     assert "default" in rows["concise"] and "40 interactions" in rows["concise"]
-    assert "flip" in rows["concise-then-detailed"]
+    assert "flip" in rows["concise-then-detailed"] and "flip" in rows["concise-then-elaborate"]
 
 
 def test_list_without_kind_shows_all_four_sections(capsys):

@@ -94,3 +94,11 @@ def test_events_separate_flips_from_drops_reading_opposites_both_ways():
         assert [(e.preference, e.kind, e.replaced_by) for e in events] == [
             ("A", "flip", "not_A"), ("C", "drop", None)]
     assert [e.kind for e in unlearning_events(windows, {})] == ["drop", "drop"]
+
+
+def test_a_one_way_opposite_is_a_flip_even_when_its_target_names_another():
+    # elaborate -> concise, while concise keeps detailed: concise then elaborate is a flip.
+    windows = [PhaseWindow(0, 0, 10, ("concise",)), PhaseWindow(1, 10, 20, ("elaborate",))]
+    opposites = {"concise": "detailed", "elaborate": "concise"}
+    assert [(e.preference, e.kind, e.replaced_by) for e in unlearning_events(windows, opposites)] == [
+        ("concise", "flip", "elaborate")]

@@ -36,6 +36,16 @@ PASSING = {
         "word " * 150,
         "- " + "\n- ".join(["Keep a fixed bedtime every single night of the week"] * 15),
     ],
+    c.check_elaborate: [
+        "Boil the eggs for nine minutes. Then cool them in cold water so the shells come off "
+        "cleanly. The cold also stops the yolk from turning grey at the edges.",
+        # a 64-token answer cut mid-sentence: the fragment counts as a sentence, as for concise
+        "Sleep helps the brain store memories. It also clears waste from the day. Adults need "
+        "seven to nine hours, and teenagers need a little more because their bodies are still",
+        # each list item is a sentence, as for concise
+        "- Keep the same bedtime every night of the week\n- Avoid bright screens for an hour before "
+        "you sleep\n- Keep the bedroom cool, dark and quiet so you wake up less often",
+    ],
     c.check_emojis: [
         "Have fun baking 🍰",
         "Great idea ❤️ go for it",  # VS-16 makes a symbol an emoji
@@ -138,6 +148,12 @@ FAILING = {
         "Boil it for nine minutes.",
         "word " * 149,
         f"Short.\n{FENCE}\n" + "code " * 300 + f"\n{FENCE}",  # code does not count
+    ],
+    c.check_elaborate: [
+        "Boil it for nine minutes. Then cool it.",  # two sentences is concise, not elaborate
+        "Yes. No. Maybe. Fine.",  # enough sentences, too few words
+        f"Use this.\n{FENCE}\n" + "code " * 100 + f"\n{FENCE}\nDone. Really.",  # code does not count
+        "",
     ],
     c.check_emojis: [
         "Plain text only.",
@@ -261,6 +277,7 @@ def test_checker_fails_example_with_evidence(checker, text):
         (c.check_no_first_person, "In my view, rent.", "'my'"),
         (c.check_concise, "One. Two. Three.", "3 sentences, 3 words"),
         (c.check_detailed, "Short answer.", "only 2 words"),
+        (c.check_elaborate, "Short answer. Done.", "2 sentences, 3 words"),
         (c.check_no_hedging, "It is probably fine.", "'probably'"),
         (c.check_no_closing_offer, "Boil it. Feel free to ask.", "Feel free to ask."),
         (c.check_answer_first, "Sure! Nine minutes.", "'Sure!'"),
@@ -311,7 +328,8 @@ def test_curly_apostrophes_count_as_contractions():
 def test_opposite_pairs_never_both_pass():
     samples = [text for table in (PASSING, FAILING) for texts in table.values() for text in texts]
     pairs = [(c.check_lists, c.check_no_lists), (c.check_emojis, c.check_no_emojis),
-             (c.check_concise, c.check_detailed), (c.check_casual, c.check_formal)]
+             (c.check_concise, c.check_detailed), (c.check_casual, c.check_formal),
+             (c.check_elaborate, c.check_concise)]
     for want, avoid in pairs:
         for text in samples:
             assert not (want(text).passed and avoid(text).passed), (want.__name__, text)

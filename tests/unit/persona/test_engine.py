@@ -96,3 +96,12 @@ def test_shipped_flip_persona_switches_at_its_declared_phase():
     switch = loaded.schedule[1].at
     assert engine.active(switch - 1) == ("concise",) and engine.active(switch) == ("detailed",)
     assert engine.scenario() == "flip"
+
+
+def test_shipped_short_flip_is_a_flip_through_a_one_way_opposite():
+    loaded = load_persona(resolve_persona("concise-then-elaborate"), check_prompts=False)
+    engine = PersonaEngine(loaded)
+    assert engine.scenario() == "flip" and engine.transitions() == ("flip",)
+    # concise's own opposite is still detailed; the relation is read in both directions
+    assert loaded.preference("concise").opposite == "detailed"
+    assert loaded.preference("elaborate").opposite == "concise"

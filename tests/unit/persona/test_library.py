@@ -15,6 +15,7 @@ REQUIRED = {
     "no-filler-praise": None, "no-closing-offer": None, "no-exclamation": None,
     "no-first-person": None, "no-markdown-emphasis": None, "answer-first": None,
     "no-hedging": None, "ends-with-question": None, "plain-language": None,
+    "elaborate": "concise",  # one-way: concise keeps detailed
 }
 
 
@@ -31,11 +32,26 @@ def test_ids_are_kebab_case_and_match_their_keys():
         assert re.fullmatch(r"[a-z]+(?:-[a-z]+)*", pref.id), pref.id
 
 
+ONE_WAY = {"elaborate"}  # names an opposite that has another one
+
+
 def test_opposites_are_symmetric_and_exist():
     for pref in BUILTIN.values():
         if pref.opposite is not None:
             assert pref.opposite in BUILTIN, pref.id
-            assert BUILTIN[pref.opposite].opposite == pref.id, pref.id
+            if pref.id not in ONE_WAY:
+                assert BUILTIN[pref.opposite].opposite == pref.id, pref.id
+
+
+def test_a_preference_and_its_opposite_never_pass_together():
+    texts = ["Yes.", "It works. It is fast. It is cheap and widely used by many teams, which matters for "
+             "support, hiring and long-term maintenance of the code.",
+             "Short answer: use a list. It keeps things tidy.", "- one\n- two\n- three", ""]
+    for pref in BUILTIN.values():
+        if pref.opposite is not None:
+            other = BUILTIN[pref.opposite]
+            for text in texts:
+                assert not (pref.check(text).passed and other.check(text).passed), (pref.id, other.id, text)
 
 
 def test_every_preference_has_varied_complaints_and_praise():
@@ -60,7 +76,7 @@ def test_complaints_model_the_wanted_style_instead_of_showing_the_unwanted_one(p
         assert pref.check(line).passed, (pid, line, pref.check(line).evidence)
 
 
-ASKS_FOR_SOMETHING = {"lists", "concise", "detailed", "emojis", "casual", "answer-first",
+ASKS_FOR_SOMETHING = {"lists", "concise", "detailed", "elaborate", "emojis", "casual", "answer-first",
                       "ends-with-question", "plain-language"}
 
 
@@ -85,7 +101,7 @@ def test_unknown_id_raises_key_error_suggesting_the_closest_id():
 
 
 def test_token_floors_match_what_the_checkers_demand():
-    from simbench.persona.checkers import DETAILED_MIN_WORDS
+    from simbench.persona.checkers import DETAILED_MIN_WORDS, ELABORATE_MIN_WORDS
     from simbench.persona.preference import token_cap_warnings, token_floors
 
     detailed = BUILTIN["detailed"]
@@ -93,8 +109,17 @@ def test_token_floors_match_what_the_checkers_demand():
     # An answer of exactly min_tokens one-token words passes, one word less fails.
     assert detailed.check(" ".join(["word"] * detailed.min_tokens)).passed
     assert not detailed.check(" ".join(["word"] * (detailed.min_tokens - 1))).passed
-    assert [p.id for p in BUILTIN.values() if p.min_tokens] == ["detailed"]
-    assert token_floors(BUILTIN.values()) == {"detailed": DETAILED_MIN_WORDS}
+    elaborate = BUILTIN["elaborate"]
+    assert elaborate.min_tokens == ELABORATE_MIN_WORDS
+    # Three sentences of exactly min_tokens words in all pass; one word less fails.
+    def three_sentences(n_words: int) -> str:
+        first, second = n_words // 3, n_words // 3
+        counts = (first, second, n_words - first - second)
+        return " ".join(" ".join(["Word"] + ["word"] * (k - 1)) + "." for k in counts)
+    assert elaborate.check(three_sentences(elaborate.min_tokens)).passed
+    assert not elaborate.check(three_sentences(elaborate.min_tokens - 1)).passed
+    assert [p.id for p in BUILTIN.values() if p.min_tokens] == ["detailed", "elaborate"]
+    assert token_floors(BUILTIN.values()) == {"detailed": DETAILED_MIN_WORDS, "elaborate": ELABORATE_MIN_WORDS}
     (line,) = token_cap_warnings(token_floors(BUILTIN.values()), 64)
     assert "'detailed' needs answers of at least 150 words (so at least 150 tokens, usually more) but max_new_tokens is 64" in line
     assert token_cap_warnings(token_floors(BUILTIN.values()), DETAILED_MIN_WORDS) == []
