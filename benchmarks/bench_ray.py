@@ -12,10 +12,13 @@ short episodes) through the real CLI, each configuration into a fresh folder:
 ray-serial vs ray-1thread is the throughput question: N concurrent single-thread runs vs one
 N-thread run at a time. Ray is started by each sweep on this machine; as root, each sweep runs
 in a network namespace of its own with only loopback (`unshare -n`), because a Ray started
-here otherwise talks to itself over the machine's outward-facing address. Each configuration runs `--repeats` times, alternating, and the
-table shows the median wall time. The markdown goes into RESULTS.md between two marker lines
+here otherwise talks to itself over the machine's outward-facing address. Each configuration runs `--repeats` times, alternating (the order
+reversed on every other repeat), and the table shows the median wall time next to the machine's
+CPU seconds over the sweep (all processes, from /proc/stat: Ray's raylet and workers are not
+children this script could account for), with the CPU's SIMD flags. The markdown goes into RESULTS.md between two marker lines
 (replaced on a rerun, appended the first time). Timings on a shared machine are noise: the
-file records the load averages before and after, and flags a load above the core count.
+file records the load averages before (once settled) and after, and flags a load before above
+half the core count.
 
     python benchmarks/bench_ray.py --repeats 3      # SmolLM2: 3 x 3 sweeps of 4 cells
     python benchmarks/bench_ray.py --quick --output /tmp/ray.md   # tiny random Llama: checks the harness
@@ -35,6 +38,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine_facts import machine_cpu_seconds  # benchmarks/, the script's folder
+from simbench.runner.provenance import cpu_flags
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BEGIN, END = "<!-- bench_ray: begin -->", "<!-- bench_ray: end -->"
@@ -43,6 +49,18 @@ SETTINGS = {"interactions": 8, "batch_size": 4, "probe_every": 8, "probe_prompts
             "max_new_tokens": 48}
 QUICK = {"interactions": 8, "batch_size": 2, "probe_every": 4, "probe_prompts": 2, "general_questions": 1,
          "max_new_tokens": 8}
+
+
+SETTLE_S = 180.0
+
+
+def settled_load(limit_s: float = SETTLE_S, quiet: float = 0.5) -> tuple[float, float, float]:
+    """The load average once its 1-minute value is below `quiet` (or after `limit_s`): it still
+    carries whatever ran in the last minutes, which is not contention during the sweeps."""
+    deadline = time.monotonic() + limit_s
+    while os.getloadavg()[0] > quiet and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -88,14 +106,14 @@ def sweep(args: list[str], out: Path, config: Path, env: dict[str, str]) -> dict
     command = [*loopback_only(), sys.executable, "-m", "simbench", "sweep", "--personas", *SWEEP["personas"],
                "--learners", *SWEEP["learners"], "--seeds", *SWEEP["seeds"], "--config", str(config),
                "--out", str(out), "--quiet", *args]
-    started = time.perf_counter()
+    cpu, started = machine_cpu_seconds(), time.perf_counter()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, machine_cpu_seconds() - cpu
     if result.returncode != 0:
         raise SystemExit(f"error: {' '.join(command)} exited {result.returncode}: {result.stderr.strip()[-2000:]}")
     runs = json.loads((out / "sweep.json").read_text())["runs"]
     positions = [json.loads((out / name / "manifest.json").read_text())["position"] for name in runs]
-    return {"wall": wall, "cell_seconds": sum(r["seconds"] for r in runs.values()), "cells": len(runs),
+    return {"wall": wall, "cpu": cpu, "cell_seconds": sum(r["seconds"] for r in runs.values()), "cells": len(runs),
             "interactions": sum(positions)}
 
 
@@ -106,19 +124,25 @@ def markdown(results: dict[str, list[dict[str, Any]]], meta: dict[str, Any]) -> 
     rows = []
     for name, runs in results.items():
         cell = statistics.median(r["cell_seconds"] / r["cells"] for r in runs)
-        rows.append(f"| `{name}` | {' '.join(configurations(cores)[name])} | {median[name]:.1f} | {cell:.1f} | "
+        cpu = statistics.median(r["cpu"] for r in runs)
+        spread = f"{min(r['wall'] for r in runs):.1f}-{max(r['wall'] for r in runs):.1f}"
+        rows.append(f"| `{name}` | {' '.join(configurations(cores)[name])} | {median[name]:.1f} | {spread} | "
+                    f"{cpu:.0f} | {cell:.1f} | "
                     f"{interactions / median[name]:.3f} | {median[name] / median['local']:.2f} |")
     overhead = median["ray-serial"] - median["local"]
     gain = median["ray-serial"] / median["ray-1thread"]
-    contended = max(meta["load_before"][0], meta["load_after"][0]) > cores
+    # The load after is the sweep's own (it keeps every core busy); only the load before,
+    # taken once the tail of earlier work has settled, says whether others shared the CPU.
+    contended = meta["load_before"][0] > cores / 2
     lines = [
         BEGIN,
         "## Ray executor: overhead and throughput per core (`benchmarks/bench_ray.py`)",
         "",
-        f"`{meta['command']}` on {meta['date']}: {cores} cores, model `{meta['model']}`, "
+        f"`{meta['command']}` on {meta['date']}: {cores} cores (flags: {meta['flags']}), model `{meta['model']}`, "
         f"sweep {' x '.join(str(len(v)) for v in SWEEP.values())} = {results['local'][0]['cells']} cells of "
         f"{interactions // results['local'][0]['cells']} interactions ({json.dumps(meta['settings'])}), "
-        f"median of {meta['repeats']} run(s) each. Load average before / after: "
+        f"median of {meta['repeats']} run(s) each, alternating, order reversed every other repeat. Load average before "
+        f"(after waiting up to {SETTLE_S:.0f} s for it to settle) / after (the sweeps' own load): "
         f"{' / '.join(f'{v:.2f}' for v in meta['load_before'])} ; {' / '.join(f'{v:.2f}' for v in meta['load_after'])}"
         + (" — **contended: other jobs shared the CPU, read the timings as noise**." if contended else "."),
     ]
@@ -126,8 +150,9 @@ def markdown(results: dict[str, list[dict[str, Any]]], meta: dict[str, Any]) -> 
         lines += ["", f"Note: {meta['note']}"]
     lines += [
         "",
-        "| configuration | flags | sweep wall s | s per cell (inside the worker) | interactions/s | vs local |",
-        "|---|---|---|---|---|---|",
+        "| configuration | flags | sweep wall s (median) | min-max | machine CPU s | s per cell (inside the worker) "
+        "| interactions/s | vs local |",
+        "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         f"- Ray's overhead on this sweep (ray-serial − local, same threads, one run at a time): "
@@ -166,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         meta = {"command": " ".join(["python benchmarks/bench_ray.py", *(argv if argv is not None else sys.argv[1:])]),
                 "date": time.strftime("%Y-%m-%d %H:%M %Z"), "cores": cores, "model": settings["model"] if not args.quick
                 else "tiny random Llama", "settings": {k: v for k, v in settings.items() if k != "model"},
-                "repeats": args.repeats, "note": args.note, "load_before": os.getloadavg()}
+                "repeats": args.repeats, "note": args.note, "load_before": settled_load(), "flags": cpu_flags()}
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in configurations(cores)}
         for repeat in range(args.repeats):
-            for name, flags in configurations(cores).items():
+            order = list(configurations(cores).items())
+            for name, flags in (order if repeat % 2 == 0 else order[::-1]):
                 print(f"[{repeat + 1}/{args.repeats}] {name} ...", file=sys.stderr, flush=True)
                 results[name].append(sweep(flags, scratch / f"{name}-{repeat}", config, env))
                 print(f"    {results[name][-1]['wall']:.1f} s", file=sys.stderr, flush=True)

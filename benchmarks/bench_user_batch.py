@@ -11,11 +11,15 @@ time, so on it concurrency can at most overlap HTTP and prompt handling.
     python benchmarks/bench_user_batch.py --base-url http://127.0.0.1:8000/v1 --model NAME
 
 Measure on a quiet machine: a CPU shared with other jobs makes both numbers meaningless.
+The concurrency levels alternate batch by batch, in swapped order on every repeat, and the
+table records the server's CPU seconds (from /proc, when this script started the server) next
+to wall time, with the load average and CPU flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -31,6 +35,9 @@ from simbench.persona.library import get_preference  # noqa: E402
 from simbench.prompts import load_prompts  # noqa: E402
 from simbench.users.base import FollowUpRequest  # noqa: E402
 from simbench.users.openai_compat import OpenAIUser  # noqa: E402
+
+from machine_facts import process_cpu_seconds  # noqa: E402  (benchmarks/)
+from simbench.runner.provenance import cpu_flags  # noqa: E402
 
 ALIAS = "smollm2-135m"
 LONG_ANSWER = (
@@ -78,26 +85,40 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     process, base_url = (None, args.base_url) if args.base_url else start_server()
+    load_before = os.getloadavg()
     try:
-        seconds: dict[int, list[float]] = {}
-        for level in args.concurrency:
-            user = OpenAIUser(base_url, args.model, api_key_env=None, concurrency=level, max_tokens=48)
+        users = {level: OpenAIUser(base_url, args.model, api_key_env=None, concurrency=level, max_tokens=48)
+                 for level in args.concurrency}
+        for user in users.values():
             user.follow_up_many(batch(2, seed=99))  # warm-up
-            for repeat in range(args.repeats):
+        seconds: dict[int, list[float]] = {level: [] for level in users}
+        server_cpu: dict[int, list[float]] = {level: [] for level in users}
+        for repeat in range(args.repeats):
+            order = list(users) if repeat % 2 == 0 else list(reversed(users))
+            for level in order:
+                cpu = process_cpu_seconds(process.pid) if process is not None else float("nan")
                 started = time.perf_counter()
-                replies = user.follow_up_many(batch(args.batch, seed=repeat))
-                seconds.setdefault(level, []).append(time.perf_counter() - started)
+                replies = users[level].follow_up_many(batch(args.batch, seed=repeat))
+                seconds[level].append(time.perf_counter() - started)
+                cpu_after = process_cpu_seconds(process.pid) if process is not None else float("nan")
+                server_cpu[level].append(cpu_after - cpu)
                 assert len(replies) == args.batch and all(r.text for r in replies)
     finally:
         if process is not None:
             process.terminate()
             process.wait(timeout=10)
+    load_after = os.getloadavg()
     base = statistics.median(seconds[args.concurrency[0]])
-    print(f"| concurrency | batch | median s ({args.repeats} batches) | s per follow-up | speed-up |")
-    print("|---|---|---|---|---|")
+    print(f"cores {os.cpu_count()}, flags: {cpu_flags()}; load average before {load_before[0]:.2f}, "
+          f"after {load_after[0]:.2f}; levels alternate per batch, order swapped each repeat")
+    print(f"| concurrency | batch | median wall s ({args.repeats} batches) | min-max | server CPU s | "
+          "s per follow-up | speed-up |")
+    print("|---|---|---|---|---|---|---|")
     for level, values in seconds.items():
         median = statistics.median(values)
-        print(f"| {level} | {args.batch} | {median:.2f} | {median / args.batch:.2f} | {base / median:.2f}x |")
+        cpu = statistics.median(server_cpu[level])
+        print(f"| {level} | {args.batch} | {median:.2f} | {min(values):.2f}-{max(values):.2f} | {cpu:.2f} | "
+              f"{median / args.batch:.2f} | {base / median:.2f}x |")
     return 0
 
 

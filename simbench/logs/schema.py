@@ -213,6 +213,8 @@ class Manifest(_Strict):
     versions: dict[str, str] = Field(default_factory=dict, description="Package versions.")
     python: str = Field("", description="Python version.")
     platform: str = Field("", description="OS and machine.")
+    cpu_flags: str = Field("", description="SIMD extensions of the CPU (avx2, avx512f, amx_bf16, ...): "
+                           "they choose torch's kernels, so timings and fp32 low bits differ with them.")
     git_commit: str = Field("unknown", description="simbench commit ('+dirty' when modified).")
     warnings: list[str] = Field(default_factory=list, description="Settings that make part of the run moot.")
     position: Optional[int] = Field(None, description="Interactions done at the last session end.")

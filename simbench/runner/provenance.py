@@ -25,6 +25,22 @@ from simbench.prompts import pool_hash
 PACKAGES = ("simbench", "torch", "transformers", "peft", "openai", "pydantic", "vllm")
 
 
+# The SIMD extensions that choose torch's (and llama.cpp's) CPU kernels: the low bits of fp32
+# sums, and every timing, differ between machines that differ here.
+SIMD_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "neon", "asimd")
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """This CPU's flags among SIMD_FLAGS, space-separated; "" where `cpuinfo` is missing."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return ""
+    line = next((x for x in text.splitlines() if x.startswith(("flags", "Features"))), "")
+    present = set(line.split(":", 1)[-1].split())
+    return " ".join(f for f in SIMD_FLAGS if f in present)
+
+
 def package_versions() -> dict[str, str]:
     versions = {}
     for name in PACKAGES:
@@ -97,6 +113,7 @@ def manifest_for(inputs: Any) -> Manifest:
         versions=package_versions(),
         python=sys.version.split()[0],
         platform=platform.platform(),
+        cpu_flags=cpu_flags(),
         git_commit=git_commit(),
         warnings=inputs.warnings(),
     )

@@ -21,6 +21,7 @@ from simbench.prompts import load_prompts
 from simbench.registry import suggest
 from simbench.runner.parts import load_model
 from simbench.runner.preflight import check_device, check_model_available
+from simbench.runner.provenance import cpu_flags
 from simbench.teachability.measure import TeachabilitySettings, measure_rows
 from simbench.teachability.report import TeachabilityPaths, write_teachability
 
@@ -99,6 +100,7 @@ def teachability(
         "train_pool": TRAIN_POOL,
         "probe_pool": PROBE_POOL,
         "python": platform.python_version(),
+        "cpu_flags": cpu_flags(),
         "load_seconds": round(loaded - started, 1),
         "seconds": round(time.perf_counter() - started, 1),
     }

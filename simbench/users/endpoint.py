@@ -87,6 +87,10 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+# Seeds of resampled retries, far from the seed + attempt the quality gate's own tries use.
+RESAMPLE_SEED_STRIDE = 1_000_003
+
+
 class MalformedReply(Exception):
     """The endpoint answered 200 but without usable text."""
 
@@ -155,8 +159,14 @@ class ChatEndpoint:
         max_tokens: int = 64,
         seed: int | None = None,
         postprocess: Callable[[str], str] = str.strip,
+        resample_temperature: float | None = None,
     ) -> Completion:
-        """The endpoint's reply to `messages`, after `postprocess`; empty results are retried."""
+        """The endpoint's reply to `messages`, after `postprocess`; empty results are retried.
+
+        A retry after a malformed reply is resampled: a new seed and, when given, at least
+        `resample_temperature`, since a greedy or seeded request would only get the same reply
+        again (a small model that answers with nothing but a label does so every time).
+        """
         import openai
 
         started = time.monotonic()
@@ -185,6 +195,10 @@ class ChatEndpoint:
                 )
             except MalformedReply as error:
                 last_error = f"malformed reply: {error}"
+                if resample_temperature is not None:
+                    temperature = max(temperature, resample_temperature)
+                if seed is not None:
+                    extra = {"seed": (seed + RESAMPLE_SEED_STRIDE * attempt) % 2**31}
             except openai.APIStatusError as error:
                 last_error = f"HTTP {error.status_code}: {error.message}"
                 if not (error.status_code in RETRYABLE_STATUS or error.status_code >= 500):

@@ -118,6 +118,7 @@ class OpenAIUser:
                 max_tokens=self.max_tokens,
                 seed=None if seed is None else (seed + attempt) % 2**31,
                 postprocess=clean_follow_up,
+                resample_temperature=retry_temperature(self.temperature, 1),
             )
             return completion.text, completion
 

@@ -122,9 +122,12 @@ def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona
     assert json.loads((oracle / "manifest.json").read_text())["position"] == 2
 
     built.clear()
+    capsys.readouterr()
     second = run_sweep([persona_file], ["frozen", "in-context-oracle"], [0], out, SETTINGS,
-                       parts_factory=factory, display=None)
+                       parts_factory=factory, display=SweepProgress(enabled=True))
     assert [o.status for o in second.outcomes] == ["skipped", "complete"] and second.ok
+    # A finished cell's line names its status by value, not as the enum's repr.
+    assert capsys.readouterr().err.splitlines()[-1].startswith("[2/2] tiny-flip--in-context-oracle--s0: complete (")
     assert built == ["in-context-oracle"]  # the complete run was not even loaded
     times = [json.loads(line)["t"] for line in (oracle / "interactions.jsonl").read_text().splitlines()]
     assert times == [0, 1, 2, 3]  # resumed at t=2, nothing repeated or lost

@@ -129,6 +129,20 @@ def test_transient_failures_and_unusable_replies_are_retried(faults):
     assert follow_up.meta["attempts"] == len(faults) + 1 == len(server.requests)
 
 
+def test_a_reply_that_is_only_a_label_is_retried_resampled_not_replayed():
+    """SmolLM2 as a user can answer greedily with nothing but "Your next message:", which the
+    cleaning strips; replaying the same greedy, seeded request would get it every time."""
+    def reply(body: dict) -> str:
+        return "Your next message:" if body["temperature"] == 0 else "Shorter, please."
+
+    with ScriptedServer(reply=reply) as server:
+        follow_up = _user(server, seed=5, temperature=0.0).follow_up("q", "r", [NO_SHOUT], random.Random(0))
+    first, second = server.requests
+    assert follow_up.text == "Shorter, please." and follow_up.meta["attempts"] == 2
+    assert first["temperature"] == 0 and second["temperature"] >= 0.7
+    assert first["seed"] != second["seed"]
+
+
 def test_rate_limit_waits_at_least_retry_after():
     with ScriptedServer(["429:0.6"]) as server:
         started = time.monotonic()
