@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
+from simbench.errors import InputError
 from simbench.persona.preference import Preference
 from simbench.registry import Registry
 
@@ -85,3 +86,12 @@ def follow_up_each(user: Any, requests: Sequence[FollowUpRequest]) -> list[Follo
 
 
 USERS: Registry = Registry("user simulator", flag="--user")
+
+
+def check_minimums(where: str, **settings: tuple[float, float]) -> None:
+    """InputError naming `where.<name>` for the first setting below its minimum.
+
+    `check_minimums("user", temperature=(t, 0), max_tokens=(n, 1))`: each value is (given, least allowed)."""
+    for name, (value, least) in settings.items():
+        if value < least:
+            raise InputError(f"{where}.{name}", f"must be >= {least}, got {value!r}")

@@ -14,7 +14,7 @@ from sdpo.errors import ModelNotFoundError
 from sdpo.models import check_available, load_policy
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import Preference
-from simbench.users.base import FollowUp, FollowUpRequest, UserContext, follow_up_each
+from simbench.users.base import FollowUp, FollowUpRequest, UserContext, check_minimums, follow_up_each
 from simbench.users.gate import DEFAULT_ATTEMPTS, RETRY_TEMPERATURE, gated, retry_temperature
 from simbench.users.noise import NoisyUser
 from simbench.users.prompting import checked_turn, clean_follow_up, prompt_hash
@@ -44,12 +44,8 @@ class LocalUser:
         show_checks: bool = True,
         gate_attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
-        if temperature < 0:
-            raise InputError("user.temperature", f"must be >= 0, got {temperature!r}")
-        if max_new_tokens < 1:
-            raise InputError("user.max_new_tokens", f"must be >= 1, got {max_new_tokens!r}")
-        if gate_attempts < 1:
-            raise InputError("user.gate_attempts", f"must be >= 1, got {gate_attempts!r}")
+        check_minimums("user", temperature=(temperature, 0), max_new_tokens=(max_new_tokens, 1),
+                       gate_attempts=(gate_attempts, 1))
         self.model = model
         self.tokenizer = tokenizer
         self.name = name or str(getattr(model.config, "_name_or_path", "") or type(model).__name__)

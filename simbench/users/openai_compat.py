@@ -9,9 +9,8 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from simbench.errors import InputError
 from simbench.persona.preference import Preference
-from simbench.users.base import FollowUp, FollowUpRequest, UserContext
+from simbench.users.base import FollowUp, FollowUpRequest, UserContext, check_minimums
 from simbench.users.endpoint import ChatEndpoint, Completion, RetryPolicy, map_bounded
 from simbench.users.gate import DEFAULT_ATTEMPTS, gated, retry_temperature
 from simbench.users.noise import NoisyUser
@@ -49,14 +48,8 @@ class OpenAIUser:
         show_checks: bool = True,
         gate_attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
-        if temperature < 0:
-            raise InputError("user.temperature", f"must be >= 0, got {temperature!r}")
-        if concurrency < 1:
-            raise InputError("user.concurrency", f"must be >= 1, got {concurrency!r}")
-        if max_tokens < 1:
-            raise InputError("user.max_tokens", f"must be >= 1, got {max_tokens!r}")
-        if gate_attempts < 1:
-            raise InputError("user.gate_attempts", f"must be >= 1, got {gate_attempts!r}")
+        check_minimums("user", temperature=(temperature, 0), concurrency=(concurrency, 1),
+                       max_tokens=(max_tokens, 1), gate_attempts=(gate_attempts, 1))
         retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
         self.endpoint = ChatEndpoint(base_url, model, api_key_env, timeout, retry, where="user")
         self.temperature = temperature
