@@ -140,6 +140,11 @@ class RunStatus(str, Enum):
     USER_ERROR = "user_error"  # the user simulator failed; never counted against the learner
     NUMERICAL_ERROR = "numerical_error"  # repeated non-finite updates
 
+    def __str__(self) -> str:
+        # Printed as its value ("complete"), as json and the manifests write it; Python 3.11's
+        # str-mixin enums would otherwise print "RunStatus.COMPLETE" in every f-string.
+        return self.value
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")

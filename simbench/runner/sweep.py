@@ -193,9 +193,7 @@ def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequen
         todo = [cell for cell in cells if cell.state != "complete"]
         for report in executor.run(todo, parts_factory, bar):
             report.raise_input_error()  # a setting every remaining run would trip on: stop and say so
-            # A RunStatus by its value: printed, "complete", not "RunStatus.COMPLETE" ("failed" is a str).
-            status = getattr(report.status, "value", report.status)
-            outcome = SweepOutcome(by_name[report.name], status, report.message, report.seconds)
+            outcome = SweepOutcome(by_name[report.name], report.status, report.message, report.seconds)
             result.outcomes.append(outcome)
             run = record["runs"][report.name]
             run.update(status=outcome.status, message=outcome.message, seconds=round(outcome.seconds, 2))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from simbench.errors import InputError, SimbenchError, UserSimulatorError
+from simbench.users.base import check_minimums
 from simbench.users.prompting import prompt_hash
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,8 @@ class RetryPolicy:
     retry_after_max: float = 60.0
 
     def validate(self, where: str) -> None:
-        if self.max_attempts < 1:
-            raise InputError(f"{where}.max_attempts", f"must be >= 1, got {self.max_attempts!r}")
-        for name in ("backoff_base", "backoff_max", "retry_after_max"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{where}.{name}", f"must be >= 0, got {getattr(self, name)!r}")
+        check_minimums(where, max_attempts=(self.max_attempts, 1), backoff_base=(self.backoff_base, 0),
+                       backoff_max=(self.backoff_max, 0), retry_after_max=(self.retry_after_max, 0))
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, jitter: float, retry_after: float | None = None) -> float:
