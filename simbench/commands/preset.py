@@ -1,0 +1,53 @@
+"""`simbench train-preset`: rebuild the feedback-reading adapter of `smollm2-135m-fr`.
+
+Thin layer over `simbench.preset.train.train_preset`: samples the base model's own answers
+to the training prompts, rewrites them per trained preference, trains the LoRA and writes
+the adapter folder (peft format + recipe.json). Bad flags exit 2 before the model loads.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def train_preset_command(
+    out: str = typer.Option(..., help="Adapter folder to write (the shipped one: sdpo/preset_adapters/smollm2-135m-fr)."),
+    seed: int = typer.Option(0, min=0, help="Seed of sampling, rewrites, LoRA init and example order."),
+    epochs: int = typer.Option(1, min=1, help="Passes over the recipe's examples."),
+    targets: str = typer.Option("rewrite", help="rewrite: the checkers' rewrites (the shipped adapter); self: the "
+                                "model's own in-context answers that pass (docs/preset.md)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+) -> None:
+    """Train the feedback-reading adapter from the base model's own answers (~25 CPU-minutes)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simbench.preset.train import RecipeSettings, train_preset
+    from simbench.runner.preflight import check_model_available, check_out_dir, out_path
+
+    from simbench.errors import InputError
+
+    folder = out_path(out)
+    check_out_dir(folder)
+    if targets not in ("rewrite", "self"):
+        raise InputError("--targets", f"unknown value {targets!r}", "use rewrite or self")
+    settings = RecipeSettings(seed=seed, epochs=epochs, targets=targets)
+    check_model_available(settings.model)
+    console = Console(stderr=True)
+    bar = Progress(TextColumn("[bold]{task.description}"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
+                   console=console, disable=quiet)
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    with bar:
+        record = train_preset(settings, folder, progress=progress)
+    typer.echo(f"wrote {folder} (recipe {record['digest']}, {sum(record['examples'].values())} examples, "
+               f"loss {record['epoch_losses'][-1]}, {record['seconds']:.0f} s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-preset")(train_preset_command)

@@ -1,0 +1,1 @@
+"""The feedback-reading preset: its recipe (rewrites, data, training)."""
