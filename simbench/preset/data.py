@@ -46,10 +46,11 @@ class Example:
 
 def generate_samples(policy: Any, tokenizer: Any, prompts: Sequence[str], seed: int, max_new_tokens: int,
                      temperature: float, batch_size: int = 16,
-                     on_batch: Callable[[int], None] | None = None,
+                     on_batch: Callable[[int, int], None] | None = None,
                      chats: Sequence[tuple[dict[str, str], ...]] | None = None) -> list[Sample]:
     """The model's own sampled answers to `prompts` (or to whole `chats`, whose last user turn
-    is then the sample's prompt), one seeded request per item."""
+    is then the sample's prompt), one seeded request per item; `on_batch(done, total)` after each
+    batch. Temperature 0 decodes greedily."""
 
     config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=1.0,
                               batch_size=batch_size)
@@ -62,7 +63,7 @@ def generate_samples(policy: Any, tokenizer: Any, prompts: Sequence[str], seed: 
         for chat, out in zip(chunk, backend.generate(requests)):
             samples.append(Sample(chat[-1]["content"], out.text, tuple(out.token_ids), out.finish_reason == "stop"))
         if on_batch is not None:
-            on_batch(len(chunk))
+            on_batch(len(samples), len(items))
     return samples
 
 

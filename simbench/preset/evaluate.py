@@ -20,10 +20,9 @@ import time
 from typing import Any, Callable, Sequence
 
 from sdpo.hindsight import DEFAULT_HINDSIGHT_TEMPLATE, hindsight_messages
-from simbench.backends.base import GenerationRequest
-from simbench.backends.hf import GenerationConfig, HFBackend
 from simbench.learners.in_context import OracleLearner
 from simbench.persona.library import BUILTIN
+from simbench.preset.data import generate_samples
 from simbench.prompts import load_general, load_prompts, score_general
 from simbench.teachability.measure import TeachabilitySettings, measure_rows
 from simbench.users.rules import unrelated_message
@@ -32,10 +31,8 @@ Messages = list[dict[str, str]]
 
 
 def greedy_answers(model: Any, tokenizer: Any, chats: Sequence[Messages], max_new_tokens: int) -> list[str]:
-    backend = HFBackend(model, tokenizer, GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0,
-                                                           batch_size=16))
-    requests = [GenerationRequest(messages=tuple(c), seed=i, greedy=True) for i, c in enumerate(chats)]
-    return [g.text for g in backend.generate(requests)]
+    samples = generate_samples(model, tokenizer, [], 0, max_new_tokens, 0.0, chats=[tuple(c) for c in chats])
+    return [s.text for s in samples]
 
 
 def relevant_follow_up(pid: str, index: int) -> str:
@@ -43,15 +40,17 @@ def relevant_follow_up(pid: str, index: int) -> str:
     return random.Random(f"{pid}:{index}").choice(BUILTIN[pid].complaints)
 
 
-def framings(prompt: str, index: int, pid: str | None) -> dict[str, Messages]:
+def chat(cell: str, prompt: str, index: int, pid: str | None = None) -> Messages:
+    """Probe `index`'s chat as `cell` frames it (`pid` names the preference of the last two)."""
     user = [{"role": "user", "content": prompt}]
-    out = {"frozen": user,
-           "read_unrelated": hindsight_messages(user, unrelated_message(random.Random(index)),
-                                                DEFAULT_HINDSIGHT_TEMPLATE)}
-    if pid is not None:
-        out["read_relevant"] = hindsight_messages(user, relevant_follow_up(pid, index), DEFAULT_HINDSIGHT_TEMPLATE)
-        out["oracle"] = [{"role": "system", "content": OracleLearner().system_prompt([BUILTIN[pid]])}, *user]
-    return out
+    if cell == "frozen":
+        return user
+    if cell == "read_unrelated":
+        return hindsight_messages(user, unrelated_message(random.Random(index)), DEFAULT_HINDSIGHT_TEMPLATE)
+    assert pid is not None
+    if cell == "read_relevant":
+        return hindsight_messages(user, relevant_follow_up(pid, index), DEFAULT_HINDSIGHT_TEMPLATE)
+    return [{"role": "system", "content": OracleLearner().system_prompt([BUILTIN[pid]])}, *user]  # oracle
 
 
 def in_context(model: Any, tokenizer: Any, preferences: Sequence[str], probes: int, max_new_tokens: int,
@@ -60,14 +59,13 @@ def in_context(model: Any, tokenizer: Any, preferences: Sequence[str], probes: i
     prompts = [p.text for p in load_prompts("builtin:probe")[:probes]]
     result: dict[str, Any] = {}
     for cell in ("frozen", "read_unrelated"):
-        answers = greedy_answers(model, tokenizer, [framings(p, i, None)[cell] for i, p in enumerate(prompts)],
-                                 max_new_tokens)
+        answers = greedy_answers(model, tokenizer, [chat(cell, p, i) for i, p in enumerate(prompts)], max_new_tokens)
         result[cell] = {pid: [BUILTIN[pid].check(a).passed for a in answers] for pid in sorted(BUILTIN)}
         tick(cell)
     for cell in ("read_relevant", "oracle"):
         result[cell] = {}
         for pid in preferences:
-            chats = [framings(p, i, pid)[cell] for i, p in enumerate(prompts)]
+            chats = [chat(cell, p, i, pid) for i, p in enumerate(prompts)]
             answers = greedy_answers(model, tokenizer, chats, max_new_tokens)
             result[cell][pid] = [BUILTIN[pid].check(a).passed for a in answers]
             tick(f"{cell} {pid}")

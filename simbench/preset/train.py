@@ -71,22 +71,14 @@ def train_preset(settings: RecipeSettings, out: Path, loader: Any = None, prompt
     """Run the recipe and write the adapter folder `out`; returns the recipe record."""
     import torch
 
-
     report = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     cpu_started = time.process_time()
     torch.manual_seed(settings.seed)
     policy, tokenizer = (loader or load_model)(settings.model, "cpu")
     texts = list(prompts) if prompts is not None else [p.text for p in load_prompts(settings.prompts)]
-    done = 0
-
-    def sampled(n: int) -> None:
-        nonlocal done
-        done += n
-        report("sampling", done, len(texts))
-
     samples = generate_samples(policy, tokenizer, texts, settings.seed, settings.max_new_tokens,
-                               settings.temperature, on_batch=sampled)
+                               settings.temperature, on_batch=lambda done, total: report("sampling", done, total))
     encode, eot = tokenizer_encoder(tokenizer)
     examples = build_examples(samples, encode, eot, random.Random(settings.seed), settings.relevant_per_sample,
                               settings.irrelevant_share, settings.plain_share)
@@ -117,15 +109,8 @@ def train_preset(settings: RecipeSettings, out: Path, loader: Any = None, prompt
 
 def _answers(policy: Any, tokenizer: Any, chats: list[Any], settings: RecipeSettings, report: Progress) -> list[Any]:
     """The model's own sampled answers to `chats` (feedback in context), for `read_targets`."""
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        report("reading", done, len(chats))
-
     return generate_samples(policy, tokenizer, [], settings.seed + 1, settings.max_new_tokens, settings.temperature,
-                            on_batch=step, chats=chats)
+                            on_batch=lambda done, total: report("reading", done, total), chats=chats)
 
 
 def encode_example(tokenizer: Any, example: Example) -> tuple[list[int], int]:
