@@ -6,7 +6,7 @@ unwanted phrase, because small models get primed by whatever a follow-up mention
 
 from __future__ import annotations
 
-from simbench.persona import checkers
+from simbench.persona import checkers, library_paper, library_rubric
 from simbench.persona.preference import Preference
 from simbench.registry import suggest
 
@@ -348,7 +348,14 @@ _PREFERENCES = (
     ),
 )
 
-BUILTIN: dict[str, Preference] = {pref.id: pref for pref in _PREFERENCES}
+BUILTIN: dict[str, Preference] = {
+    pref.id: pref for pref in (*_PREFERENCES, *library_paper.PREFERENCES, *library_rubric.PREFERENCES)
+}
+
+
+def verifiable_ids() -> list[str]:
+    """The built-in ids a checker decides (the rest are scored by a judge's rubric), sorted."""
+    return sorted(pid for pid, pref in BUILTIN.items() if pref.verifiable)
 
 
 def builtin_ids() -> list[str]:

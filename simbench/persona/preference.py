@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Protocol
 
 
+class NotVerifiable(TypeError):
+    """`Preference.check` on a rubric preference: only a judge can score it."""
+
+    def __init__(self, pid: str) -> None:
+        super().__init__(f"preference {pid!r} is scored by a judge's rubric, not a checker; "
+                         "score it through simbench.scoring.Scorer")
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """Whether a response satisfies a preference, and what violated it (empty when passed)."""
@@ -24,7 +32,7 @@ class Checker(Protocol):
 
 @dataclass(frozen=True)
 class Preference:
-    """A style preference a simulated user holds, with a verifiable checker.
+    """A style preference a simulated user holds, scored by a checker or by a judge's rubric.
 
     `description` is what the user wants, written for a simulated user's prompt
     ("Answers without any emojis."). `complaints` are varied natural follow-ups the user
@@ -38,19 +46,36 @@ class Preference:
     keywords is flagged (users/gate.py). `applies_to_user`: the wish concerns how any message
     reads (tone, punctuation, emojis, markup), so a simulated user holding it writes that way
     too and its own follow-ups must pass the checker.
+
+    Exactly one of `checker` and `rubric` is set. A `rubric` preference ("poetic imagery",
+    "disagrees instead of flattering") has no regex that could decide it: an LLM judge scores
+    it against the rubric (simbench/scoring.py), and without a judge it is *not scored*
+    (never silently passed or failed). `check` refuses such a preference.
     """
 
     id: str
     description: str
-    checker: Callable[[str], CheckResult]
+    checker: Callable[[str], CheckResult] | None = None
     opposite: str | None = None
     complaints: tuple[str, ...] = ()
     praise: tuple[str, ...] = field(default=())
     min_tokens: int = 0
     keywords: tuple[str, ...] = ()
     applies_to_user: bool = False
+    rubric: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.checker is None) == (self.rubric is None):
+            raise ValueError(f"preference {self.id!r} needs exactly one of checker and rubric")
+
+    @property
+    def verifiable(self) -> bool:
+        """Whether a checker decides it (False: a judge scores its rubric)."""
+        return self.checker is not None
 
     def check(self, text: str) -> CheckResult:
+        if self.checker is None:
+            raise NotVerifiable(self.id)
         return self.checker(text)
 
     def mentioned_in(self, text: str) -> bool:
