@@ -39,6 +39,13 @@ class RunConfig(BaseModel):
         default_factory=dict,
         description="Options of the user simulator (base_url, model, api_key_env, ...).",
     )
+    judge: str | None = Field(
+        None, description="LLM judge scoring the rubric (judge-scored) preferences: `openai`; "
+        "none: those preferences are not scored.",
+    )
+    judge_options: dict[str, Any] = Field(
+        default_factory=dict, description="Options of the judge (base_url, model, api_key_env, cache, ...)."
+    )
     interactions: int | None = Field(
         None, ge=1, description="Episode length; default: the persona's `interactions`."
     )
@@ -97,7 +104,8 @@ class RunConfig(BaseModel):
 
     def redacted(self) -> RunConfig:
         """This config as a manifest stores it: the secret user options dropped."""
-        return self.model_copy(update={"user_options": redact(self.user_options)})
+        return self.model_copy(update={"user_options": redact(self.user_options),
+                                       "judge_options": redact(self.judge_options)})
 
 
 def flag_name(field: str) -> str:

@@ -1,20 +1,26 @@
-"""Optional pairwise LLM judge: does the current policy's answer follow a preference better than the base's?
+"""The optional LLM judge: rubric scores for preferences no checker decides, and pairwise
+verdicts for win rates.
 
-Each pair is asked in both orders to cancel position bias: agreement names a winner,
-disagreement (or an unreadable verdict) is a tie. Requests go through `ChatEndpoint`.
+Two questions, both greedy: `score` asks whether one answer meets a rubric (YES/NO);
+`compare` asks which of two answers follows a criterion better, in both orders to cancel
+position bias: agreement names a winner, disagreement (or an unreadable verdict) is a tie.
+Requests go through `ChatEndpoint`; replies are cached by the exact request
+(simbench/judge_cache.py), so re-scoring a run costs nothing.
 
 Judges are an extension point like users and learners: the `Judge` Protocol (build hook
-`from_config`, `compare`, `compare_many`) and the `JUDGES` registry, where `pairwise` is this
-module's endpoint judge. No command runs a judge yet; runs and reports will name one.
+`from_config`, `identity`, `score_many`, `compare_many`) and the `JUDGES` registry, where
+`openai` is this module's endpoint judge (`--judge openai --judge-option base_url=...`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol, Sequence
 
-from simbench.errors import SimbenchError
+from simbench.errors import InputError, SimbenchError
+from simbench.judge_cache import ReplyCache, default_cache_path, reply_key
 from simbench.registry import Registry
 from simbench.users.endpoint import ChatEndpoint, RetryPolicy, map_bounded
 from simbench.users.prompting import prompt_hash
@@ -39,6 +45,48 @@ _USER = (
     "[Answer B]\n{b}\n[End of Answer B]\n\n"
     "Which answer follows the criterion better? Reply with A or B only."
 )
+
+
+_RUBRIC_SYSTEM = (
+    "You check whether an assistant answer meets ONE criterion. Ignore everything else about "
+    "the answer (correctness, helpfulness, other style) unless the criterion is about it. "
+    "Reply with a single word: YES or NO."
+)
+_RUBRIC_USER = (
+    "Criterion: {criterion}\n\n"
+    "User message:\n{prompt}\n\n"
+    "[Answer]\n{answer}\n[End of Answer]\n\n"
+    "Does the answer meet the criterion? Reply with YES or NO only."
+)
+TEMPLATE_HASH = prompt_hash(
+    [{"role": "template", "content": t} for t in (_SYSTEM, _USER, _RUBRIC_SYSTEM, _RUBRIC_USER)]
+)
+"""Identifies the judge's prompt templates; recorded with every judged run and report."""
+
+
+@dataclass(frozen=True)
+class RubricResult:
+    """Whether one answer meets a rubric: `passed` is None when the reply says neither."""
+
+    passed: bool | None
+    verdict: str
+    model: str
+    prompt_hash: str
+
+
+def render_rubric_messages(prompt: str, answer: str, criterion: str) -> list[dict[str, str]]:
+    """Judge chat messages asking whether `answer` to `prompt` meets `criterion`."""
+    user = _RUBRIC_USER.format(criterion=criterion.strip(), prompt=prompt.strip(), answer=answer.strip())
+    return [{"role": "system", "content": _RUBRIC_SYSTEM}, {"role": "user", "content": user}]
+
+
+_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True for a reply saying YES, False for NO, None when it says neither or both."""
+    words = {w.lower() for w in _YES_NO.findall(text)}
+    return None if len(words) != 1 else words == {"yes"}
 
 
 @dataclass(frozen=True)
@@ -124,26 +172,38 @@ def win_rate(results: Sequence[JudgeResult]) -> float:
 
 
 class Judge(Protocol):
-    """Decides which of two answers to a prompt follows a criterion (a preference) better."""
+    """Scores answers on rubrics and decides which of two answers follows a criterion better."""
 
     @classmethod
     def from_config(cls, options: dict[str, Any]) -> Judge:
         """Build the judge from its `--judge-option KEY=VALUE` settings."""
         ...
 
-    def compare(self, prompt: str, current: str, base: str, criterion: str) -> JudgeResult: ...
+    def identity(self) -> dict[str, str]:
+        """What a verdict depends on besides its inputs (name, model, endpoint, template hash):
+        stored in the manifest of a judged run and beside every judged report."""
+        ...
+
+    def score_many(self, items: Sequence[tuple[str, str, str]]) -> list[RubricResult]:
+        """Rubric verdicts of (prompt, answer, rubric) items, in order."""
+        ...
 
     def compare_many(self, items: Sequence[tuple[str, str, str, str]]) -> list[JudgeResult]:
-        """`compare` of (prompt, current, base, criterion) items, in order."""
+        """Pairwise verdicts of (prompt, current, base, criterion) items, in order."""
         ...
 
 
 JUDGES: Registry = Registry("judge", flag="--judge")
 
 
-@JUDGES.register("pairwise")
-class PairwiseJudge:
-    """Asks an OpenAI-compatible model which of two answers follows a criterion better."""
+@JUDGES.register("openai")
+class EndpointJudge:
+    """Asks a model behind an OpenAI-compatible endpoint (vLLM, llama.cpp, hosted APIs).
+
+    Options: base_url, model (required), api_key_env, timeout, max_attempts, backoff_base,
+    backoff_max, concurrency, max_tokens, and `cache`: a JSONL path for the reply cache
+    (default: simbench/judge_cache.default_cache_path()), or "off" to keep replies in memory.
+    """
 
     def __init__(
         self,
@@ -156,20 +216,44 @@ class PairwiseJudge:
         backoff_max: float = 8.0,
         concurrency: int = 4,
         max_tokens: int = 16,
+        cache: str | None = None,
     ) -> None:
         retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max)
         self.endpoint = ChatEndpoint(
             base_url, model, api_key_env, timeout, retry, where="judge", error_type=JudgeError
         )
+        if max_tokens < 1:
+            raise InputError("judge.max_tokens", f"must be >= 1, got {max_tokens!r}")
         self.concurrency = max(1, concurrency)
         self.max_tokens = max_tokens
+        self.cache = ReplyCache(None if cache == "off" else Path(cache) if cache else default_cache_path())
 
     @classmethod
-    def from_config(cls, options: dict[str, Any]) -> PairwiseJudge:
+    def from_config(cls, options: dict[str, Any]) -> EndpointJudge:
         return cls(**options)
 
     def __repr__(self) -> str:
-        return f"PairwiseJudge(endpoint={self.endpoint!r}, max_tokens={self.max_tokens})"
+        return f"EndpointJudge(endpoint={self.endpoint!r}, max_tokens={self.max_tokens}, cache={self.cache!r})"
+
+    def identity(self) -> dict[str, str]:
+        return {"judge": "openai", "model": self.endpoint.model, "base_url": self.endpoint.base_url,
+                "max_tokens": str(self.max_tokens), "template_hash": TEMPLATE_HASH}
+
+    def _reply(self, messages: list[dict[str, str]]) -> str:
+        """The greedy reply to `messages`, from the cache when it was asked before."""
+        key = reply_key(self.endpoint.base_url, self.endpoint.model, self.max_tokens, messages)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        reply = self.endpoint.complete(messages, temperature=0.0, max_tokens=self.max_tokens).text
+        self.cache.put(key, reply)
+        return reply
+
+    def score(self, prompt: str, answer: str, rubric: str) -> RubricResult:
+        """Whether `answer` meets `rubric` (greedy, so a rerun gives the same verdict)."""
+        messages = render_rubric_messages(prompt, answer, rubric)
+        reply = self._reply(messages)
+        return RubricResult(parse_yes_no(reply), reply, self.endpoint.model, prompt_hash(messages))
 
     def compare(self, prompt: str, current: str, base: str, criterion: str) -> JudgeResult:
         """Judge one pair in both orders (greedy, so a rerun gives the same verdict)."""
@@ -177,10 +261,7 @@ class PairwiseJudge:
             render_judge_messages(prompt, current, base, criterion),
             render_judge_messages(prompt, base, current, criterion),
         ]
-        replies = [
-            self.endpoint.complete(messages, temperature=0.0, max_tokens=self.max_tokens).text
-            for messages in orders
-        ]
+        replies = [self._reply(messages) for messages in orders]
         votes = (vote(parse_choice(replies[0]), True), vote(parse_choice(replies[1]), False))
         return JudgeResult(
             winner=combine_votes(*votes),
@@ -190,6 +271,27 @@ class PairwiseJudge:
             prompt_hash=prompt_hash([message for messages in orders for message in messages]),
         )
 
+    def score_many(self, items: Sequence[tuple[str, str, str]]) -> list[RubricResult]:
+        """`score` for (prompt, answer, rubric) items, `concurrency` at a time, in order."""
+        return map_bounded(lambda item: self.score(*item), list(items), self.concurrency)
+
     def compare_many(self, items: Sequence[tuple[str, str, str, str]]) -> list[JudgeResult]:
         """`compare` for (prompt, current, base, criterion) items, `concurrency` at a time, in order."""
         return map_bounded(lambda item: self.compare(*item), list(items), self.concurrency)
+
+
+def build_judge(name: str, options: dict[str, Any]) -> Judge:
+    """The judge `name` built from its options; bad options name `--judge-option`."""
+    try:
+        return JUDGES.get(name).from_config(dict(options))
+    except (TypeError, ValueError) as exc:
+        raise InputError("--judge-option", f"invalid options for judge {name!r}: {exc}") from None
+
+
+def position_bias(results: Sequence[JudgeResult]) -> float:
+    """Share of pairs whose two orders picked the same position (A both times or B both
+    times): the judge followed the slot, not the answer. NaN without results."""
+    if not results:
+        return float("nan")
+    same = sum(1 for r in results if None not in r.votes and r.votes[0] != r.votes[1])
+    return same / len(results)

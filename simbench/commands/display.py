@@ -82,11 +82,9 @@ class RunDisplay:
         if isinstance(event, InteractionDone) and event.record.turn == 0:
             self.active = event.record.active
         elif isinstance(event, ProbeDone) and event.records:
-            names = event.records[0].checks
-            self.adherence = {
-                pid: sum(r.checks[pid].passed for r in event.records) / len(event.records)
-                for pid in names
-            }
+            scored = {pid: [r.checks[pid].passed for r in event.records if r.checks[pid].passed is not None]
+                      for pid in event.records[0].checks}
+            self.adherence = {pid: sum(v) / len(v) for pid, v in scored.items() if v}
         elif isinstance(event, BatchDone):
             self.done = event.t
             progress.update(self.task, completed=event.t)

@@ -42,16 +42,19 @@ CheckpointEvery = Annotated[
 ]
 MaxNewTokens = Annotated[Optional[int], _setting("Response length cap", "max_new_tokens")]
 UserOptions = Annotated[Optional[list[str]], _setting("User option KEY=VALUE (repeatable).")]
+Judge = Annotated[Optional[str], _setting("LLM judge for judge-scored preferences: openai (default: none, "
+                                          "they are not scored)")]
+JudgeOptions = Annotated[Optional[list[str]], _setting("Judge option KEY=VALUE (repeatable): base_url, model, ...")]
 ConfigFile = Annotated[Optional[Path], _setting("YAML/JSON file of run settings (flags override it).")]
 
 
 RUN_FLAGS = (
     "persona", "learner", "model", "user", "backend", "device", "interactions", "turns",
     "batch_size", "probe_every", "probe_prompts", "general_questions", "checkpoint_every",
-    "max_new_tokens", "seed",
+    "max_new_tokens", "seed", "judge",
 )
 """RunConfig fields with a flag of their own (`--batch-size` for batch_size, ...)."""
-OPTION_FLAGS = {"learner_options": "learner_option", "user_options": "user_option"}
+OPTION_FLAGS = {"learner_options": "learner_option", "user_options": "user_option", "judge_options": "judge_option"}
 """RunConfig dict fields and their repeatable KEY=VALUE flags."""
 FILE_ONLY = ("generation_batch_size", "temperature", "top_p", "max_failed_updates")
 """RunConfig fields settable only through `--config FILE`."""
@@ -81,6 +84,7 @@ def settings_from(
     flags: dict[str, Any],
     learner_option: list[str] | None = None,
     user_option: list[str] | None = None,
+    judge_option: list[str] | None = None,
 ) -> dict[str, Any]:
     """RunConfig values: the --config file, overridden by every flag that was given."""
     from simbench.config import load_config_file
@@ -88,7 +92,8 @@ def settings_from(
     values: dict[str, Any] = load_config_file(config) if config else {}
     values.update({k: v for k, v in flags.items() if v is not None})
     for key, pairs, flag in (("learner_options", learner_option, "--learner-option"),
-                             ("user_options", user_option, "--user-option")):
+                             ("user_options", user_option, "--user-option"),
+                             ("judge_options", judge_option, "--judge-option")):
         if pairs:
             values[key] = {**values.get(key, {}), **parse_options(pairs, flag)}
     return values

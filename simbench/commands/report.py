@@ -66,6 +66,8 @@ def sweep_command(
     max_new_tokens: opts.MaxNewTokens = None,
     learner_option: Optional[List[str]] = typer.Option(None, help="Learner option KEY=VALUE for all learners."),
     user_option: opts.UserOptions = None,
+    judge: opts.Judge = None,
+    judge_option: opts.JudgeOptions = None,
     config: opts.ConfigFile = None,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     executor: str = typer.Option("local", help="Where cells run: local (one after another here) | ray (a Ray cluster)."),
@@ -79,7 +81,7 @@ def sweep_command(
     from simbench.runner.executors import make_executor
     from simbench.runner.preflight import out_path
 
-    settings = opts.settings_from(config, opts.run_flags(locals()), learner_option, user_option)
+    settings = opts.settings_from(config, opts.run_flags(locals()), learner_option, user_option, judge_option)
     for grid_key in ("persona", "learner", "seed"):  # only a --config file can set these
         if grid_key in settings:
             raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")

@@ -32,6 +32,8 @@ def run_command(
     seed: Optional[int] = typer.Option(None, help=f"Run seed (default: {default_of('seed')})."),
     learner_option: Optional[list[str]] = typer.Option(None, help="Learner option KEY=VALUE (repeatable)."),
     user_option: opts.UserOptions = None,
+    judge: opts.Judge = None,
+    judge_option: opts.JudgeOptions = None,
     out: Optional[str] = typer.Option(None, help="Run folder (default: runs/<persona>--<learner>--s<seed>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     config: opts.ConfigFile = None,
@@ -42,7 +44,7 @@ def run_command(
     from simbench.commands.display import RunDisplay
 
     flags = opts.run_flags(locals())
-    settings = opts.settings_from(config, flags, learner_option, user_option)
+    settings = opts.settings_from(config, flags, learner_option, user_option, judge_option)
     display = RunDisplay(enabled=not quiet)
     with display:
         result = api.run(settings, out=out, resume=resume, on_event=display.on_event)

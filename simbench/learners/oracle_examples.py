@@ -75,10 +75,12 @@ EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
 def compliant_examples(
     active: Sequence[Preference], examples: Sequence[tuple[str, Sequence[str]]] = EXAMPLES
 ) -> list[tuple[str, str]]:
-    """(question, answer) pairs: per question, the first answer every active checker passes."""
+    """(question, answer) pairs: per question, the first answer every active checker passes
+    (a rubric wish has no checker: the examples cannot show it, so it does not filter them)."""
+    checkable = [p for p in active if p.verifiable]
     chosen = []
     for question, answers in examples:
-        answer = next((a for a in answers if all(p.check(a).passed for p in active)), None)
+        answer = next((a for a in answers if all(p.check(a).passed for p in checkable)), None)
         if answer is not None:
             chosen.append((question, answer))
     return chosen

@@ -17,7 +17,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from simbench.config import RunConfig
 
@@ -39,8 +39,22 @@ class PhaseInfo(BaseModel):
 
 class CheckOutcome(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    passed: bool = Field(description="Whether the response satisfies the preference.")
-    evidence: str = Field("", description="What violated it (empty when passed).")
+    passed: Optional[bool] = Field(
+        description="Whether the response satisfies the preference; null when it was not scored "
+        "(a judge-scored preference without a judge, or an unreadable verdict)."
+    )
+    evidence: str = Field("", description="What violated it (empty when passed), or why it was not scored.")
+    scorer: str = Field(
+        "checker", description='Who decided: "checker", "judge" (the run\'s judge, by the rubric) or "none".'
+    )
+
+    @model_serializer(mode="wrap")
+    def _checker_implied(self, handler: Any) -> dict[str, Any]:
+        # A checker's outcome is written as before judges existed, so seeded logs stay byte-identical.
+        data = handler(self)
+        if data.get("scorer") == "checker":
+            del data["scorer"]
+        return data
 
 
 class ProbeRecord(_Record):
@@ -222,6 +236,9 @@ class Manifest(_Strict):
                            "they choose torch's kernels, so timings and fp32 low bits differ with them.")
     git_commit: str = Field("unknown", description="simbench commit ('+dirty' when modified).")
     warnings: list[str] = Field(default_factory=list, description="Settings that make part of the run moot.")
+    judge: Optional[dict[str, str]] = Field(
+        None, description="The judge that scored the rubric preferences (name, model, base_url, "
+        "template_hash of its prompts); absent when the run had none.")
     position: Optional[int] = Field(None, description="Interactions done at the last session end.")
     sessions: list[Session] = Field(default_factory=list, description="Every session, in order.")
     peak_rss_mb: Optional[float] = Field(None, description="Highest peak_rss_mb over the sessions.")

@@ -21,7 +21,8 @@ class Curve:
 
     `t` holds the sorted distinct probe times, `s[i]` the share of probe prompts passing at
     `t[i]`, and `passed[i, p]` is 1/0 for prompt `probe_ids[p]` at `t[i]` (NaN when that
-    prompt was not probed or not checked then), so metrics can be bootstrapped over prompts.
+    prompt was not probed or not checked then, or not scored: a judge-scored preference
+    without a judge), so metrics can be bootstrapped over prompts.
     """
 
     preference: str
@@ -42,7 +43,7 @@ class Curve:
 
 
 def adherence_curves(probes: Iterable[ProbeRecord]) -> dict[str, Curve]:
-    """One `Curve` per preference checked in any probe record.
+    """One `Curve` per preference scored in any probe record (`not_scored` names the others).
 
     A (t, probe_id) pair seen twice keeps the later record: a resumed run re-probes the
     time it crashed at, and the later answer is the one the run continued from.
@@ -52,7 +53,7 @@ def adherence_curves(probes: Iterable[ProbeRecord]) -> dict[str, Curve]:
         latest[(record.t, record.probe_id)] = record
     times = sorted({t for t, _ in latest})
     probe_ids = tuple(sorted({pid for _, pid in latest}))
-    preferences = sorted({pref for record in latest.values() for pref in record.checks})
+    preferences = sorted({pref for record in latest.values() for pref, o in record.checks.items() if o.passed is not None})
     row = {t: i for i, t in enumerate(times)}
     col = {pid: p for p, pid in enumerate(probe_ids)}
     curves = {}
@@ -60,7 +61,7 @@ def adherence_curves(probes: Iterable[ProbeRecord]) -> dict[str, Curve]:
         passed = np.full((len(times), len(probe_ids)), np.nan)
         for (t, pid), record in latest.items():
             outcome = record.checks.get(pref)
-            if outcome is not None:
+            if outcome is not None and outcome.passed is not None:  # None: not scored
                 passed[row[t], col[pid]] = 1.0 if outcome.passed else 0.0
         curves[pref] = Curve(pref, np.asarray(times, dtype=int), row_means(passed), passed, probe_ids)
     return curves
@@ -154,3 +155,13 @@ def phase_windows(schedule: Sequence[PhaseInfo], interactions: int) -> list[Phas
         PhaseWindow(k, phase.at, end, tuple(phase.preferences))
         for k, (phase, end) in enumerate(zip(schedule, ends))
     ]
+
+
+def not_scored(probes: Iterable[ProbeRecord]) -> list[str]:
+    """Preferences that appear in the checks but were never scored (judge-scored, no judge):
+    reports name them instead of showing a curve."""
+    seen: dict[str, bool] = {}
+    for record in probes:
+        for pref, outcome in record.checks.items():
+            seen[pref] = seen.get(pref, False) or outcome.passed is not None
+    return sorted(pref for pref, scored in seen.items() if not scored)

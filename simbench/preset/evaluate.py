@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 from sdpo.hindsight import DEFAULT_HINDSIGHT_TEMPLATE, hindsight_messages
 from simbench.learners.in_context import OracleLearner
-from simbench.persona.library import BUILTIN
+from simbench.persona.library import BUILTIN, verifiable_ids
 from simbench.preset.data import generate_samples
 from simbench.prompts import load_general, load_prompts, score_general
 from simbench.teachability.measure import TeachabilitySettings, measure_rows
@@ -60,7 +60,7 @@ def in_context(model: Any, tokenizer: Any, preferences: Sequence[str], probes: i
     result: dict[str, Any] = {}
     for cell in ("frozen", "read_unrelated"):
         answers = greedy_answers(model, tokenizer, [chat(cell, p, i) for i, p in enumerate(prompts)], max_new_tokens)
-        result[cell] = {pid: [BUILTIN[pid].check(a).passed for a in answers] for pid in sorted(BUILTIN)}
+        result[cell] = {pid: [BUILTIN[pid].check(a).passed for a in answers] for pid in verifiable_ids()}
         tick(cell)
     for cell in ("read_relevant", "oracle"):
         result[cell] = {}

@@ -168,7 +168,7 @@ def run_report_html(report: Any) -> str:
     if report.probe_examples:
         parts.append("<h2>Probe answers at the first and last probe</h2>")
         for probe in report.probe_examples:
-            failed = [pid for pid, check in probe.checks.items() if not check.passed]
+            failed = [pid for pid, check in probe.checks.items() if check.passed is False]
             parts.append(f'<div class="card"><strong>{esc(probe.probe_id)} at t={esc(probe.t)}</strong> '
                          f'<span class="note">fails: {esc(", ".join(failed) or "none")}</span>'
                          f'<div class="note">prompt</div>{text_block(probe.prompt)}'

@@ -83,7 +83,7 @@ def run_report_markdown(report: RunReport) -> str:
     if report.probe_examples:
         out += ["## Probe answers at the first and last probe", ""]
         for probe in report.probe_examples:
-            failed = [pid for pid, check in probe.checks.items() if not check.passed]
+            failed = [pid for pid, check in probe.checks.items() if check.passed is False]
             out += [f"**{md_cell(probe.probe_id)} at t={probe.t}** "
                     f"(fails: {md_cell(', '.join(failed) or 'none')})", "",
                     fenced(probe.response), ""]

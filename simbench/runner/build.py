@@ -21,6 +21,8 @@ from simbench.persona.loader import load_persona, load_persona_prompts, parse_pe
 from simbench.persona.preference import token_cap_warnings, token_floors
 from simbench.prompts import GeneralQuestion, Prompt, load_drift_texts, load_general
 from simbench.runner.episode import EpisodeSpec, probe_times
+from simbench.judge import build_judge
+from simbench.scoring import Scorer
 from simbench.users import USERS
 from simbench.users.base import UserContext
 
@@ -37,6 +39,8 @@ class Inputs:
     probe: list[Prompt]
     general: list[GeneralQuestion]
     drift_texts: list[Prompt] = field(default_factory=list)
+    judge: Any = None
+    """The run's judge (simbench.judge.Judge) when `--judge` names one; built without a request."""
 
     @property
     def interactions(self) -> int:
@@ -50,7 +54,12 @@ class Inputs:
         """Settings that make part of the run meaningless, e.g. a preference no answer
         within the token cap can pass; printed before the run and kept in its manifest."""
         warnings = token_cap_warnings(self.token_floors(), self.config.max_new_tokens)
+        warnings += unscored_warnings(self.engine.ever(), self.persona.preference, self.judge is not None)
         return warnings + unprobed_phase_warnings(self.engine.phase_bounds(), self.probe_times())
+
+    @property
+    def scorer(self) -> Scorer:
+        return Scorer(self.judge)
 
     def probe_times(self) -> list[int]:
         """When the run will probe (runner/episode.py's rule)."""
@@ -96,6 +105,7 @@ def resolve_inputs(config: RunConfig) -> Inputs:
             "--probe-prompts",
             f"{config.probe_prompts} requested but the persona's probe pool has {len(probe)}",
         )
+    judge = resolve_judge(config)
     general = load_general()
     if config.general_questions > len(general):
         raise InputError(
@@ -111,7 +121,28 @@ def resolve_inputs(config: RunConfig) -> Inputs:
         probe=probe[: config.probe_prompts],
         general=general[: config.general_questions],
         drift_texts=load_drift_texts(),
+        judge=judge,
     )
+
+
+def resolve_judge(config: RunConfig) -> Any:
+    """The judge `--judge` names, built from `--judge-option` (no request is sent yet)."""
+    if config.judge is None:
+        if config.judge_options:
+            raise InputError("--judge-option", "given without --judge", "add --judge openai, or drop the options")
+        return None
+    return build_judge(config.judge, config.judge_options)
+
+
+def unscored_warnings(ever: Any, preference: Any, judged: bool) -> list[str]:
+    """One line per judge-scored preference a run without a judge cannot score."""
+    if judged:
+        return []
+    return [
+        f"preference {pid!r} is judge-scored (a rubric, no checker) and the run has no --judge: "
+        "it is logged as not scored, and the rules user does not react to it"
+        for pid in ever if not preference(pid).verifiable
+    ]
 
 
 def build_user(inputs: Inputs) -> Any:
@@ -139,4 +170,5 @@ def user_context(inputs: Inputs) -> UserContext:
         irrelevant_rate=inputs.persona.noise.irrelevant_rate,
         model=config.model,
         device=config.device,
+        scorer=inputs.scorer,
     )

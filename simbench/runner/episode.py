@@ -16,7 +16,6 @@ from typing import Callable, Iterator, Sequence, Union
 from simbench.backends.base import Generation, GenerationRequest, PolicyBackend
 from simbench.learners.base import Learner, Turn, framed_messages
 from simbench.logs.schema import (
-    CheckOutcome,
     DriftRecord,
     GeneralRecord,
     InteractionRecord,
@@ -25,6 +24,7 @@ from simbench.logs.schema import (
 )
 from simbench.persona.preference import Preference
 from simbench.prompts import GeneralQuestion, Prompt, score_general
+from simbench.scoring import CHECKERS_ONLY, Scorer
 from simbench.seeding import derive_rng, derive_seed
 from simbench.users.base import FollowUpRequest, UserSimulator
 
@@ -55,6 +55,8 @@ class EpisodeParts:
     general: Sequence[GeneralQuestion] = ()
     # Scores fixed texts under the policy and the frozen model: (t, framing of a chat) -> records.
     drift: Callable[[int, Callable[[list[dict[str, str]]], list[dict[str, str]]]], list[DriftRecord]] | None = None
+    # Decides each probe check: checkers, and the run's judge (if any) for rubric preferences.
+    scorer: Scorer = CHECKERS_ONLY
 
 
 @dataclass(frozen=True)
@@ -200,17 +202,20 @@ def probe(parts: EpisodeParts, spec: EpisodeSpec, t: int) -> ProbeDone:
     started = time.perf_counter()
     outputs = generate_greedy(parts.backend, parts.learner, active, questions, spec.seed, t)
     share = (time.perf_counter() - started) / max(len(outputs), 1)
+    answered = list(zip(parts.probe_prompts, outputs))
+    ever = [parts.preference(pid) for pid in parts.ever]
+    outcomes = iter(parts.scorer.outcomes([(p, prompt.text, output.text) for prompt, output in answered for p in ever]))
     records = [
         ProbeRecord(
             t=t,
             probe_id=prompt.id,
             prompt=prompt.text,
             response=output.text,
-            checks={pid: check(parts.preference(pid), output.text) for pid in parts.ever},
+            checks={p.id: next(outcomes) for p in ever},
             tokens=len(output.token_ids),
             seconds=share,
         )
-        for prompt, output in zip(parts.probe_prompts, outputs)
+        for prompt, output in answered
     ]
     general = [
         GeneralRecord(t=t, id=q.id, response=output.text, correct=score_general(output.text, q))
@@ -240,7 +245,3 @@ def generate_greedy(
     ]
     return backend.generate(requests) if requests else []
 
-
-def check(preference: Preference, text: str) -> CheckOutcome:
-    result = preference.check(text)
-    return CheckOutcome(passed=result.passed, evidence=result.evidence)

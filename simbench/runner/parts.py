@@ -87,4 +87,5 @@ def build_parts(inputs: Inputs, load: ModelLoader = load_model) -> EpisodeParts:
         learner=learner,
         general=inputs.general,
         drift=DriftScorer(learner.policy, tokenizer, drift_items(inputs.drift_texts, inputs.general)),
+        scorer=inputs.scorer,
     )

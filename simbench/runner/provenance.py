@@ -84,6 +84,7 @@ def manifest_for(inputs: Any) -> Manifest:
         # arm, learners/unrelated.py), or None for arms that ignore feedback.
         feedback=feedback_of(inputs.config.learner),
         learner_alias_of=ALIASES.get(inputs.config.learner),
+        judge=inputs.judge.identity() if inputs.judge is not None else None,
         model=inputs.config.model,
         user=inputs.config.user,
         seed=inputs.config.seed,

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError
 from simbench.errors import InputError
-from simbench.persona.library import BUILTIN, builtin_ids
+from simbench.persona.library import BUILTIN, builtin_ids, verifiable_ids
 from simbench.prompts import load_prompts
 from simbench.registry import suggest
 from simbench.runner.parts import load_model
@@ -35,6 +35,9 @@ def check_settings(settings: TeachabilitySettings, out: Path) -> tuple[list[Any]
     for pid in settings.preferences:
         if pid not in BUILTIN:
             raise InputError("--preferences", f"unknown preference {pid!r}", suggest(pid, builtin_ids(), False))
+        if not BUILTIN[pid].verifiable:
+            raise InputError("--preferences", f"{pid!r} is judge-scored (a rubric, no checker)",
+                             "the teachability map needs checkers; leave it out")
     if len(set(settings.preferences)) != len(settings.preferences):
         raise InputError("--preferences", "a preference is named twice", "name each once")
     for flag, value in (("--max-new-tokens", settings.max_new_tokens), ("--probes", settings.probes),
@@ -112,4 +115,5 @@ def _ignore(info: str) -> None:
 
 
 def all_preferences() -> Sequence[str]:
-    return builtin_ids()
+    """The default `--preferences`: every built-in a checker decides."""
+    return verifiable_ids()

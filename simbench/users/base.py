@@ -15,6 +15,7 @@ from typing import Any, Protocol, Sequence
 from simbench.errors import InputError
 from simbench.persona.preference import Preference
 from simbench.registry import Registry
+from simbench.scoring import CHECKERS_ONLY, Scorer
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class UserContext:
     """The run's policy model: the default model of an in-process (`local`) user."""
     device: str = "cpu"
     """The run's torch device."""
+    scorer: Scorer = CHECKERS_ONLY
+    """Decides whether a response keeps each wish: checkers, and the run's judge for rubric
+    preferences (without one, a rubric wish is not scored and the user does not react to it)."""
 
 
 class UserSimulator(Protocol):

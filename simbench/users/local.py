@@ -14,6 +14,7 @@ from sdpo.errors import ModelNotFoundError
 from sdpo.models import check_available, load_policy
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import Preference
+from simbench.scoring import CHECKERS_ONLY, Scorer
 from simbench.users.base import FollowUp, FollowUpRequest, UserContext, check_minimums, follow_up_each
 from simbench.users.gate import DEFAULT_ATTEMPTS, RETRY_TEMPERATURE, gated, retry_temperature
 from simbench.users.noise import NoisyUser
@@ -54,6 +55,7 @@ class LocalUser:
         self.max_new_tokens = max_new_tokens
         self.show_checks = show_checks
         self.gate_attempts = gate_attempts
+        self.scorer: Scorer = CHECKERS_ONLY  # from_config hands over the run's
 
     @classmethod
     def from_name(cls, name_or_path: str, device: str = "cpu", **kwargs: Any) -> "LocalUser":
@@ -67,7 +69,9 @@ class LocalUser:
         role-playing the persona's background, noisy at the persona's rate."""
         options = {"background": context.background, **context.options}
         name = options.pop("model", context.model)
-        return NoisyUser.wrap(cls.from_name(name, device=context.device, **options), context.irrelevant_rate)
+        user = cls.from_name(name, device=context.device, **options)
+        user.scorer = context.scorer
+        return NoisyUser.wrap(user, context.irrelevant_rate)
 
     @classmethod
     def check_options(cls, context: UserContext) -> None:
@@ -100,7 +104,7 @@ class LocalUser:
         rng: random.Random,
     ) -> FollowUp:
         seed = rng.randrange(2**31)
-        turn = checked_turn(prompt, response, active, self.background, self.show_checks)
+        turn = checked_turn(prompt, response, active, self.background, self.show_checks, self.scorer)
 
         def write(attempt: int) -> tuple[str, int]:
             temperature = retry_temperature(self.temperature, attempt)

@@ -10,6 +10,7 @@ import random
 from typing import Sequence
 
 from simbench.persona.preference import Preference
+from simbench.scoring import CHECKERS_ONLY, Scorer
 from simbench.users.base import FollowUp, FollowUpRequest, UserContext, check_minimums
 from simbench.users.endpoint import ChatEndpoint, Completion, RetryPolicy, map_bounded
 from simbench.users.gate import DEFAULT_ATTEMPTS, gated, retry_temperature
@@ -59,6 +60,7 @@ class OpenAIUser:
         self.max_tokens = max_tokens
         self.show_checks = show_checks
         self.gate_attempts = gate_attempts
+        self.scorer: Scorer = CHECKERS_ONLY  # from_config hands over the run's
 
     def __repr__(self) -> str:
         return (
@@ -71,6 +73,7 @@ class OpenAIUser:
     def from_config(cls, context: UserContext) -> "OpenAIUser | NoisyUser":
         """The endpoint user role-playing the persona's background, noisy at its rate."""
         user = cls(**{"background": context.background, **context.options})
+        user.scorer = context.scorer
         return NoisyUser.wrap(user, context.irrelevant_rate)
 
     @classmethod
@@ -102,7 +105,7 @@ class OpenAIUser:
 
     def _one(self, item: FollowUpItem, seed: int | None) -> FollowUp:
         prompt, response, active = item
-        turn = checked_turn(prompt, response, active, self.background, self.show_checks)
+        turn = checked_turn(prompt, response, active, self.background, self.show_checks, self.scorer)
 
         def write(attempt: int) -> tuple[str, Completion]:
             completion = self.endpoint.complete(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from simbench.persona.preference import CheckResult, Preference
+from simbench.scoring import CHECKERS_ONLY, Scorer
 
 DEFAULT_BACKGROUND = "You are an everyday user chatting with an AI assistant."
 
@@ -69,7 +70,7 @@ class CheckedTurn:
 
     messages: list[dict[str, str]]
     violated: tuple[str, ...]
-    checked: dict[str, bool]
+    checked: dict[str, bool | None]
 
     def meta(self, **extra: Any) -> dict[str, Any]:
         """FollowUp meta: the checkers' verdicts first, then the backend's own fields."""
@@ -77,16 +78,19 @@ class CheckedTurn:
 
 
 def checked_turn(
-    prompt: str, response: str, active: Sequence[Preference], background: str, show_checks: bool
+    prompt: str, response: str, active: Sequence[Preference], background: str, show_checks: bool,
+    scorer: Scorer = CHECKERS_ONLY,
 ) -> CheckedTurn:
-    """Run the active preferences' checkers on `response` and render the user prompt, showing
-    the verdicts to the LLM only when `show_checks`; the checkers, not the LLM, decide `violated`."""
-    checks = {p.id: p.check(response) for p in active}
+    """Score `response` on the active preferences and render the user prompt, showing the
+    verdicts to the LLM only when `show_checks`; the scorer (checkers, and the run's judge for
+    rubric wishes), not the LLM, decides `violated`. An unscored wish is shown unmarked."""
+    outcomes = dict(zip((p.id for p in active), scorer.outcomes([(p, prompt, response) for p in active])))
+    checks = {pid: CheckResult(o.passed, o.evidence) for pid, o in outcomes.items() if o.passed is not None}
     messages = render_user_messages(prompt, response, active, background, checks if show_checks else None)
     return CheckedTurn(
         messages=messages,
-        violated=tuple(p.id for p in active if not checks[p.id].passed),
-        checked={pid: result.passed for pid, result in checks.items()},
+        violated=tuple(p.id for p in active if outcomes[p.id].passed is False),
+        checked={pid: o.passed for pid, o in outcomes.items()},
     )
 
 

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from simbench.errors import InputError
 from simbench.persona.preference import Preference
+from simbench.scoring import CHECKERS_ONLY, Scorer
 from simbench.users.base import FollowUp, FollowUpRequest, UserContext, follow_up_each
 
 # Openers that do not end a sentence ("Hmm, ", "Close, but ") run on, so the complaint after
@@ -100,12 +101,13 @@ class RulesUser:
     design; it reacts to nothing, but `meta["checked"]` still holds the checkers' truth).
     """
 
-    def __init__(self, irrelevant_rate: float = 0.0, praise_rate: float = 0.5) -> None:
+    def __init__(self, irrelevant_rate: float = 0.0, praise_rate: float = 0.5, scorer: Scorer = CHECKERS_ONLY) -> None:
         for name, value in (("irrelevant_rate", irrelevant_rate), ("praise_rate", praise_rate)):
             if not 0.0 <= value <= 1.0:
                 raise InputError(f"user.{name}", f"must be in [0, 1], got {value!r}")
         self.irrelevant_rate = irrelevant_rate
         self.praise_rate = praise_rate
+        self.scorer = scorer
 
     def __repr__(self) -> str:
         return f"RulesUser(irrelevant_rate={self.irrelevant_rate}, praise_rate={self.praise_rate})"
@@ -117,14 +119,15 @@ class RulesUser:
         active: Sequence[Preference],
         rng: random.Random,
     ) -> FollowUp:
-        checked = {p.id: p.check(response).passed for p in active}
+        # None: a rubric wish nobody scored (no judge); the user cannot tell, so it does not react.
+        checked = self.scorer.verdicts(prompt, response, active)
         # Always draw the noise coin first so the rest of the stream does not depend on the rate.
         if rng.random() < self.irrelevant_rate:
             return FollowUp(
                 unrelated_message(rng), (), {"irrelevant": True, "checked": checked, "kind": "irrelevant"}
             )
         keep = voiced_by_user(active)
-        violated = [p for p in active if not checked[p.id]]
+        violated = [p for p in active if checked[p.id] is False]
         if violated:
             mentioned = _pick_mentioned(violated, rng)
             text = compose_complaint(mentioned, rng, keep)
@@ -140,7 +143,7 @@ class RulesUser:
     @classmethod
     def from_config(cls, context: UserContext) -> "RulesUser":
         """The rules user draws the persona's irrelevant follow-ups itself."""
-        return cls(**{"irrelevant_rate": context.irrelevant_rate, **context.options})
+        return cls(**{"irrelevant_rate": context.irrelevant_rate, **context.options}, scorer=context.scorer)
 
     @classmethod
     def check_options(cls, context: UserContext) -> None:

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from simbench.errors import UserSimulatorError
-from simbench.judge import PairwiseJudge
+from simbench.judge import EndpointJudge
 from simbench.persona.library import get_preference
 from simbench.users.base import FollowUpRequest
 from simbench.users.openai_compat import OpenAIUser
@@ -119,7 +119,7 @@ def test_server_killed_mid_run_fails_with_user_simulator_error_in_bounded_time(s
 
 
 def test_judge_compares_both_orders_on_the_real_server(llama_server):
-    judge = PairwiseJudge(llama_server, MODEL, api_key_env=None, max_tokens=8, timeout=60.0)
+    judge = EndpointJudge(llama_server, MODEL, api_key_env=None, max_tokens=8, timeout=60.0, cache="off")
     result = judge.compare(PROMPT, SHORT, LONG, get_preference("concise").description)
     assert result.winner in ("current", "base", "tie")
     assert all(v.strip() for v in result.verdicts)

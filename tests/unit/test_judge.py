@@ -7,7 +7,7 @@ import pytest
 from simbench.judge import (
     JudgeError,
     JudgeResult,
-    PairwiseJudge,
+    EndpointJudge,
     combine_votes,
     parse_choice,
     render_judge_messages,
@@ -107,7 +107,7 @@ def test_compare_asks_both_orders_and_maps_letters_back():
         return "A" if len(a) < len(b) else "B"
 
     with ScriptedServer(reply=pick_the_short_one) as server:
-        judge = PairwiseJudge(server.base_url, "judge-model", api_key_env=None)
+        judge = EndpointJudge(server.base_url, "judge-model", api_key_env=None, cache="off")
         result = judge.compare("Q?", "Short.", "A much longer answer.", "Short answers.")
         swapped = judge.compare("Q?", "A much longer answer.", "Short.", "Short answers.")
         firsts = [body["messages"][1]["content"] for body in server.requests[:2]]
@@ -120,6 +120,6 @@ def test_compare_asks_both_orders_and_maps_letters_back():
 
 def test_judge_failures_are_judge_errors_not_user_errors():
     with ScriptedServer(["500", "500"]) as server:
-        judge = PairwiseJudge(server.base_url, "j", api_key_env=None, max_attempts=2, backoff_base=0.01)
+        judge = EndpointJudge(server.base_url, "j", api_key_env=None, max_attempts=2, backoff_base=0.01, cache="off")
         with pytest.raises(JudgeError, match="failed after 2 attempts"):
             judge.compare("Q?", "x", "y", "c")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from simbench.persona.library import BUILTIN, builtin_ids, get_preference
+from simbench.persona.library import BUILTIN, builtin_ids, get_preference, verifiable_ids
 from simbench.persona.preference import CheckResult, Preference
 
 REQUIRED = {
@@ -16,6 +16,10 @@ REQUIRED = {
     "no-first-person": None, "no-markdown-emphasis": None, "answer-first": None,
     "no-hedging": None, "ends-with-question": None, "plain-language": None,
     "elaborate": "concise",  # one-way: concise keeps detailed
+    # The paper's profiles (library_paper.py).
+    "single-answer": "alternatives", "alternatives": "single-answer",
+    "no-punctuation": "rich-punctuation", "rich-punctuation": "no-punctuation",
+    "markdown": "no-markdown-emphasis", "clarify-first": "answer-first",  # both one-way
 }
 
 
@@ -32,7 +36,7 @@ def test_ids_are_kebab_case_and_match_their_keys():
         assert re.fullmatch(r"[a-z]+(?:-[a-z]+)*", pref.id), pref.id
 
 
-ONE_WAY = {"elaborate"}  # names an opposite that has another one
+ONE_WAY = {"elaborate", "markdown", "clarify-first"}  # names an opposite that has another one (or none)
 
 
 def test_opposites_are_symmetric_and_exist():
@@ -68,7 +72,7 @@ def test_feedback_never_names_a_preference_id():
             assert not any(pid in line.lower() for pid in ids), (pref.id, line)
 
 
-@pytest.mark.parametrize("pid", [p for p in BUILTIN if p.startswith("no-")] + ["formal"])
+@pytest.mark.parametrize("pid", [p for p in verifiable_ids() if p.startswith("no-")] + ["formal"])
 def test_complaints_model_the_wanted_style_instead_of_showing_the_unwanted_one(pid):
     # A complaint about exclamation marks must not contain one: small models copy what they see.
     pref = BUILTIN[pid]
@@ -77,11 +81,12 @@ def test_complaints_model_the_wanted_style_instead_of_showing_the_unwanted_one(p
 
 
 ASKS_FOR_SOMETHING = {"lists", "concise", "detailed", "elaborate", "emojis", "casual", "answer-first",
-                      "ends-with-question", "plain-language"}
+                      "ends-with-question", "plain-language", "single-answer", "alternatives",
+                      "rich-punctuation", "markdown", "clarify-first"}
 
 
 def test_empty_response_fails_preferences_that_ask_and_passes_those_that_forbid():
-    for pref in BUILTIN.values():
+    for pref in (BUILTIN[pid] for pid in verifiable_ids()):
         result = pref.check("  \n")
         assert isinstance(result, CheckResult)
         assert result.passed == (pref.id not in ASKS_FOR_SOMETHING), pref.id
