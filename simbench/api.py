@@ -24,6 +24,7 @@ from simbench.config import RunConfig, build_config, load_config_file
 from simbench.distillation import distill_conversations
 from simbench.errors import InputError
 from simbench.logs.run_folder import RunFolder, read_run
+from simbench.judge import build_judge
 from simbench.logs.schema import Manifest
 from simbench.report.leaderboard import write_leaderboard
 from simbench.report.pages import write_run_report
@@ -89,14 +90,21 @@ def sweep(
                      executor=executor)
 
 
-def report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000) -> tuple[Path, Path]:
-    """Write report.md and a self-contained report.html for one run; returns their paths."""
-    return write_run_report(Path(run_dir), Path(out) if out is not None else None, bootstrap=bootstrap)
+def report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000,
+           judge: str | None = None, judge_options: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write report.md and a self-contained report.html for one run; returns their paths.
+    `judge` adds the judge's calibration against the checkers."""
+    built = build_judge(judge, judge_options or {}) if judge is not None else None
+    return write_run_report(Path(run_dir), Path(out) if out is not None else None, bootstrap=bootstrap, judge=built)
 
 
-def leaderboard(results_dir: str | Path, out: str | Path | None = None, bootstrap: int = 200) -> list[Path]:
-    """Write leaderboard.{md,html,json} for a folder of runs; returns their paths."""
-    return list(write_leaderboard(Path(results_dir), Path(out) if out is not None else None, bootstrap=bootstrap))
+def leaderboard(results_dir: str | Path, out: str | Path | None = None, bootstrap: int = 200,
+                judge: str | None = None, judge_options: dict[str, Any] | None = None) -> list[Path]:
+    """Write leaderboard.{md,html,json} for a folder of runs; returns their paths. `judge`
+    (e.g. "openai" with judge_options base_url, model) adds the win rate against frozen."""
+    built = build_judge(judge, judge_options or {}) if judge is not None else None
+    return list(write_leaderboard(Path(results_dir), Path(out) if out is not None else None,
+                                  bootstrap=bootstrap, judge=built))
 
 
 def manifest_schema() -> dict[str, Any]:

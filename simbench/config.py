@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer
 
 from simbench.errors import InputError
 from simbench.logs.safe_load import decode_utf8, load_plain_yaml, parse_json, read_bounded
@@ -75,6 +75,16 @@ class RunConfig(BaseModel):
     max_failed_updates: int = Field(
         DEFAULTS["max_failed_updates"], ge=1, description="Consecutive non-finite updates before the run stops."
     )
+
+    @model_serializer(mode="wrap")
+    def _no_judge_implied(self, handler: Any) -> dict[str, Any]:
+        # A run without a judge is written as before judges existed: its manifest and sweep
+        # records stay identical to committed ones, and old folders compare equal on resume.
+        data = handler(self)
+        if data.get("judge") is None and not data.get("judge_options"):
+            data.pop("judge", None)
+            data.pop("judge_options", None)
+        return data
 
     # Field validators (not a model validator) so the error names the offending flag;
     # batch_size is declared earlier, so it is already validated in `info.data`.

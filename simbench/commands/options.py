@@ -79,6 +79,13 @@ def parse_options(pairs: list[str] | None, flag: str) -> dict[str, Any]:
     return options
 
 
+def judge_settings(judge: str | None, pairs: list[str] | None) -> dict[str, Any]:
+    """The `--judge-option` values of a report command; options without `--judge` are refused."""
+    if pairs and judge is None:
+        raise InputError("--judge-option", "given without --judge", "add --judge openai, or drop the options")
+    return parse_options(pairs, "--judge-option")
+
+
 def settings_from(
     config: Path | None,
     flags: dict[str, Any],

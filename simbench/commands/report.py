@@ -23,13 +23,17 @@ def report_command(
     run_dir: Path = typer.Argument(..., help="A run folder written by `simbench run`."),
     out: Optional[str] = typer.Option(None, help="Folder for report.md and report.html (default: RUN_DIR)."),
     bootstrap: int = typer.Option(1000, min=1, help="Bootstrap resamples for the metrics' CIs."),
+    judge: opts.Judge = None,
+    judge_option: opts.JudgeOptions = None,
 ) -> None:
-    """Write report.md and a self-contained report.html for one run."""
+    """Write report.md and a self-contained report.html for one run (with --judge: the judge's
+    calibration against the checkers)."""
     from simbench import api
 
+    judge_options = opts.judge_settings(judge, judge_option)
     folder = _writable_out(out, run_dir, "RUN_DIR")
     with _writing(folder):
-        md_path, html_path = api.report(run_dir, folder, bootstrap=bootstrap)
+        md_path, html_path = api.report(run_dir, folder, bootstrap=bootstrap, judge=judge, judge_options=judge_options)
     typer.echo(f"wrote {md_path} and {html_path}")
 
 
@@ -37,13 +41,16 @@ def leaderboard_command(
     results_dir: Path = typer.Argument(..., help="A folder of run folders (the --out of `simbench sweep`)."),
     out: Optional[str] = typer.Option(None, help="Folder for leaderboard.* (default: RESULTS_DIR)."),
     bootstrap: int = typer.Option(200, min=1, help="Bootstrap resamples per run when there is one seed."),
+    judge: opts.Judge = None,
+    judge_option: opts.JudgeOptions = None,
 ) -> None:
     """Compare learners: mean and 95% CI of each metric per scenario type."""
     from simbench import api
 
     folder = _writable_out(out, results_dir, "RESULTS_DIR")
     with _writing(folder):
-        paths = api.leaderboard(results_dir, folder, bootstrap=bootstrap)
+        paths = api.leaderboard(results_dir, folder, bootstrap=bootstrap, judge=judge,
+                                judge_options=opts.judge_settings(judge, judge_option))
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 

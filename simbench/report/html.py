@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from simbench.report.format import fmt, fmt_interval, joined  # noqa: F401  (fmt, fmt_interval: older import path)
 from simbench.report.markdown import leaderboard_tables, scenario_heading
+from simbench.report.calibration import calibration_sections
 from simbench.report.pairs import pair_sections
 from simbench.report.plots import adherence_svg, interval_bars_svg
 from simbench.report.run_notes import (
@@ -158,7 +159,7 @@ def run_report_html(report: Any) -> str:
     parts.append(f"<details><summary>values</summary>{section_html(adherence_section(summary))}</details>")
     parts.append("<h2>Metrics</h2>")
     parts += [section_html(section)
-              for section in pair_sections(report.pairs) + metric_sections(summary, general_count(report.manifest))]
+              for section in pair_sections(report.pairs) + calibration_sections(report.calibration) + metric_sections(summary, general_count(report.manifest))]
     parts.append(section_html(user_quality_section(summary)))
     parts.append("<h2>Interactions</h2>")
     if not report.interactions:

@@ -28,6 +28,7 @@ from simbench.logs.run_folder import read_run
 from simbench.metrics import load_run_logs, summarise_run
 from simbench.metrics.summary import UNREACHABLE
 from simbench.report.pairs import not_applicable_notes, specificity_cells, specificity_notes
+from simbench.report.win_rate import DESCRIPTION as WIN_RATE, win_rate_cell
 from simbench.metrics.user_quality import UNFIT_SHARE
 from simbench.report.glossary import FLAG_WORDS
 from simbench.report.html import leaderboard_html
@@ -238,8 +239,9 @@ def cell_stats(entries: Sequence[Entry], metric: str, n_boot: int) -> dict[str, 
             "method": f"bootstrap over {over} ({n_boot} resamples)"}
 
 
-def build_leaderboard(results_dir: str | Path, bootstrap: int = 200) -> dict[str, Any]:
-    """The leaderboard of every complete run in `results_dir` as a JSON-ready dict."""
+def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any = None) -> dict[str, Any]:
+    """The leaderboard of every complete run in `results_dir` as a JSON-ready dict; with a
+    `judge` (simbench.judge.Judge) it adds the win rate against the frozen arm (report/win_rate.py)."""
     results_dir = Path(results_dir)
     entries, skipped = collect(results_dir)
     if not entries:
@@ -251,6 +253,7 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200) -> dict[str
     for entry in entries:
         groups[entry.row][entry.summary["scenario"]].append(entry)
     order = {FROZEN: 0, ORACLE: 1}
+    metrics = {**METRICS, "win_rate": WIN_RATE} if judge is not None else METRICS
     rows = []
     for learner, model in sorted(groups, key=lambda r: (order.get(r[0], 2), r)):
         cells = {}
@@ -258,14 +261,19 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200) -> dict[str
             row_entries = groups[(learner, model)][s]
             cells[s] = {**specificity_cells(row_entries, entries, bootstrap),
                         **{m: cell_stats(row_entries, m, bootstrap) for m in METRICS if m not in SPECIFICITY}}
+            if judge is not None:
+                cells[s]["win_rate"] = win_rate_cell(
+                    [(int(e.manifest["seed"]), e.logs, e.frozen) for e in row_entries
+                     if e.frozen is not None and learner != FROZEN], judge, bootstrap)
         rows.append({"learner": learner, "model": model, "cells": cells})
-    columns = [{"scenario": s, "metric": m} for s in scenarios for m in METRICS
+    columns = [{"scenario": s, "metric": m} for s in scenarios for m in metrics
                if any(row["cells"][s][m] is not None for row in rows)]
     return {
         "results_dir": str(results_dir),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "bootstrap": bootstrap,
-        "metrics": METRICS,
+        "metrics": metrics,
+        "judge": judge.identity() if judge is not None else None,
         "columns": columns,
         "rows": rows,
         "provenance": provenance([e.manifest for e in entries]),
@@ -392,9 +400,9 @@ def unreachable_notes(entries: Sequence[Entry]) -> list[str]:
 
 
 def write_leaderboard(results_dir: str | Path, out: str | Path | None = None,
-                      bootstrap: int = 200) -> tuple[Path, Path, Path]:
+                      bootstrap: int = 200, judge: Any = None) -> tuple[Path, Path, Path]:
     """Write leaderboard.md, .html and .json into `out` (default: the results folder)."""
-    board = build_leaderboard(results_dir, bootstrap=bootstrap)
+    board = build_leaderboard(results_dir, bootstrap=bootstrap, judge=judge)
     folder = Path(out) if out is not None else Path(results_dir)
     folder.mkdir(parents=True, exist_ok=True)
     paths = folder / "leaderboard.md", folder / "leaderboard.html", folder / "leaderboard.json"

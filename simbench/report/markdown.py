@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from simbench.persona.scenario import SCENARIO_WORDS
 from simbench.report.format import Section, fmt, fmt_interval, joined
+from simbench.report.calibration import calibration_sections
 from simbench.report.pairs import pair_sections, signed_interval
 from simbench.report.run_notes import (
     gate_note,
@@ -72,7 +73,7 @@ def run_report_markdown(report: RunReport) -> str:
     out += ["## Adherence", "", "The HTML report plots these curves with the phase switches marked.", ""]
     out += [section_markdown(adherence_section(report.summary)), ""]
     out += ["## Metrics", ""]
-    for section in pair_sections(report.pairs) + metric_sections(report.summary, general_count(report.manifest)):
+    for section in pair_sections(report.pairs) + calibration_sections(report.calibration) + metric_sections(report.summary, general_count(report.manifest)):
         out += [section_markdown(section), ""]
     out += [section_markdown(user_quality_section(report.summary)), ""]
     out += ["## Interactions", ""]
@@ -134,6 +135,8 @@ def leaderboard_cell(stats: dict[str, Any] | None) -> str:
         return "–"
     if "mdd" in stats:
         return f"{signed_interval(stats)} (n={stats['n']}, MDD {fmt(stats['mdd'])})"
+    if "pairs" in stats:  # a win rate: n pairs, ties counted half
+        return f"{fmt_interval(stats['mean'], stats['lo'], stats['hi'])} (n={stats['pairs']}, ties {fmt(stats['ties'])})"
     return fmt_interval(stats["mean"], stats["lo"], stats["hi"])
 
 

@@ -7,6 +7,7 @@ the report's content (run_report.py): each imports only downward, so there is no
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from simbench.report.html import run_report_html
 from simbench.report.markdown import run_report_markdown
@@ -14,10 +15,10 @@ from simbench.report.run_report import build_run_report
 
 
 def write_run_report(
-    run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000
+    run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000, judge: Any = None
 ) -> tuple[Path, Path]:
     """Write report.md and report.html into `out` (default: the run folder); return both paths."""
-    report = build_run_report(run_dir, bootstrap=bootstrap)
+    report = build_run_report(run_dir, bootstrap=bootstrap, judge=judge)
     folder = Path(out) if out is not None else report.run_dir
     folder.mkdir(parents=True, exist_ok=True)
     md_path, html_path = folder / "report.md", folder / "report.html"

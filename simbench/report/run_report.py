@@ -18,6 +18,7 @@ from simbench.metrics import load_run_logs, summarise_run
 from simbench.persona.scenario import SCENARIO_WORDS
 from simbench.report.format import Section, fmt, fmt_interval
 from simbench.report.glossary import flag_words
+from simbench.report.calibration import calibrate
 from simbench.report.pairs import run_pairs
 from simbench.report.peers import FROZEN, ORACLE, comparable_key
 from simbench.report.run_notes import cost_rows, row_flags, steps_words
@@ -65,6 +66,7 @@ class RunReport:
     # role -> {"run", "status", "interactions", "total"} of each baseline found.
     baseline_states: dict[str, dict[str, Any]] = field(default_factory=dict)
     pairs: dict[str, Any] = field(default_factory=dict)  # report/pairs.py: run_pairs
+    calibration: dict[str, Any] | None = None  # report/calibration.py, when a judge was given
 
 
 def live_counts(logs: Any) -> dict[str, int]:
@@ -168,8 +170,9 @@ def probe_examples(probes: Sequence[Any], prompts: int = 2) -> list[Any]:
     return [p for p in picked if p is not None]
 
 
-def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
-    """Everything a run report shows, from the run folder (and its baseline siblings) alone."""
+def build_run_report(run_dir: str | Path, bootstrap: int = 1000, judge: Any = None) -> RunReport:
+    """Everything a run report shows, from the run folder (and its baseline siblings) alone;
+    with a `judge`, also its calibration against the checkers (report/calibration.py)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError("RUN_DIR", f"{run_dir} is not a folder", "pass a folder written by `simbench run`")
@@ -196,6 +199,7 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000) -> RunReport:
         live=live_counts(logs),
         baseline_states=states,
         pairs=run_pairs(logs, siblings, frozen, bootstrap),
+        calibration=calibrate(logs, judge) if judge is not None else None,
     )
 
 

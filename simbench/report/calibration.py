@@ -1,0 +1,97 @@
+"""How far to trust the judge: its verdicts on the *verifiable* preferences against the checkers.
+
+A run report given a judge asks it about the preferences a checker decides, on the run's own
+probe answers, and reports:
+- rubric agreement: the judge's YES/NO on each (last-probe answer, preference) against the
+  checker, with the share it could not read;
+- pairwise agreement: for each probe prompt and preference where the checker passes exactly
+  one of the first- and last-probe answers, whether the judge (both orders, disagreement =
+  tie) picks the passing one, and its position-bias rate (the same slot picked in both
+  orders, whatever the answers).
+The judge sees each preference's description as its criterion, as it does for rubrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simbench.judge import position_bias
+from simbench.persona.library import BUILTIN
+from simbench.report.format import Section, fmt
+
+
+def _share(hits: int, n: int) -> float | None:
+    return hits / n if n else None
+
+
+def calibrate(logs: Any, judge: Any) -> dict[str, Any] | None:
+    """Agreement of `judge` with the checkers on the run's verifiable preferences (None when
+    the run has no verifiable preference or no probe)."""
+    if not logs.probes:
+        return None
+    ever = [pid for pid in (logs.manifest.get("persona") or {}).get("ever", [])
+            if pid in BUILTIN and BUILTIN[pid].verifiable]
+    times = sorted({r.t for r in logs.probes})
+    first = {r.probe_id: r for r in logs.probes if r.t == times[0]}
+    last = {r.probe_id: r for r in logs.probes if r.t == times[-1]}
+    points = [(pid, r) for pid in ever for r in last.values() if r.checks.get(pid) is not None]
+    if not points:
+        return None
+    verdicts = judge.score_many([(r.prompt, r.response, BUILTIN[pid].description) for pid, r in points])
+    readable = [(v.passed, r.checks[pid].passed) for (pid, r), v in zip(points, verdicts) if v.passed is not None]
+    pairs = []
+    for pid in ever:
+        for probe_id, end in last.items():
+            start = first.get(probe_id)
+            if start is None or pid not in end.checks or pid not in start.checks:
+                continue
+            if end.checks[pid].passed != start.checks[pid].passed:
+                passing = end if end.checks[pid].passed else start
+                failing = start if passing is end else end
+                pairs.append((end.prompt, passing.response, failing.response, BUILTIN[pid].description))
+    compared = judge.compare_many(pairs) if pairs else []
+    return {
+        "preferences": ever,
+        "rubric": {"n": len(points), "unreadable": len(points) - len(readable),
+                   "agreement": _share(sum(a == b for a, b in readable), len(readable))},
+        "pairwise": {"n": len(compared),
+                     "agreement": _share(sum(r.winner == "current" for r in compared), len(compared)),
+                     "ties": _share(sum(r.winner == "tie" for r in compared), len(compared)),
+                     "position_bias": position_bias(compared) if compared else None},
+        "judge": judge.identity(),
+    }
+
+
+def calibration_sections(calibration: dict[str, Any] | None) -> list[Section]:
+    """The run report's judge-calibration table (none without a judge)."""
+    if calibration is None:
+        return []
+    rubric, pairwise = calibration["rubric"], calibration["pairwise"]
+    rows = [["rubric verdict = checker", fmt(rubric["agreement"]), str(rubric["n"] - rubric["unreadable"])],
+            ["pairwise pick = checker's passing answer", fmt(pairwise["agreement"]), str(pairwise["n"])],
+            ["pairwise ties", fmt(pairwise["ties"]), str(pairwise["n"])],
+            ["position bias (same slot both orders)", fmt(pairwise["position_bias"]), str(pairwise["n"])]]
+    return [Section("Judge calibration on the verifiable preferences", ["measure", "rate", "n"], rows,
+                    notes=calibration_lines(calibration))]
+
+
+def calibration_lines(calibration: dict[str, Any] | None) -> list[str]:
+    """The report's sentences about the judge's calibration (empty without a judge)."""
+    if calibration is None:
+        return []
+    rubric, pairwise = calibration["rubric"], calibration["pairwise"]
+    judge = calibration["judge"]
+    lines = [f"Judge {judge.get('model')} at {judge.get('base_url')} (templates {judge.get('template_hash', '')[:12]}), "
+             f"checked on the verifiable preferences {', '.join(calibration['preferences'])}."]
+    if rubric["agreement"] is not None:
+        lines.append(f"Rubric verdicts agree with the checkers on {rubric['agreement']:.2f} of "
+                     f"{rubric['n'] - rubric['unreadable']} last-probe answers ({rubric['unreadable']} unreadable).")
+    else:
+        lines.append(f"No readable rubric verdict among {rubric['n']} last-probe answers.")
+    if pairwise["n"]:
+        lines.append(f"Pairwise, on {pairwise['n']} (first, last) answer pairs the checkers tell apart, the judge "
+                     f"picks the passing answer in {pairwise['agreement']:.2f} (ties {pairwise['ties']:.2f}); "
+                     f"position-bias rate {pairwise['position_bias']:.2f} (same slot in both orders).")
+    else:
+        lines.append("No (first, last) answer pair that the checkers tell apart: pairwise agreement not measured.")
+    return lines
