@@ -19,7 +19,7 @@ from simbench.logs.safe_load import POOL_BYTES, parse_json, read_bounded
 from simbench.registry import suggest
 
 BUILTIN_PREFIX = "builtin:"
-PROMPT_POOLS = ("train", "probe")
+PROMPT_POOLS = ("train", "probe", "ambiguous-train", "ambiguous-probe")
 GENERAL_SETS = ("general",)
 DRIFT_SETS = ("drift",)
 SIGNAL_SETS = ("signal_cases",)

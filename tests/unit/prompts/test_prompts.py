@@ -243,7 +243,42 @@ def test_no_probe_prompt_is_a_near_duplicate_of_a_training_prompt():
     assert near == []
 
 
-@pytest.mark.parametrize("pool", ["builtin:train", "builtin:probe"])
+AMBIGUOUS_POOLS = ("builtin:ambiguous-train", "builtin:ambiguous-probe")
+
+
+def test_builtin_ambiguous_pools_hold_short_underspecified_requests():
+    """The pools of `clarify-first`: requests that leave out what an answer needs (which trip,
+    whose resume), so asking first is the right move on every one of them."""
+    for ref, stem, size in zip(AMBIGUOUS_POOLS, ("amb-train", "amb-probe"), (60, 24)):
+        prompts = load_prompts(ref)
+        assert len(prompts) >= size
+        assert all(re.fullmatch(rf"{stem}-\d{{3}}", p.id) and p.category == "ambiguous" for p in prompts)
+        assert len({normalise_text(p.text) for p in prompts}) == len(prompts)
+        assert max(len(p.text.split()) for p in prompts) <= 10, ref  # no context is given
+
+
+def test_ambiguous_pools_share_no_prompt_with_each_other_or_the_other_pools():
+    pools = {ref: load_prompts(ref) for ref in ("builtin:train", "builtin:probe", *AMBIGUOUS_POOLS)}
+    for a, b in itertools.combinations(pools, 2):
+        if a in AMBIGUOUS_POOLS or b in AMBIGUOUS_POOLS:
+            near = [(x.id, y.id) for x in pools[a] for y in pools[b] if content_jaccard(x.text, y.text) >= 0.6]
+            assert near == [], (a, b)
+    check_disjoint(*(pools[ref] for ref in AMBIGUOUS_POOLS), where="ambiguous pools")
+
+
+def test_a_persona_can_train_and_probe_on_the_ambiguous_pools():
+    from simbench.persona.loader import load_persona_prompts, parse_persona
+
+    persona = parse_persona({
+        "id": "asker", "name": "Asker", "background": "Sends vague requests.", "interactions": 10,
+        "prompts": {"train": AMBIGUOUS_POOLS[0], "probe": AMBIGUOUS_POOLS[1]},
+        "schedule": [{"at": 0, "preferences": ["clarify-first"]}],
+    }, "asker.yaml")
+    train, probe = load_persona_prompts(persona)
+    assert train[0].id == "amb-train-001" and probe[-1].id == "amb-probe-024"
+
+
+@pytest.mark.parametrize("pool", ["builtin:train", "builtin:probe", *AMBIGUOUS_POOLS])
 def test_no_near_duplicates_within_a_builtin_pool(pool):
     prompts = load_prompts(pool)
     near = [(a.id, b.id) for a, b in itertools.combinations(prompts, 2) if content_jaccard(a.text, b.text) >= 0.7]
