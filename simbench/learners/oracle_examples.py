@@ -1,6 +1,7 @@
 """Hand-written example exchanges for the few-shot oracle, and the checker-based pick of them.
 
-Each question comes with answers in several styles. For a set of active preferences the
+Each question comes with answers in several styles (new styles are appended, so the pick
+for any set of preferences an earlier answer satisfies never changes). For a set of active preferences the
 few-shot oracle shows, per question, the first answer that passes every active preference's
 own checker, so an example is compliant by construction (the checkers decide, not this
 file); a question with no passing answer is left out.
@@ -52,6 +53,11 @@ EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "Trim the stems at an angle and change the water every two days. Keep the vase "
             "away from direct sun. Which flowers are in your vase?",
             _FLOWERS_DETAILED,
+            "**There are two good options.** Option 1: trim the stems and change the water every "
+            "two days; it is the simplest routine. Option 2: add the sachet of flower food — it "
+            "slows bacteria, so the water can stay longer.",
+            "Which flowers are you keeping, and how warm is your room? Tulips and roses need "
+            "different care, so tell me and I will suggest the right routine.",
         ),
     ),
     (
@@ -67,6 +73,11 @@ EXAMPLES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "Keep it in a cloth bag on the counter for up to two days, and freeze the rest in "
             "slices. What kind of bread do you usually buy?",
             _BREAD_DETAILED,
+            "**You have two options.** Option 1: keep it in a cloth bag on the counter; it stays "
+            "crisp for two days. Option 2: slice and freeze it — the slices toast straight from "
+            "the freezer.",
+            "How soon will you eat it, and what kind of bread is it? A sourdough loaf and sliced "
+            "sandwich bread keep best in different ways, so tell me and I will say which.",
         ),
     ),
 )

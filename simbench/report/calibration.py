@@ -25,8 +25,8 @@ def _share(hits: int, n: int) -> float | None:
 
 
 def calibrate(logs: Any, judge: Any) -> dict[str, Any] | None:
-    """Agreement of `judge` with the checkers on the run's verifiable preferences (None when
-    the run has no verifiable preference or no probe)."""
+    """Agreement of `judge` with the checkers on the run's verifiable preferences, pooled and
+    per preference (None when the run has no verifiable preference or no probe)."""
     if not logs.probes:
         return None
     ever = [pid for pid in (logs.manifest.get("persona") or {}).get("ever", [])
@@ -38,27 +38,32 @@ def calibrate(logs: Any, judge: Any) -> dict[str, Any] | None:
     if not points:
         return None
     verdicts = judge.score_many([(r.prompt, r.response, BUILTIN[pid].description) for pid, r in points])
-    readable = [(v.passed, r.checks[pid].passed) for (pid, r), v in zip(points, verdicts) if v.passed is not None]
+    scored = [(pid, v.passed, r.checks[pid].passed) for (pid, r), v in zip(points, verdicts)]
+    told_apart = [(pid, end, first[probe_id]) for pid in ever for probe_id, end in last.items()
+                  if probe_id in first and pid in end.checks and pid in first[probe_id].checks
+                  and end.checks[pid].passed != first[probe_id].checks[pid].passed]
     pairs = []
-    for pid in ever:
-        for probe_id, end in last.items():
-            start = first.get(probe_id)
-            if start is None or pid not in end.checks or pid not in start.checks:
-                continue
-            if end.checks[pid].passed != start.checks[pid].passed:
-                passing = end if end.checks[pid].passed else start
-                failing = start if passing is end else end
-                pairs.append((end.prompt, passing.response, failing.response, BUILTIN[pid].description))
+    for pid, end, start in told_apart:
+        passing, failing = (end, start) if end.checks[pid].passed else (start, end)
+        pairs.append((end.prompt, passing.response, failing.response, BUILTIN[pid].description))
     compared = judge.compare_many(pairs) if pairs else []
+    judged = [(pid, r) for (pid, _, _), r in zip(told_apart, compared)]
+    by_preference = {pid: _agreement([x for x in scored if x[0] == pid], [x for x in judged if x[0] == pid])
+                     for pid in ever}
+    return {"preferences": ever, **_agreement(scored, judged), "by_preference": by_preference,
+            "judge": judge.identity()}
+
+
+def _agreement(scored: list[tuple[str, Any, Any]], judged: list[tuple[str, Any]]) -> dict[str, Any]:
+    readable = [(v, c) for _, v, c in scored if v is not None]
+    results = [r for _, r in judged]
     return {
-        "preferences": ever,
-        "rubric": {"n": len(points), "unreadable": len(points) - len(readable),
-                   "agreement": _share(sum(a == b for a, b in readable), len(readable))},
-        "pairwise": {"n": len(compared),
-                     "agreement": _share(sum(r.winner == "current" for r in compared), len(compared)),
-                     "ties": _share(sum(r.winner == "tie" for r in compared), len(compared)),
-                     "position_bias": position_bias(compared) if compared else None},
-        "judge": judge.identity(),
+        "rubric": {"n": len(scored), "unreadable": len(scored) - len(readable),
+                   "agreement": _share(sum(v == c for v, c in readable), len(readable))},
+        "pairwise": {"n": len(results),
+                     "agreement": _share(sum(r.winner == "current" for r in results), len(results)),
+                     "ties": _share(sum(r.winner == "tie" for r in results), len(results)),
+                     "position_bias": position_bias(results) if results else None},
     }
 
 
