@@ -348,9 +348,10 @@ _PREFERENCES = (
     ),
 )
 
-BUILTIN: dict[str, Preference] = {
-    pref.id: pref for pref in (*_PREFERENCES, *library_paper.PREFERENCES, *library_rubric.PREFERENCES)
-}
+_ALL = (*_PREFERENCES, *library_paper.PREFERENCES, *library_rubric.PREFERENCES)
+BUILTIN: dict[str, Preference] = {pref.id: pref for pref in _ALL}
+if len(BUILTIN) != len(_ALL):  # a second definition must not silently replace the first
+    raise ValueError(f"duplicate built-in preference ids: {sorted({p.id for p in _ALL if sum(q.id == p.id for q in _ALL) > 1})}")
 
 
 def verifiable_ids() -> list[str]:

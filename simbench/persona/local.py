@@ -70,9 +70,10 @@ def to_preference(local: LocalPreference) -> Preference:
     return Preference(
         id=local.id,
         description=local.description,
-        checker=build_checker(local.check),
+        checker=build_checker(local.check) if local.check is not None else None,
+        rubric=local.rubric,
         opposite=local.opposite,
         complaints=tuple(local.complaints),
         praise=tuple(local.praise),
-        min_tokens=local.check.min_words or 0,
+        min_tokens=(local.check.min_words or 0) if local.check is not None else 0,
     )

@@ -148,7 +148,20 @@ class LocalPreference(_Model):
     praise: list[Phrase] = Field(
         default_factory=list, description="Follow-ups the user sends when a response satisfies it."
     )
-    check: LocalCheck = Field(description="Declarative checker deciding whether a response satisfies it.")
+    check: Optional[LocalCheck] = Field(
+        None, description="Declarative checker deciding whether a response satisfies it (or give `rubric`)."
+    )
+    rubric: Optional[str] = Field(
+        None, min_length=1, max_length=1000,
+        description="Instead of `check`: the criterion an LLM judge scores (`--judge`); without a "
+        "judge the preference is reported as not scored.",
+    )
+
+    @model_validator(mode="after")
+    def _one_scorer(self) -> LocalPreference:
+        if (self.check is None) == (self.rubric is None):
+            raise PydanticCustomError("scorer", "give exactly one of check (a checker) and rubric (judge-scored)")
+        return self
 
 
 class Persona(_Model):

@@ -428,3 +428,32 @@ def test_readme_documents_every_field_and_builtin_preference():
             assert f"`{field}`" in readme, f"{model.__name__}.{field}"
     for pid in builtin_ids():
         assert f"`{pid}`" in readme, pid
+
+
+def test_a_local_preference_may_be_judge_scored_by_a_rubric_instead_of_a_check(tmp_path):
+    from simbench.persona.loader import load_persona
+
+    text = """\
+id: local-rubric
+name: Local rubric
+background: A reader.
+interactions: 4
+preferences:
+  - id: warm-tone
+    description: Warm, kind answers.
+    complaints: ["Please be a little warmer with me."]
+    rubric: The answer sounds warm and kind.
+schedule:
+  - at: 0
+    preferences: [warm-tone]
+"""
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    preference = load_persona(path).preference("warm-tone")
+    assert not preference.verifiable and preference.rubric == "The answer sounds warm and kind."
+    path.write_text(text.replace("    rubric:", "    check: {max_words: 5}\n    rubric:"))
+    with pytest.raises(InputError, match=r"preferences\[0\]: give exactly one of check .* and rubric"):
+        load_persona(path)
+    path.write_text(text.replace("    rubric: The answer sounds warm and kind.\n", ""))
+    with pytest.raises(InputError, match="exactly one of check"):
+        load_persona(path)
