@@ -10,6 +10,8 @@ were given and the KEY=VALUE option lists, in that order.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -58,6 +60,41 @@ OPTION_FLAGS = {"learner_options": "learner_option", "user_options": "user_optio
 """RunConfig dict fields and their repeatable KEY=VALUE flags."""
 FILE_ONLY = ("generation_batch_size", "temperature", "top_p", "max_failed_updates")
 """RunConfig fields settable only through `--config FILE`."""
+
+
+SHARED: tuple[tuple[str, Any], ...] = (
+    ("model", Model), ("user", User), ("backend", Backend), ("device", Device),
+    ("interactions", Interactions), ("turns", Turns), ("batch_size", BatchSize),
+    ("probe_every", ProbeEvery), ("probe_prompts", ProbePrompts), ("general_questions", GeneralQuestions),
+    ("checkpoint_every", CheckpointEvery), ("max_new_tokens", MaxNewTokens),
+    ("learner_option", Annotated[Optional[list[str]], _setting("Learner option KEY=VALUE (repeatable).")]),
+    ("user_option", UserOptions), ("judge", Judge), ("judge_option", JudgeOptions), ("config", ConfigFile),
+)
+"""The run-setting flags every run-making command takes, declared once (`with_run_settings`)."""
+
+
+def with_run_settings(command: Any) -> Any:
+    """A Typer command taking the SHARED flags too; `command` gets them merged as `settings`
+    (the --config file, then the flags given, then the KEY=VALUE lists; see `settings_from`)
+    and must declare `settings` as its last parameter."""
+    signature = inspect.signature(command)
+    own = [p for name, p in signature.parameters.items() if name != "settings"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+              for name, annotation in SHARED]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name, _ in SHARED}
+        flags = run_flags({**kwargs, **values})
+        settings = settings_from(values["config"], flags, values["learner_option"], values["user_option"],
+                                 values["judge_option"])
+        return command(**kwargs, settings=settings)
+
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared)
+    wrapper.__annotations__ = {**{k: v for k, v in command.__annotations__.items() if k != "settings"},
+                               **dict(SHARED)}
+    return wrapper
 
 
 def run_flags(parameters: dict[str, Any]) -> dict[str, Any]:

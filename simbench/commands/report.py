@@ -10,7 +10,7 @@ import shlex
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence
 
 import click
 import typer
@@ -54,33 +54,18 @@ def leaderboard_command(
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
+@opts.with_run_settings
 def sweep_command(
     personas: List[str] = typer.Option(..., "--personas", help="Persona files or shipped ids."),
     learners: List[str] = typer.Option(..., "--learners", help="Learning arms (space-separated)."),
     seeds: List[int] = typer.Option([0], "--seeds", help="Run seeds (space-separated)."),
     out: str = typer.Option(..., help="Results folder; one sub-folder per run."),
-    model: opts.Model = None,
-    user: opts.User = None,
-    backend: opts.Backend = None,
-    device: opts.Device = None,
-    interactions: opts.Interactions = None,
-    turns: opts.Turns = None,
-    batch_size: opts.BatchSize = None,
-    probe_every: opts.ProbeEvery = None,
-    probe_prompts: opts.ProbePrompts = None,
-    general_questions: opts.GeneralQuestions = None,
-    checkpoint_every: opts.CheckpointEvery = None,
-    max_new_tokens: opts.MaxNewTokens = None,
-    learner_option: Optional[List[str]] = typer.Option(None, help="Learner option KEY=VALUE for all learners."),
-    user_option: opts.UserOptions = None,
-    judge: opts.Judge = None,
-    judge_option: opts.JudgeOptions = None,
-    config: opts.ConfigFile = None,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     executor: str = typer.Option("local", help="Where cells run: local (one after another here) | ray (a Ray cluster)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: HEAD_IP:6379, or auto (default: start Ray on this machine)."),
     cpus_per_run: Optional[float] = typer.Option(None, help="CPUs Ray reserves per cell; also its torch threads (default: 1)."),
     gpus_per_run: Optional[float] = typer.Option(None, help="GPUs per cell, fractions share one (default: 1 with --device cuda, else 0)."),
+    settings: dict[str, Any] = None,  # type: ignore[assignment]  # the shared flags, merged
 ) -> None:
     """Run every persona x learner x seed; complete runs are skipped, unfinished ones resumed."""
     from simbench import api
@@ -88,10 +73,9 @@ def sweep_command(
     from simbench.runner.executors import make_executor
     from simbench.runner.preflight import out_path
 
-    settings = opts.settings_from(config, opts.run_flags(locals()), learner_option, user_option, judge_option)
     for grid_key in ("persona", "learner", "seed"):  # only a --config file can set these
         if grid_key in settings:
-            raise typer.BadParameter(f"{config} sets '{grid_key}'; the sweep's grid flags choose it")
+            raise typer.BadParameter(f"the --config file sets '{grid_key}'; the sweep's grid flags choose it")
     command = shlex.join(["simbench", *sys.argv[1:]])
     runner = make_executor(executor, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     result = api.sweep(personas, learners, seeds, out_path(out), settings, command=command,
