@@ -61,6 +61,7 @@ def pooled(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             s["rubric_n"] += rubric["n"]
             s["readable"] += readable
             s["rubric_hits"] += (rubric["agreement"] or 0.0) * readable
+            s["checker_pass"] += (rubric["checker_pass"] or 0.0) * readable
             s["pairs"] += pairwise["n"]
             s["pair_hits"] += (pairwise["agreement"] or 0.0) * pairwise["n"]
             s["ties"] += (pairwise["ties"] or 0.0) * pairwise["n"]
@@ -72,6 +73,7 @@ def pooled(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "rubric_n": int(s["rubric_n"]), "rubric_readable": readable,
             "rubric_agreement": s["rubric_hits"] / readable if readable else None,
             "rubric_ci": wilson(round(s["rubric_hits"]), readable),
+            "checker_pass": s["checker_pass"] / readable if readable else None,
             "pairs": pairs, "pairwise_agreement": s["pair_hits"] / pairs if pairs else None,
             "pairwise_ci": wilson(round(s["pair_hits"]), pairs),
             "ties": s["ties"] / pairs if pairs else None,
@@ -87,16 +89,18 @@ def _f(value: Any) -> str:
 def markdown(table: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [f"# Judge calibration: {meta['judge']['model']} against the checkers", "",
              f"Runs: {len(meta['runs'])} ({', '.join(meta['results'])}, seeds {meta['seeds']}); "
-             f"{meta['seconds']:.0f} s wall. Intervals: Wilson 95%. Random agreement is 0.50 for both "
-             "questions; pairwise ties count as disagreement.", "",
-             "| preference | rubric = checker | n (readable / asked) | pairwise picks the passing answer | "
-             "ties | position bias | n pairs |", "|---|---|---|---|---|---|---|"]
+             f"{meta['seconds']:.0f} s wall (judge replies from cache are free). Intervals: Wilson 95%. "
+             "'checker passes' is the share of answers the checker passes: a judge answering YES to "
+             "everything agrees that often. Pairwise ties count as disagreement.", "",
+             "| preference | rubric = checker | n (readable / asked) | checker passes | "
+             "pairwise picks the passing answer | ties | position bias | n pairs |",
+             "|---|---|---|---|---|---|---|---|"]
     for pid, row in table.items():
         lo, hi = row["rubric_ci"]
         plo, phi = row["pairwise_ci"]
         lines.append(
             f"| `{pid}` | {_f(row['rubric_agreement'])} [{_f(lo)}, {_f(hi)}] | {row['rubric_readable']} / "
-            f"{row['rubric_n']} | {_f(row['pairwise_agreement'])} [{_f(plo)}, {_f(phi)}] | {_f(row['ties'])} | "
+            f"{row['rubric_n']} | {_f(row['checker_pass'])} | {_f(row['pairwise_agreement'])} [{_f(plo)}, {_f(phi)}] | {_f(row['ties'])} | "
             f"{_f(row['position_bias'])} | {row['pairs']} |")
     lines += ["", f"Command: `{meta['command']}`", ""]
     return "\n".join(lines)

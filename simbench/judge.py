@@ -81,12 +81,20 @@ def render_rubric_messages(prompt: str, answer: str, criterion: str) -> list[dic
 
 
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+_MEETS = re.compile(r"\b(?:meets|satisfies|follows|fulfils|fulfills|does (?:meet|satisfy|follow))\b", re.IGNORECASE)
+_FAILS = re.compile(r"\b(?:does not|doesn't|doesn’t|fails to|did not|didn't) (?:meet|satisfy|follow|fulfil)", re.IGNORECASE)
 
 
 def parse_yes_no(text: str) -> bool | None:
-    """True for a reply saying YES, False for NO, None when it says neither or both."""
+    """True for a reply saying YES, False for NO, None when it says neither or both.
+
+    Without the word, a verdict sentence decides: "The answer meets the criterion" is YES,
+    "... does not meet ..." is NO (both kinds, or neither: None)."""
     words = {w.lower() for w in _YES_NO.findall(text)}
-    return None if len(words) != 1 else words == {"yes"}
+    if words:
+        return None if len(words) != 1 else words == {"yes"}
+    fails, meets = bool(_FAILS.search(text)), bool(_MEETS.search(text))
+    return None if fails == meets else meets
 
 
 @dataclass(frozen=True)

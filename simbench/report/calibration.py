@@ -59,7 +59,9 @@ def _agreement(scored: list[tuple[str, Any, Any]], judged: list[tuple[str, Any]]
     results = [r for _, r in judged]
     return {
         "rubric": {"n": len(scored), "unreadable": len(scored) - len(readable),
-                   "agreement": _share(sum(v == c for v, c in readable), len(readable))},
+                   "agreement": _share(sum(v == c for v, c in readable), len(readable)),
+                   # what a judge answering always YES would agree on: read agreement beside it
+                   "checker_pass": _share(sum(bool(c) for _, c in readable), len(readable))},
         "pairwise": {"n": len(results),
                      "agreement": _share(sum(r.winner == "current" for r in results), len(results)),
                      "ties": _share(sum(r.winner == "tie" for r in results), len(results)),

@@ -123,3 +123,21 @@ def test_judge_failures_are_judge_errors_not_user_errors():
         judge = EndpointJudge(server.base_url, "j", api_key_env=None, max_attempts=2, backoff_base=0.01, cache="off")
         with pytest.raises(JudgeError, match="failed after 2 attempts"):
             judge.compare("Q?", "x", "y", "c")
+
+
+@pytest.mark.parametrize(
+    "reply, verdict",
+    [
+        ("YES", True), ("no.", False), ("Yes. The answer meets the criterion.", True),
+        ("No, the answer does not meet it.", False),
+        ("The answer meets the criterion.", True),  # a verdict sentence without the word
+        ("The answer does not meet the criterion.", False),
+        ("The answer doesn't follow it.", False),
+        ("Yes and no.", None), ("It meets one part but does not meet the other.", None),
+        ("Maybe.", None), ("", None),
+    ],
+)
+def test_rubric_replies_parse_to_yes_no_or_not_scored(reply, verdict):
+    from simbench.judge import parse_yes_no
+
+    assert parse_yes_no(reply) is verdict

@@ -111,6 +111,6 @@ def test_calibration_compares_the_judge_with_the_checkers(judge, tmp_path):
         p["response"] = "WIN" if p["t"] == 4 else "long answer"
     (run / "probes.jsonl").write_text("".join(json.dumps(p) + "\n" for p in probes))
     result = calibrate(load_run_logs(run), endpoint)
-    assert result["rubric"] == {"n": 2, "unreadable": 0, "agreement": 1.0}
+    assert result["rubric"] == {"n": 2, "unreadable": 0, "agreement": 1.0, "checker_pass": 1.0}
     assert result["pairwise"]["n"] == 2 and result["pairwise"]["agreement"] == 1.0
     assert result["pairwise"]["position_bias"] == 0.0
