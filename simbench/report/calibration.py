@@ -18,6 +18,7 @@ from typing import Any
 from simbench.judge import position_bias
 from simbench.persona.library import BUILTIN
 from simbench.report.format import Section, fmt
+from simbench.report.win_rate import win_rate_cell
 
 
 def _share(hits: int, n: int) -> float | None:
@@ -69,22 +70,44 @@ def _agreement(scored: list[tuple[str, Any, Any]], judged: list[tuple[str, Any]]
     }
 
 
+def judged(logs: Any, frozen: Any, judge: Any, n_boot: int) -> dict[str, Any] | None:
+    """What a run report shows with a judge: its calibration, and the run's win rate against
+    its frozen baseline (report/win_rate.py) when it has one and is not frozen itself."""
+    out = calibrate(logs, judge)
+    if frozen is not None and logs.learner != "frozen" and frozen.run_dir != logs.run_dir:
+        out = {**(out or {"judge": judge.identity(), "preferences": []}),
+               "win_rate": win_rate_cell([(logs.seed, logs, frozen)], judge, n_boot, seed=logs.seed)}
+    return out
+
+
 def calibration_sections(calibration: dict[str, Any] | None) -> list[Section]:
-    """The run report's judge-calibration table (none without a judge)."""
+    """The run report's judge table: win rate against frozen, calibration (none without a judge)."""
     if calibration is None:
         return []
+    sections = []
+    win = calibration.get("win_rate")
+    if win is not None:
+        sections.append(Section(
+            "Win rate against the frozen model (judged pairwise, both orders, ties half)",
+            ["win rate", "95% CI", "n pairs", "ties", "position bias"],
+            [[fmt(win["mean"]), f"[{fmt(win['lo'])}, {fmt(win['hi'])}]", str(win["pairs"]), fmt(win["ties"]),
+              fmt(win["position_bias"])]],
+            notes=[f"{win['method']}; 0.50 = no better than frozen. Trust it only as far as the "
+                   "calibration below allows."], numeric_from=0))
+    if "rubric" not in calibration:
+        return sections
     rubric, pairwise = calibration["rubric"], calibration["pairwise"]
     rows = [["rubric verdict = checker", fmt(rubric["agreement"]), str(rubric["n"] - rubric["unreadable"])],
             ["pairwise pick = checker's passing answer", fmt(pairwise["agreement"]), str(pairwise["n"])],
             ["pairwise ties", fmt(pairwise["ties"]), str(pairwise["n"])],
             ["position bias (same slot both orders)", fmt(pairwise["position_bias"]), str(pairwise["n"])]]
-    return [Section("Judge calibration on the verifiable preferences", ["measure", "rate", "n"], rows,
-                    notes=calibration_lines(calibration))]
+    return sections + [Section("Judge calibration on the verifiable preferences", ["measure", "rate", "n"], rows,
+                               notes=calibration_lines(calibration))]
 
 
 def calibration_lines(calibration: dict[str, Any] | None) -> list[str]:
-    """The report's sentences about the judge's calibration (empty without a judge)."""
-    if calibration is None:
+    """The report's sentences about the judge's calibration (empty without one)."""
+    if calibration is None or "rubric" not in calibration:
         return []
     rubric, pairwise = calibration["rubric"], calibration["pairwise"]
     judge = calibration["judge"]

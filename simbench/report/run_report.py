@@ -18,7 +18,7 @@ from simbench.metrics import load_run_logs, summarise_run
 from simbench.persona.scenario import SCENARIO_WORDS
 from simbench.report.format import Section, fmt, fmt_interval
 from simbench.report.glossary import flag_words
-from simbench.report.calibration import calibrate
+from simbench.report.calibration import judged
 from simbench.report.pairs import run_pairs
 from simbench.report.peers import FROZEN, ORACLE, comparable_key
 from simbench.report.run_notes import cost_rows, row_flags, steps_words
@@ -199,7 +199,7 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000, judge: Any = No
         live=live_counts(logs),
         baseline_states=states,
         pairs=run_pairs(logs, siblings, frozen, bootstrap),
-        calibration=calibrate(logs, judge) if judge is not None else None,
+        calibration=judged(logs, frozen, judge, bootstrap) if judge is not None else None,
     )
 
 

@@ -114,3 +114,24 @@ def test_calibration_compares_the_judge_with_the_checkers(judge, tmp_path):
     assert result["rubric"] == {"n": 2, "unreadable": 0, "agreement": 1.0, "checker_pass": 1.0}
     assert result["pairwise"]["n"] == 2 and result["pairwise"]["agreement"] == 1.0
     assert result["pairwise"]["position_bias"] == 0.0
+
+
+def test_run_report_with_a_judge_shows_win_rate_and_calibration(tmp_path):
+    from simbench import api
+
+    results = tmp_path / "results"
+    for learner, text in (("frozen", "plain"), ("sdpo-token", "WIN")):
+        write_run(results / f"solo--{learner}--s0", learner=learner, schedule=SINGLE, opposites={},
+                  persona_id="solo", interactions=4, probe_every=2, probes=3,
+                  passing=never if learner == "frozen" else (lambda pref, t, i: t == 4), text=text)
+    with ScriptedServer(reply=prefers_win) as server:
+        options = {"base_url": server.base_url, "model": "scripted", "api_key_env": None, "cache": "off"}
+        md, html = api.report(results / "solo--sdpo-token--s0", tmp_path / "out", bootstrap=50,
+                              judge="openai", judge_options=options)
+    text = md.read_text()
+    assert "Win rate against the frozen model" in text and "Judge calibration on the verifiable preferences" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 1.00 "))
+    assert "| 3 |" in row  # 3 probe prompts at the last probe, every one won
+    assert "Win rate against the frozen model" in html.read_text()
+    plain, _ = api.report(results / "solo--sdpo-token--s0", tmp_path / "plain", bootstrap=50)
+    assert "Win rate" not in plain.read_text()
