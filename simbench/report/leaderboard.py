@@ -273,7 +273,7 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any 
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "bootstrap": bootstrap,
         "metrics": metrics,
-        "judge": judge.identity() if judge is not None else None,
+        **({"judge": judge.identity()} if judge is not None else {}),  # unjudged boards read as before
         "columns": columns,
         "rows": rows,
         "provenance": provenance([e.manifest for e in entries]),
@@ -287,6 +287,13 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any 
     }
 
 
+def _judge_name(identity: Any) -> str:
+    """"model at base_url" of a manifest's judge identity (older manifests: a plain string)."""
+    if isinstance(identity, dict):
+        return f"{identity.get('model')} at {identity.get('base_url')}"
+    return str(identity) if identity else ""
+
+
 def provenance(manifests: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """What produced the results: simulators, judge, models, persona hashes, versions, commits."""
     versions: dict[str, set[str]] = defaultdict(set)
@@ -296,7 +303,7 @@ def provenance(manifests: Sequence[dict[str, Any]]) -> dict[str, Any]:
             versions[package].add(str(version))
         persona = m.get("persona") or {}
         personas[str(persona.get("id"))].add(str(persona.get("content_hash")))
-    judges = {str(m.get("judge") or (m.get("config") or {}).get("judge") or "none") for m in manifests}
+    judges = {_judge_name(m.get("judge")) or str((m.get("config") or {}).get("judge") or "none") for m in manifests}
     return {
         "simulator": sorted({simulator_of(m) for m in manifests}),
         "judge": sorted(judges),

@@ -78,7 +78,7 @@ def test_leaderboard_adds_win_rate_only_with_a_judge_and_reruns_from_the_cache(t
                       opposites={}, persona_id="solo", interactions=4, probe_every=2, probes=3,
                       passing=never if learner == "frozen" else always, text=text)
     plain = build_leaderboard(results, bootstrap=50)
-    assert "win_rate" not in plain["metrics"] and plain["judge"] is None
+    assert "win_rate" not in plain["metrics"] and "judge" not in plain
     cache = tmp_path / "cache.jsonl"
     with ScriptedServer(reply=prefers_win) as server:
         judge = EndpointJudge(server.base_url, "scripted", api_key_env=None, cache=str(cache))
