@@ -121,8 +121,12 @@ def cluster():
 @contextmanager
 def sweep_in_background(cluster, args: list[str]) -> Iterator[subprocess.Popen]:
     """`simbench ARGS` started in the cluster's namespace; killed on the way out if still running."""
+    # SIGINT back to its default in the child: a test run started in the background of a
+    # non-interactive shell inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt, so the Ctrl-C test would see the sweep run to the end.
     process = subprocess.Popen([*cluster.prefix, *H.simbench_command(*args)], cwd=REPO, env=cluster.env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         yield process
     finally:
