@@ -26,6 +26,8 @@ import numpy as np
 from simbench.errors import InputError
 from simbench.logs.run_folder import read_run
 from simbench.metrics import load_run_logs, summarise_run
+from simbench.metrics.curves import mean_finite
+from simbench.metrics.summary import applicable
 from simbench.report.leaderboard_notes import notes, provenance
 from simbench.report.pairs import specificity_cells
 from simbench.report.win_rate import DESCRIPTION as WIN_RATE, win_rate_cell
@@ -172,6 +174,9 @@ def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float |
     """`n` resamples of the run's metrics: probe prompts (shared with its baselines), general
     questions and drift items drawn with replacement, everything else recomputed from the logs."""
     rng = np.random.default_rng(seed)
+    # Which adaptation rows count is decided once, on the full sample: redone per resample, a
+    # row with little headroom drops out of exactly the resamples that draw its passing prompts.
+    keep = {(a["phase"], a["preference"]) for a in entry.summary["adaptation"] if applicable(a)}
     probe_ids = sorted({p.probe_id for p in entry.logs.probes})
     general_ids = sorted({g["id"] for g in entry.general or []})
     drift_ids = sorted({d.id for d in entry.logs.drift})
@@ -189,10 +194,19 @@ def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float |
         if drift_ids:
             items = [drift_ids[i] for i in rng.integers(0, len(drift_ids), len(drift_ids))]
             resampled[0] = dataclasses.replace(resampled[0], drift=_resample(entry.logs.drift, "id", items))
-        metrics = headline_metrics(summarise_run(*resampled, general=general, bootstrap=1))
+        summary = summarise_run(*resampled, general=general, bootstrap=1)
+        metrics = {**headline_metrics(summary), **pinned_adaptation(summary, keep)}
         metrics["cost"] = None  # one timing: no interval to draw
         out.append(metrics)
     return out
+
+
+def pinned_adaptation(summary: dict[str, Any], keep: set[tuple[int, str]]) -> dict[str, float | None]:
+    """A resample's adaptation and final means over the rows the full sample counts (`keep`)."""
+    rows = [a for a in summary["adaptation"] if (a["phase"], a["preference"]) in keep]
+    values = {"adaptation": mean_finite([a["aulc"] for a in rows]),
+              "final": mean_finite([a["final_s"] for a in rows])}
+    return {k: (None if np.isnan(v) else v) for k, v in values.items()}
 
 
 def cell_stats(entries: Sequence[Entry], metric: str, n_boot: int) -> dict[str, Any] | None:

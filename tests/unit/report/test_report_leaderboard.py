@@ -192,3 +192,28 @@ def test_a_weak_oracle_and_an_unreachable_preference_are_noted(tmp_path):
     notes = build_leaderboard(root, bootstrap=5)["notes"]
     assert any(n.startswith("'concise' cannot be passed within the runs' max_new_tokens") and "3 run(s)" in n
                for n in notes)
+
+
+def test_resamples_count_the_adaptation_rows_the_full_sample_counts():
+    from simbench.report.leaderboard import pinned_adaptation
+
+    rows = [{"phase": 0, "preference": "concise", "aulc": 0.2, "final_s": 0.0, "flags": []},
+            # a resample drawing only passing prompts flags it "no headroom"; the full sample kept it
+            {"phase": 1, "preference": "elaborate", "aulc": float("nan"), "final_s": 1.0, "flags": ["no_headroom"]},
+            {"phase": 1, "preference": "lists", "aulc": 0.9, "final_s": 0.9, "flags": []}]
+    keep = {(0, "concise"), (1, "elaborate")}
+    assert pinned_adaptation({"adaptation": rows}, keep) == {"adaptation": 0.2, "final": 0.5}
+    assert pinned_adaptation({"adaptation": rows}, set()) == {"adaptation": None, "final": None}
+
+
+@pytest.mark.parametrize("folder", ["results/cpu-reference", "results/cpu-specificity", "results/cpu-flip"])
+def test_committed_leaderboards_hold_each_mean_inside_its_interval(folder):
+    from simbench.paths import REPO_ROOT
+
+    board = json.loads((REPO_ROOT / folder / "leaderboard.json").read_text())
+    for row in board["rows"]:
+        for scenario, cells in row["cells"].items():
+            for metric in ("adaptation", "final"):
+                cell = cells.get(metric)
+                if cell and cell.get("lo") is not None:
+                    assert cell["lo"] - 1e-9 <= cell["mean"] <= cell["hi"] + 1e-9, (row["learner"], scenario, metric)
