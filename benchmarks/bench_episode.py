@@ -322,3 +322,23 @@ def memory_run(interactions: int, model: str, max_new_tokens: int, threads: int,
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise RuntimeError(f"memory episode ({model}, {interactions}) failed: {' | '.join(tail)}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main_job(precision: str) -> dict[str, Any]:
+    """The README's main job (`simbench run`, every default) on matmul path `precision`: wall
+    and CPU seconds of the run (model loading included) and its `concise` adherence curve."""
+    import tempfile
+
+    from simbench.api import run
+
+    with tempfile.TemporaryDirectory(prefix="simbench-main-job-") as scratch:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = run(out=Path(scratch) / "run", precision=precision)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        curve: dict[int, list[bool]] = {}
+        for record in _records(result.run_dir, "probes"):
+            passed = record["checks"]["concise"]["passed"]
+            curve.setdefault(record["t"], []).append(bool(passed))
+    return {"seconds": wall, "cpu_seconds": cpu, "run_seconds": result.seconds, "status": str(result.status),
+            "curve": {t: sum(v) / len(v) for t, v in sorted(curve.items())},
+            "passes": {t: [sum(v), len(v)] for t, v in sorted(curve.items())}}

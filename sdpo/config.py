@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from sdpo.errors import ConfigError
 from sdpo.hindsight import DEFAULT_HINDSIGHT_TEMPLATE, validate_template
+from sdpo.precision import CHOICES as PRECISIONS
 
 LOSSES = ("token", "logit", "sequence")
 DIVERGENCES = ("reverse_kl", "forward_kl", "jsd")
@@ -64,17 +65,25 @@ class SDPOConfig:
     """How the follow-up joins the last user turn; exactly the fields {prompt} and {follow_up}."""
     seed: int = 0
     """Seed for the LoRA initialisation."""
+    matmul_precision: str = "fp32"
+    """Matmuls of the update passes: "fp32" (exact), "bf16" (bf16 inputs, fp32 accumulation
+    and output, fp32 weights; sdpo/precision.py) or "auto" (bf16 on CPUs with native bf16)."""
+    kl_every: int = 1
+    """Log the full-vocabulary KL(student ‖ teacher) diagnostic every this many steps (other
+    steps record none); it reads all (B, T, V) logits twice, which is not free on CPU."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_modules", _modules(self.target_modules))
         _choice("loss", self.loss, LOSSES)
         _choice("divergence", self.divergence, DIVERGENCES)
         _choice("teacher", self.teacher, TEACHERS)
+        _choice("matmul_precision", self.matmul_precision, PRECISIONS)
         _flag("centre_advantages", self.centre_advantages)
         _integer("top_k", self.top_k, minimum=1)
         _integer("lora_r", self.lora_r, minimum=1)
         _integer("grad_accum", self.grad_accum, minimum=1)
         _integer("seed", self.seed, minimum=0)
+        _integer("kl_every", self.kl_every, minimum=1)
         _number("alpha", self.alpha, low=0.0, high=1.0, open_low=True, open_high=True)
         _number("lr", self.lr, low=0.0, open_low=True)
         _number("weight_decay", self.weight_decay, low=0.0)

@@ -161,8 +161,13 @@ def logit_level_loss(
 
 def full_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
     """KL(student ‖ teacher) over the whole vocabulary, no gradient: (B, T, V) -> (B, T)."""
+    return kl_from_logprobs(student_logits.log_softmax(-1), teacher_logits.log_softmax(-1))
+
+
+def kl_from_logprobs(student_log: torch.Tensor, teacher_log: torch.Tensor) -> torch.Tensor:
+    """`full_kl` from log-softmaxed (B, T, V) inputs, no gradient: (B, T, V) -> (B, T)."""
     with torch.no_grad():
-        return _kl(student_logits.log_softmax(-1), teacher_logits.log_softmax(-1))
+        return _kl(student_log.detach(), teacher_log.detach())
 
 
 def _kl(p_log: torch.Tensor, q_log: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,8 @@ from sdpo.hindsight import (
     student_batch,
     teacher_batch,
 )
-from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
+from sdpo.precision import bf16_matmuls, resolve
+from sdpo.scoring import gather_targets, pad_token_id, response_logits, sampled_logprobs
 from sdpo.teacher import make_teacher
 
 CHECKPOINT_FORMAT = 1
@@ -99,6 +100,9 @@ class SDPOUpdater:
         self.steps = 0
         self.applied_steps = 0
         self._vocab = self.model.get_output_embeddings().weight.shape[0]
+        device = str(next(self.model.parameters()).device)
+        self.matmul_path = resolve(self.config.matmul_precision, device)
+        """The matmul path the update passes use ("fp32" or "bf16", `matmul_precision` resolved)."""
 
     def step(self, batch: Sequence[HindsightSample]) -> UpdateRecord:
         """One optimizer update from `batch` (split into `grad_accum` micro-batches)."""
@@ -116,9 +120,11 @@ class SDPOUpdater:
 
         self.optimizer.zero_grad(set_to_none=True)
         loss_total, kl_total, advantages = 0.0, 0.0, []
+        with_kl = self.steps % cfg.kl_every == 0
         reason = ""
         for lo, hi in zip(bounds, bounds[1:]):
-            loss, kl_sum, chunk_adv = self._micro_step(batch[lo:hi], contexts[lo:hi], normaliser)
+            with bf16_matmuls(self.matmul_path):
+                loss, kl_sum, chunk_adv = self._micro_step(batch[lo:hi], contexts[lo:hi], normaliser, with_kl)
             advantages.extend(chunk_adv)
             loss_total += loss
             kl_total += kl_sum
@@ -137,7 +143,7 @@ class SDPOUpdater:
             step=self.steps,
             reason=reason,
             loss=loss_total,
-            kl=kl_total / max(total_tokens, 1),
+            kl=kl_total / max(total_tokens, 1) if with_kl else float("nan"),
             grad_norm=grad_norm,
             advantages=advantages,
             samples=len(batch),
@@ -148,10 +154,15 @@ class SDPOUpdater:
         return record
 
     def _micro_step(
-        self, samples: Sequence[HindsightSample], contexts: Sequence[HindsightContexts], normaliser: float
+        self,
+        samples: Sequence[HindsightSample],
+        contexts: Sequence[HindsightContexts],
+        normaliser: float,
+        with_kl: bool = True,
     ) -> tuple[float, float, list[list[float]]]:
         """Teacher pass, student pass, loss, backward (unless non-finite). Returns (this
-        micro-batch's share of the loss, summed per-token KL, raw advantages per sample)."""
+        micro-batch's share of the loss, summed per-token KL (0 unless `with_kl`), raw
+        advantages per sample)."""
         cfg = self.config
         pad = pad_token_id(self.tokenizer)
         teacher_logits = self.teacher.logits(self.model, teacher_batch(contexts, pad))
@@ -164,8 +175,11 @@ class SDPOUpdater:
             student_logits = response_logits(self.model, student)
         finally:
             self.model.eval()
-        student_lp = gather_logprobs(student_logits, targets)
-        teacher_lp = gather_logprobs(teacher_logits, targets)
+        if with_kl:  # one log-softmax per side serves the sampled-token log-probs and the KL
+            student_log, teacher_log = student_logits.log_softmax(-1), teacher_logits.log_softmax(-1)
+            student_lp, teacher_lp = gather_targets(student_log, targets), gather_targets(teacher_log, targets)
+        else:  # no (B, T, V) log-softmax written: logit of the target minus logsumexp
+            student_lp, teacher_lp = sampled_logprobs(student_logits, targets), sampled_logprobs(teacher_logits, targets)
         raw = losses.token_advantages(teacher_lp, student_lp, mask)
         weights = self._importance_weights(samples, student_lp, mask) if cfg.is_clip is not None else None
 
@@ -182,7 +196,7 @@ class SDPOUpdater:
             adv = losses.token_advantages(teacher_lp, student_lp, mask, centre=cfg.centre_advantages)
             loss = losses.token_level_loss(student_lp, adv, mask, normaliser, weights)
 
-        kl_sum = float((losses.full_kl(student_logits, teacher_logits) * mask).sum())
+        kl_sum = float((losses.kl_from_logprobs(student_log, teacher_log) * mask).sum()) if with_kl else 0.0
         value = float(loss.detach())
         if math.isfinite(value):
             loss.backward()

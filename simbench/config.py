@@ -7,7 +7,7 @@ config is stored in the run's manifest; `--resume` refuses to continue under a d
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer
@@ -75,6 +75,11 @@ class RunConfig(BaseModel):
     max_failed_updates: int = Field(
         DEFAULTS["max_failed_updates"], ge=1, description="Consecutive non-finite updates before the run stops."
     )
+    precision: Literal["fp32", "bf16", "auto"] = Field(
+        DEFAULTS["precision"], description="Matmul path on CPU: fp32 (exact, reproducible across "
+        "machines), bf16 (bf16 matmuls around fp32 weights; sdpo/precision.py) or auto (bf16 where "
+        "the CPU has native bf16). The manifest records the path used.",
+    )
 
     @model_serializer(mode="wrap")
     def _no_judge_implied(self, handler: Any) -> dict[str, Any]:
@@ -84,6 +89,8 @@ class RunConfig(BaseModel):
         if data.get("judge") is None and not data.get("judge_options"):
             data.pop("judge", None)
             data.pop("judge_options", None)
+        if data.get("precision") == DEFAULTS["precision"]:
+            data.pop("precision", None)  # likewise for runs on the default (exact) path
         return data
 
     # Field validators (not a model validator) so the error names the offending flag;
@@ -97,6 +104,14 @@ class RunConfig(BaseModel):
                 f"must be a multiple of batch_size={batch_size} "
                 "(probes happen between update batches)"
             )
+        return value
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_on_device(cls, value: str, info: ValidationInfo) -> str:
+        device = str(info.data.get("device") or "cpu")
+        if value == "bf16" and not device.startswith("cpu"):
+            raise ValueError(f"bf16 is a CPU matmul path; device {device!r} runs fp32 (use fp32 or auto)")
         return value
 
     @field_validator("checkpoint_every")

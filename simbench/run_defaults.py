@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "top_p": 0.9,
     "seed": 0,
     "max_failed_updates": 3,
+    "precision": "fp32",
 }
 
 

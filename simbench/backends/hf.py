@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from sdpo.adapters import merged_lora
 from sdpo.hindsight import prompt_ids
+from sdpo.precision import PATHS, bf16_weight_shadows
 from simbench.backends.base import BackendContext, Generation, GenerationRequest, with_system_prompt
 from simbench.errors import InputError
 
@@ -38,6 +39,9 @@ class GenerationConfig:
     """System message put before chats that do not start with their own system message."""
     batch_size: int = 8
     """Requests decoded together."""
+    matmul_path: str = "fp32"
+    """"fp32", or "bf16": decode with bf16 copies of the frozen (LoRA-merged) weights, made
+    once per generate call (sdpo/precision.py); the vLLM backend ignores it."""
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -48,6 +52,8 @@ class GenerationConfig:
             raise InputError("generation.top_p", f"must be in (0, 1], got {self.top_p!r}")
         if self.batch_size < 1:
             raise InputError("generation.batch_size", f"must be >= 1, got {self.batch_size!r}")
+        if self.matmul_path not in PATHS:
+            raise InputError("generation.matmul_path", f"must be one of {', '.join(PATHS)}, got {self.matmul_path!r}")
 
 
 def chat_prompt_ids(
@@ -172,7 +178,7 @@ class HFBackend:
         modes = [(module, module.training) for module in self.model.modules()]
         self.model.eval()
         try:
-            with torch.no_grad(), merged_lora(self.model):
+            with torch.no_grad(), merged_lora(self.model), bf16_weight_shadows(self.model, self.config.matmul_path):
                 for batch in length_sorted_batches([len(p) for p in prompts], self.config.batch_size):
                     outputs = self._generate_batch([prompts[i] for i in batch], [requests[i] for i in batch])
                     for i, output in zip(batch, outputs):

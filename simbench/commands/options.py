@@ -47,13 +47,15 @@ UserOptions = Annotated[Optional[list[str]], _setting("User option KEY=VALUE (re
 Judge = Annotated[Optional[str], _setting("LLM judge for judge-scored preferences: openai (default: none, "
                                           "they are not scored)")]
 JudgeOptions = Annotated[Optional[list[str]], _setting("Judge option KEY=VALUE (repeatable): base_url, model, ...")]
+Precision = Annotated[Optional[str], _setting("Matmul path on CPU: fp32 (exact) | bf16 | auto (bf16 where the CPU "
+                                              "has native bf16)", "precision")]
 ConfigFile = Annotated[Optional[Path], _setting("YAML/JSON file of run settings (flags override it).")]
 
 
 RUN_FLAGS = (
     "persona", "learner", "model", "user", "backend", "device", "interactions", "turns",
     "batch_size", "probe_every", "probe_prompts", "general_questions", "checkpoint_every",
-    "max_new_tokens", "seed", "judge",
+    "max_new_tokens", "seed", "judge", "precision",
 )
 """RunConfig fields with a flag of their own (`--batch-size` for batch_size, ...)."""
 OPTION_FLAGS = {"learner_options": "learner_option", "user_options": "user_option", "judge_options": "judge_option"}
@@ -66,7 +68,7 @@ SHARED: tuple[tuple[str, Any], ...] = (
     ("model", Model), ("user", User), ("backend", Backend), ("device", Device),
     ("interactions", Interactions), ("turns", Turns), ("batch_size", BatchSize),
     ("probe_every", ProbeEvery), ("probe_prompts", ProbePrompts), ("general_questions", GeneralQuestions),
-    ("checkpoint_every", CheckpointEvery), ("max_new_tokens", MaxNewTokens),
+    ("checkpoint_every", CheckpointEvery), ("max_new_tokens", MaxNewTokens), ("precision", Precision),
     ("learner_option", Annotated[Optional[list[str]], _setting("Learner option KEY=VALUE (repeatable).")]),
     ("user_option", UserOptions), ("judge", Judge), ("judge_option", JudgeOptions), ("config", ConfigFile),
 )

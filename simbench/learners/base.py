@@ -105,6 +105,8 @@ class LearnerContext:
     """The `--learner-option KEY=VALUE` settings (lr, lora_r, memory_size, ...)."""
     regenerate: Callable[[Sequence[tuple[dict[str, str], ...]], int], list[Any]] | None = None
     """Generate with the run's backend: (chats, seed) -> generations (sft-hindsight uses it)."""
+    matmul_path: str = "fp32"
+    """The run's matmul path for training passes ("fp32" or "bf16", sdpo/precision.py)."""
 
 
 def framed_messages(

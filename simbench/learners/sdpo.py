@@ -27,8 +27,11 @@ SIGNAL_SAMPLES = 2  # per-token advantages of this many samples per update go to
 def lora_learner_options(context: LearnerContext, **fixed: Any) -> tuple[dict[str, Any], int]:
     """SDPO config values from the learner options, and how many token signals to log."""
     options = dict(context.options)
+    if "matmul_precision" in options:
+        raise ValueError("matmul_precision is a run setting: use --precision, not a learner option")
     signal_samples = int(options.pop("signal_samples", SIGNAL_SAMPLES))
     options.setdefault("seed", context.seed)
+    options["matmul_precision"] = context.matmul_path
     options.update(fixed)
     return options, signal_samples
 

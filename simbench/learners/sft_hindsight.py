@@ -15,6 +15,7 @@ import torch
 
 from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
 from sdpo.hindsight import HindsightSample, build_contexts, end_of_turn_id, hindsight_messages, student_batch
+from sdpo.precision import bf16_matmuls
 from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
 from sdpo.updater import apply_step
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
@@ -72,14 +73,15 @@ class SFTHindsightLearner(FrozenLearner):
         self.model.train()
         device = next(self.model.parameters()).device
         try:
-            logits = response_logits(self.model, batch)
-            logprobs = gather_logprobs(logits, batch.targets.to(device))
-            mask = batch.mask.to(device=device, dtype=logprobs.dtype)
-            loss = -(logprobs * mask).sum() / mask.sum().clamp(min=1)
-            self.optimizer.zero_grad(set_to_none=True)
-            finite = math.isfinite(loss.item())
-            if finite:
-                loss.backward()
+            with bf16_matmuls(self.config.matmul_precision):
+                logits = response_logits(self.model, batch)
+                logprobs = gather_logprobs(logits, batch.targets.to(device))
+                mask = batch.mask.to(device=device, dtype=logprobs.dtype)
+                loss = -(logprobs * mask).sum() / mask.sum().clamp(min=1)
+                self.optimizer.zero_grad(set_to_none=True)
+                finite = math.isfinite(loss.item())
+                if finite:
+                    loss.backward()
             grad_norm, reason = apply_step(self.optimizer, self.parameters, self.config.max_grad_norm,
                                            loss_reason="" if finite else "non-finite loss")
         finally:

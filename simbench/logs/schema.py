@@ -239,6 +239,9 @@ class Manifest(_Strict):
     judge: Optional[dict[str, str]] = Field(
         None, description="The judge that scored the rubric preferences (name, model, base_url, "
         "template_hash of its prompts); absent when the run had none.")
+    matmul_path: Optional[str] = Field(
+        None, description='The matmul path the run used ("fp32" or "bf16", from config.precision and '
+        "the CPU); absent for runs on the default fp32 path.")
     position: Optional[int] = Field(None, description="Interactions done at the last session end.")
     sessions: list[Session] = Field(default_factory=list, description="Every session, in order.")
     peak_rss_mb: Optional[float] = Field(None, description="Highest peak_rss_mb over the sessions.")

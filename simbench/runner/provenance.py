@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sdpo.precision import cpu_flags as read_cpu_flags
+from sdpo.precision import resolve as resolve_precision
 from simbench import __version__
 from simbench.learners.unrelated import ALIASES, feedback_of
 from simbench.logs.schema import Manifest, PersonaProvenance, PhaseInfo, PoolProvenance, PromptsProvenance
@@ -32,12 +34,7 @@ SIMD_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "neon"
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """This CPU's flags among SIMD_FLAGS, space-separated; "" where `cpuinfo` is missing."""
-    try:
-        text = cpuinfo.read_text()
-    except OSError:
-        return ""
-    line = next((x for x in text.splitlines() if x.startswith(("flags", "Features"))), "")
-    present = set(line.split(":", 1)[-1].split())
+    present = read_cpu_flags(cpuinfo)
     return " ".join(f for f in SIMD_FLAGS if f in present)
 
 
@@ -85,6 +82,8 @@ def manifest_for(inputs: Any) -> Manifest:
         feedback=feedback_of(inputs.config.learner),
         learner_alias_of=ALIASES.get(inputs.config.learner),
         judge=inputs.judge.identity() if inputs.judge is not None else None,
+        # Recorded once a run chose a path; default-path (fp32) manifests stay as they were.
+        matmul_path=None if inputs.config.precision == "fp32" else resolve_precision(inputs.config.precision, inputs.config.device),
         model=inputs.config.model,
         user=inputs.config.user,
         seed=inputs.config.seed,

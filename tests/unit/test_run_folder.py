@@ -111,10 +111,16 @@ def test_schema_command_prints_the_manifest_json_schema(capsys):
 def test_a_written_manifest_reads_back_equal_with_the_whole_config():
     manifest = read_run(RUN).manifest.model_copy(update={"position": None, "peak_rss_mb": None})
     data = manifest.to_json()
-    # Every field, except the judge's: a run without one is written as before judges existed.
-    assert "position" not in data and set(data["config"]) == set(RunConfig.model_fields) - {"judge", "judge_options"}
+    # Every field, except the judge's and the precision: a run without a judge or on the default
+    # fp32 path is written as before those settings existed.
+    assert "position" not in data and "matmul_path" not in data
+    assert set(data["config"]) == set(RunConfig.model_fields) - {"judge", "judge_options", "precision"}
     assert Manifest.model_validate(json.loads(json.dumps(data))) == manifest
     judged = manifest.model_copy(update={"config": manifest.config.model_copy(
         update={"judge": "openai", "judge_options": {"model": "m"}})})
     assert judged.to_json()["config"]["judge_options"] == {"model": "m"}
     assert Manifest.model_validate(json.loads(json.dumps(judged.to_json()))) == judged
+    fast = manifest.model_copy(update={"config": manifest.config.model_copy(update={"precision": "auto"}),
+                                       "matmul_path": "bf16"})
+    assert fast.to_json()["config"]["precision"] == "auto" and fast.to_json()["matmul_path"] == "bf16"
+    assert Manifest.model_validate(json.loads(json.dumps(fast.to_json()))) == fast

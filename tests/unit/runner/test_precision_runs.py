@@ -1,0 +1,50 @@
+"""`--precision` in runs: the path is resolved once, recorded in the manifest, handed to the
+learner and the backend; a default (fp32) run records nothing new."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tiny_runs import one_torch_thread, records, run_tiny, tiny_config, write_persona  # noqa: F401
+
+from sdpo import precision
+from simbench.errors import InputError
+from simbench.runner.parts import build_learner, generation_config
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_a_bf16_run_records_its_path_and_trains_on_it(tmp_path, smol_tokenizer):
+    config = tiny_config(write_persona(tmp_path, switch=2), precision="bf16", interactions=4)
+    run_dir = run_tiny(config, tmp_path / "run", smol_tokenizer).run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["matmul_path"] == "bf16" and manifest["config"]["precision"] == "bf16"
+    assert [u["skipped"] for u in records(run_dir, "updates")] == [False, False]
+
+
+def test_auto_records_what_it_resolved_to_and_fp32_records_nothing(tmp_path, smol_tokenizer):
+    persona = write_persona(tmp_path, switch=1)
+    auto = run_tiny(tiny_config(persona, precision="auto", interactions=2), tmp_path / "a", smol_tokenizer)
+    plain = run_tiny(tiny_config(persona, interactions=2), tmp_path / "p", smol_tokenizer)
+    manifest = json.loads((auto.run_dir / "manifest.json").read_text())
+    assert manifest["matmul_path"] == ("bf16" if precision.native_bf16() else "fp32")
+    plain_manifest = json.loads((plain.run_dir / "manifest.json").read_text())
+    assert "matmul_path" not in plain_manifest and "precision" not in plain_manifest["config"]
+
+
+def test_the_path_reaches_the_learner_and_the_generation_config(tmp_path, smol_tokenizer):
+    from tinymodels import make_tiny_llama
+    from simbench.runner.build import resolve_inputs
+
+    inputs = resolve_inputs(tiny_config(write_persona(tmp_path), precision="bf16"))
+    assert generation_config(inputs).matmul_path == "bf16"
+    learner = build_learner(inputs, make_tiny_llama(smol_tokenizer), smol_tokenizer, regenerate=None)
+    assert learner.updater.matmul_path == "bf16"
+
+
+def test_precision_is_not_a_learner_option(tmp_path, smol_tokenizer):
+    config = tiny_config(write_persona(tmp_path), learner_options={"matmul_precision": "bf16"})
+    with pytest.raises(InputError, match="use --precision"):
+        run_tiny(config, tmp_path / "run", smol_tokenizer)
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").rglob("*.jsonl"))
