@@ -324,16 +324,16 @@ def memory_run(interactions: int, model: str, max_new_tokens: int, threads: int,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main_job(precision: str) -> dict[str, Any]:
-    """The README's main job (`simbench run`, every default) on matmul path `precision`: wall
-    and CPU seconds of the run (model loading included) and its `concise` adherence curve."""
+def main_job(precision: str, **learner_options: Any) -> dict[str, Any]:
+    """The README's main job (`simbench run`, every other default) on matmul path `precision`:
+    wall and CPU seconds of the run (model loading included) and its `concise` adherence curve."""
     import tempfile
 
     from simbench.api import run
 
     with tempfile.TemporaryDirectory(prefix="simbench-main-job-") as scratch:
         wall, cpu = time.perf_counter(), time.process_time()
-        result = run(out=Path(scratch) / "run", precision=precision)
+        result = run(out=Path(scratch) / "run", precision=precision, learner_options=learner_options)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         curve: dict[int, list[bool]] = {}
         for record in _records(result.run_dir, "probes"):

@@ -16,6 +16,10 @@ from sdpo.precision import PATHS, bf16_weight_shadows
 from simbench.backends.base import BackendContext, Generation, GenerationRequest, with_system_prompt
 from simbench.errors import InputError
 
+# Decoding fewer rows than this stays fp32 on the bf16 path: converting every step's small
+# activations costs more than the halved weight reads save (benchmarks/PEERS.md: batch 1
+# 0.82x, batch 4 1.12x, batch 8 1.30x, batch 16 1.37x of fp32's tokens/s on AMX).
+BF16_DECODE_MIN_BATCH = 4
 END_OF_TURN = "<|im_end|>"  # ChatML's end-of-turn token (SmolLM2, Qwen): stops a reply
 
 
@@ -41,7 +45,7 @@ class GenerationConfig:
     """Requests decoded together."""
     matmul_path: str = "fp32"
     """"fp32", or "bf16": decode with bf16 copies of the frozen (LoRA-merged) weights, made
-    once per generate call (sdpo/precision.py); the vLLM backend ignores it."""
+    per batch of at least BF16_DECODE_MIN_BATCH requests (sdpo/precision.py); the vLLM backend ignores it."""
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -178,9 +182,11 @@ class HFBackend:
         modes = [(module, module.training) for module in self.model.modules()]
         self.model.eval()
         try:
-            with torch.no_grad(), merged_lora(self.model), bf16_weight_shadows(self.model, self.config.matmul_path):
+            with torch.no_grad(), merged_lora(self.model):
                 for batch in length_sorted_batches([len(p) for p in prompts], self.config.batch_size):
-                    outputs = self._generate_batch([prompts[i] for i in batch], [requests[i] for i in batch])
+                    path = self.config.matmul_path if len(batch) >= BF16_DECODE_MIN_BATCH else "fp32"
+                    with bf16_weight_shadows(self.model, path):
+                        outputs = self._generate_batch([prompts[i] for i in batch], [requests[i] for i in batch])
                     for i, output in zip(batch, outputs):
                         results[i] = output
         finally:

@@ -36,17 +36,18 @@ def test_report_states_the_ratio_against_trl_and_the_limits():
         "update": {"timings": {"simbench fp32": _t(4.0), "simbench bf16": _t(2.5), "TRL fp32": _t(4.0)},
                    "losses": {"simbench fp32": 0.67, "simbench bf16": 0.68, "TRL fp32": 0.67},
                    "quality": {"tokens": 720, "mean_abs_advantage": 0.22, "mean_gap": 0.01, "max_gap": 0.15}},
-        "decode": {"fp32 batch 16": {**_t(8.0), "tokens_per_second": 128.0},
+        "decode": {"fp32 batch 1": {**_t(2.6), "tokens_per_second": 24.6}, "fp32 batch 16": {**_t(8.0), "tokens_per_second": 128.0},
                    "bf16 batch 16": {**_t(5.0), "tokens_per_second": 204.8}},
         "llama_cpp": {**_t(0.7), "tokens_per_second": 91.0},
         "episode": {"fp32": {"seconds": 200, "cpu_seconds": 390, "run_seconds": 190, "passes": {0: [0, 16], 40: [12, 16]}},
-                    "bf16": {"seconds": 150, "cpu_seconds": 290, "run_seconds": 140, "passes": {0: [0, 16], 40: [11, 16]}}},
+                    "bf16, KL every 8": {"seconds": 150, "cpu_seconds": 290, "run_seconds": 140, "passes": {0: [0, 16], 40: [11, 16]}}},
     }
     text = render(results)
     assert "1.60x with `simbench bf16`, **met**" in text
     assert "| bf16 (oneDNN) | 1800 |" in text
     assert "27.0 GB/s" in text and "bf16 batch 16: 12.8 decode steps/s" in text
-    assert "Best hf arm vs llama.cpp at batch 1: 2.25x" in text
-    assert "0/16 / 12/16" in text and "bf16 vs fp32 on this machine: 1.36x" in text
+    assert "best batch-1 arm decodes at 0.27x llama.cpp's 91 tokens/s" in text
+    assert "`bf16 batch 16` gives 2.25x" in text
+    assert "0/16 / 12/16" in text and "`bf16, KL every 8` vs fp32 on this machine: 1.36x" in text
     results["update"]["timings"]["simbench bf16"] = _t(3.5)
     assert "1.14x with `simbench bf16`, **not met**" in render(results)
