@@ -48,3 +48,22 @@ def test_precision_is_not_a_learner_option(tmp_path, smol_tokenizer):
     with pytest.raises(InputError, match="use --precision"):
         run_tiny(config, tmp_path / "run", smol_tokenizer)
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").rglob("*.jsonl"))
+
+
+def test_bf16_decoding_starts_at_the_measured_batch_size(monkeypatch, smol_tokenizer):
+    from contextlib import nullcontext
+
+    from tinymodels import make_tiny_llama
+    from simbench.backends import hf
+    from simbench.backends.base import GenerationRequest
+
+    paths: list[str] = []
+    monkeypatch.setattr(hf, "bf16_weight_shadows", lambda model, path: paths.append(path) or nullcontext())
+    backend = hf.HFBackend(make_tiny_llama(smol_tokenizer), smol_tokenizer,
+                           hf.GenerationConfig(max_new_tokens=2, batch_size=8, matmul_path="bf16"))
+    chat = ({"role": "user", "content": "Hi"},)
+    backend.generate([GenerationRequest(messages=chat, seed=i) for i in range(hf.BF16_DECODE_MIN_BATCH - 1)])
+    backend.generate([GenerationRequest(messages=chat, seed=i) for i in range(hf.BF16_DECODE_MIN_BATCH)])
+    assert paths == ["fp32", "bf16"]
+    with pytest.raises(InputError, match="matmul_path"):
+        hf.GenerationConfig(matmul_path="fp16")
