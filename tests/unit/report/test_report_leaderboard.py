@@ -206,7 +206,8 @@ def test_resamples_count_the_adaptation_rows_the_full_sample_counts():
     assert pinned_adaptation({"adaptation": rows}, set()) == {"adaptation": None, "final": None}
 
 
-@pytest.mark.parametrize("folder", ["results/cpu-reference", "results/cpu-specificity", "results/cpu-flip"])
+@pytest.mark.parametrize("folder", ["results/cpu-reference", "results/cpu-specificity", "results/cpu-specificity-logit",
+                                    "results/cpu-flip"])
 def test_committed_leaderboards_hold_each_mean_inside_its_interval(folder):
     from simbench.paths import REPO_ROOT
 
