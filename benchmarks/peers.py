@@ -15,9 +15,9 @@ import argparse
 import json
 import shlex
 import statistics
-from dataclasses import replace
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -89,8 +89,7 @@ def memory_bandwidth(repeats: int, megabytes: int = 512) -> float:
 
 def update_arms(samples: list[Any], repeats: int, lr: float = 5e-4) -> dict[str, Any]:
     """simbench's step on both paths vs TRL's on both, same batch and starting weights."""
-    import torch
-
+    from bench_update import _lora_restore, _lora_snapshot
     from sdpo.config import SDPOConfig
     from sdpo.models import load_policy
     from sdpo.precision import bf16_matmuls
@@ -103,7 +102,7 @@ def update_arms(samples: list[Any], repeats: int, lr: float = 5e-4) -> dict[str,
             for name, settings in variants.items()}
     model, tokenizer = load_policy("smollm2-135m")
     peer = TRLStep(model, tokenizer, samples, lr=lr, generations=2)
-    starts = {path: {n: p.detach().clone() for n, p in u.parameters.items()} for path, u in ours.items()}
+    starts = {path: _lora_snapshot(u.model) for path, u in ours.items()}
     peer_start = peer.lora_state()
     first: dict[str, float] = {}
 
@@ -113,16 +112,14 @@ def update_arms(samples: list[Any], repeats: int, lr: float = 5e-4) -> dict[str,
             updater.steps = 1  # every step but the warm-up skips the KL where kl_every > 1
             record = updater.step(samples)
             first.setdefault(f"simbench {path}", record.loss)
-            with torch.no_grad():
-                for name, p in updater.parameters.items():
-                    p.copy_(starts[path][name])
+            _lora_restore(updater.model, starts[path])
             updater.optimizer.state.clear()
         return step
 
     def peer_step(path: str) -> Callable[[], Any]:
         def step() -> Any:
             with bf16_matmuls(path):
-                loss, _, _ = peer.step()
+                loss = peer.step()
             first.setdefault(f"TRL {path}", loss)
             peer.restore(peer_start)
         return step
@@ -134,12 +131,11 @@ def update_arms(samples: list[Any], repeats: int, lr: float = 5e-4) -> dict[str,
 
 
 def advantage_gap(exact: Any, fast: Any, samples: list[Any]) -> dict[str, float]:
-    """Per-token advantages and loss of the bf16 path against fp32 on the same weights."""
+    """Per-token advantages of the bf16 path against fp32's on the same weights."""
+    from sdpo.precision import bf16_matmuls
     from sdpo.scoring import hindsight_token_scores
 
     def scores(updater: Any) -> list[float]:
-        from sdpo.precision import bf16_matmuls
-
         with bf16_matmuls(updater.matmul_path):
             rows = hindsight_token_scores(updater.model, updater.tokenizer, samples)
         return [a for row in rows for a in row.advantages]

@@ -15,11 +15,11 @@ gradient clipping + the optimizer step, which is what one `SDPOUpdater.step` doe
 from __future__ import annotations
 
 import tempfile
-import time
 from typing import Any, Sequence
 
 import torch
 
+from bench_update import _lora_restore, _lora_snapshot
 from sdpo.hindsight import DEFAULT_HINDSIGHT_TEMPLATE, HindsightSample
 
 
@@ -73,10 +73,9 @@ class TRLStep:
     def _fixed_completions(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
         return prompt_ids, [list(c) for c in self.completions]
 
-    def step(self) -> tuple[float, float, float]:
-        """One update; returns (loss, wall seconds, process CPU seconds)."""
+    def step(self) -> float:
+        """One update (the caller times it); returns its loss."""
         trainer = self.trainer
-        wall, cpu = time.perf_counter(), time.process_time()
         trainer.model.train()
         loss = trainer.training_step(trainer.model, list(self.inputs), num_items_in_batch=None)
         params = [p for p in trainer.model.parameters() if p.requires_grad]
@@ -84,14 +83,11 @@ class TRLStep:
         trainer.optimizer.step()
         trainer.optimizer.zero_grad(set_to_none=True)
         trainer.model.eval()
-        return float(loss), time.perf_counter() - wall, time.process_time() - cpu
+        return float(loss)
 
     def lora_state(self) -> dict[str, torch.Tensor]:
-        return {n: p.detach().clone() for n, p in self.model.named_parameters() if p.requires_grad}
+        return _lora_snapshot(self.model)
 
     def restore(self, state: dict[str, torch.Tensor]) -> None:
-        with torch.no_grad():
-            for name, param in self.model.named_parameters():
-                if name in state:
-                    param.copy_(state[name])
+        _lora_restore(self.model, state)
         self.trainer.optimizer.state.clear()

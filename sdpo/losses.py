@@ -167,7 +167,7 @@ def full_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch
 def kl_from_logprobs(student_log: torch.Tensor, teacher_log: torch.Tensor) -> torch.Tensor:
     """`full_kl` from log-softmaxed (B, T, V) inputs, no gradient: (B, T, V) -> (B, T)."""
     with torch.no_grad():
-        return _kl(student_log.detach(), teacher_log.detach())
+        return _kl(student_log, teacher_log)
 
 
 def _kl(p_log: torch.Tensor, q_log: torch.Tensor) -> torch.Tensor:

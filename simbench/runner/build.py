@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sdpo import precision
 from simbench.backends import BACKENDS
 from simbench.config import RunConfig
 from simbench.errors import InputError
@@ -41,6 +42,8 @@ class Inputs:
     drift_texts: list[Prompt] = field(default_factory=list)
     judge: Any = None
     """The run's judge (simbench.judge.Judge) when `--judge` names one; built without a request."""
+    matmul_path: str = "fp32"
+    """What `--precision` resolves to on this machine and device ("fp32" or "bf16"), once."""
 
     @property
     def interactions(self) -> int:
@@ -122,6 +125,7 @@ def resolve_inputs(config: RunConfig) -> Inputs:
         general=general[: config.general_questions],
         drift_texts=load_drift_texts(),
         judge=judge,
+        matmul_path=precision.resolve(config.precision, config.device),
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sdpo import precision
 from sdpo.errors import ModelNotFoundError, SDPOError
 from sdpo.models import load_policy
 from simbench.backends import BACKENDS
@@ -35,12 +34,6 @@ def load_model(name: str, device: str) -> tuple[Any, Any]:
         raise PolicyError(str(exc)) from None
 
 
-def matmul_path(config: Any) -> str:
-    """The matmul path ("fp32" or "bf16") the run's `--precision` resolves to on its device
-    (RunConfig already refused bf16 off the CPU)."""
-    return precision.resolve(config.precision, config.device)
-
-
 def generation_config(inputs: Inputs) -> Any:
     config = inputs.config
     return GenerationConfig(
@@ -48,7 +41,7 @@ def generation_config(inputs: Inputs) -> Any:
         temperature=config.temperature,
         top_p=config.top_p,
         batch_size=max(config.generation_batch_size, config.batch_size),
-        matmul_path=matmul_path(config),
+        matmul_path=inputs.matmul_path,
     )
 
 
@@ -56,7 +49,7 @@ def build_learner(inputs: Inputs, model: Any, tokenizer: Any, regenerate: Callab
     config = inputs.config
     context = LearnerContext(model=model, tokenizer=tokenizer, seed=config.seed,
                              options=dict(config.learner_options), regenerate=regenerate,
-                             matmul_path=matmul_path(config))
+                             matmul_path=inputs.matmul_path)
     try:
         return LEARNERS.get(config.learner).from_config(context)
     except (TypeError, ValueError) as exc:

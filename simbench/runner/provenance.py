@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sdpo.precision import cpu_flags as read_cpu_flags
-from sdpo.precision import resolve as resolve_precision
 from simbench import __version__
 from simbench.learners.unrelated import ALIASES, feedback_of
 from simbench.logs.schema import Manifest, PersonaProvenance, PhaseInfo, PoolProvenance, PromptsProvenance
@@ -83,7 +82,7 @@ def manifest_for(inputs: Any) -> Manifest:
         learner_alias_of=ALIASES.get(inputs.config.learner),
         judge=inputs.judge.identity() if inputs.judge is not None else None,
         # Recorded once a run chose a path; default-path (fp32) manifests stay as they were.
-        matmul_path=None if inputs.config.precision == "fp32" else resolve_precision(inputs.config.precision, inputs.config.device),
+        matmul_path=None if inputs.config.precision == "fp32" else inputs.matmul_path,
         model=inputs.config.model,
         user=inputs.config.user,
         seed=inputs.config.seed,
