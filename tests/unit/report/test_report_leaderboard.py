@@ -207,7 +207,7 @@ def test_resamples_count_the_adaptation_rows_the_full_sample_counts():
 
 
 @pytest.mark.parametrize("folder", ["results/cpu-reference", "results/cpu-specificity", "results/cpu-specificity-logit",
-                                    "results/cpu-flip"])
+                                    "results/cpu-flip", "results/cpu-flip-logit"])
 def test_committed_leaderboards_hold_each_mean_inside_its_interval(folder):
     from simbench.paths import REPO_ROOT
 
