@@ -324,21 +324,26 @@ def memory_run(interactions: int, model: str, max_new_tokens: int, threads: int,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main_job(precision: str, **learner_options: Any) -> dict[str, Any]:
-    """The README's main job (`simbench run`, every other default) on matmul path `precision`:
-    wall and CPU seconds of the run (model loading included) and its `concise` adherence curve."""
+def main_job(precision: str, backend: str = "hf", **learner_options: Any) -> dict[str, Any]:
+    """The README's main job (`simbench run`, every other default) on matmul path `precision`
+    and generation `backend`: wall and CPU seconds of the run (model loading included) and its
+    `concise` adherence curve."""
     import tempfile
 
     from simbench.api import run
 
     with tempfile.TemporaryDirectory(prefix="simbench-main-job-") as scratch:
         wall, cpu = time.perf_counter(), time.process_time()
-        result = run(out=Path(scratch) / "run", precision=precision, learner_options=learner_options)
+        result = run(out=Path(scratch) / "run", precision=precision, backend=backend,
+                     learner_options=learner_options)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         curve: dict[int, list[bool]] = {}
         for record in _records(result.run_dir, "probes"):
             passed = record["checks"]["concise"]["passed"]
             curve.setdefault(record["t"], []).append(bool(passed))
+        stages = stage_seconds(result.run_dir)
+        stages["drift"] = sum(r.get("seconds") or 0.0 for r in _records(result.run_dir, "drift"))
     return {"seconds": wall, "cpu_seconds": cpu, "run_seconds": result.seconds, "status": str(result.status),
+            "stages": {k: round(v, 2) for k, v in stages.items()},
             "curve": {t: sum(v) / len(v) for t, v in sorted(curve.items())},
             "passes": {t: [sum(v), len(v)] for t, v in sorted(curve.items())}}

@@ -150,13 +150,15 @@ def decode_arms(batches: tuple[int, ...], new_tokens: int, repeats: int) -> dict
     """Tokens/s of the hf backend per batch size and path (exactly `new_tokens` per request)."""
     from sdpo.adapters import attach_lora
     from sdpo.config import SDPOConfig
-    from sdpo.models import load_policy
+    from sdpo.models import gguf_source, load_policy
     from simbench.backends.base import GenerationRequest
     from simbench.backends.hf import GenerationConfig, HFBackend
     from simbench.prompts import load_prompts
 
+    llama_backend = _llama_backend()
     model, tokenizer = load_policy("smollm2-135m")
     model = attach_lora(model, SDPOConfig())  # as in a run: LoRA merged for every generate call
+    trained_lora(model)  # B != 0, so the llama.cpp arm serves (and pays for) a real adapter
     prompts = [p.text for p in load_prompts("builtin:train")]
     out: dict[str, Any] = {}
     for batch in batches:
@@ -165,9 +167,34 @@ def decode_arms(batches: tuple[int, ...], new_tokens: int, repeats: int) -> dict
         for path in ("fp32", "bf16"):
             config = GenerationConfig(max_new_tokens=new_tokens, stop_token_ids=(), batch_size=batch, matmul_path=path)
             arms[f"{path} batch {batch}"] = (lambda b: lambda: b.generate(requests))(HFBackend(model, tokenizer, config))
+        if llama_backend is not None:
+            config = GenerationConfig(max_new_tokens=new_tokens, stop_token_ids=(), batch_size=batch)
+            backend = llama_backend(gguf_source("smollm2-135m"), model, tokenizer, config)
+            arms[f"llama-cpp backend batch {batch}"] = (lambda b: lambda: b.generate(requests))(backend)
         for name, t in interleaved(arms, repeats).items():
             out[name] = {**t, "tokens_per_second": batch * new_tokens / t["median"]}
     return out
+
+
+def trained_lora(model: Any, std: float = 0.01) -> None:
+    """Give a fresh adapter's B factors seeded values (a trained adapter's magnitude)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+
+
+def _llama_backend() -> Any:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return None
+    from simbench.backends.llamacpp import LlamaCppBackend
+
+    return LlamaCppBackend
 
 
 def llama_cpp_decode(new_tokens: int, repeats: int, threads: int) -> dict[str, Any] | None:
@@ -230,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.episode:
         log("main job: fp32, then bf16 with the KL every 8 steps")
         results["episode"] = {"fp32": main_job("fp32"), "bf16, KL every 8": main_job("bf16", kl_every=8)}
+        if _llama_backend() is not None:
+            log("main job on --backend llama-cpp: fp32, then bf16 with the KL every 8 steps")
+            results["episode"].update({
+                "llama-cpp backend, fp32": main_job("fp32", backend="llama-cpp"),
+                "llama-cpp backend, bf16, KL every 8": main_job("bf16", backend="llama-cpp", kl_every=8)})
     results["wall_seconds"] = time.perf_counter() - started
     args.output.write_text(render(results))
     (args.output.with_suffix(".json")).write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -21,7 +21,7 @@ from sdpo.cache import CACHE_MARKER, cache_root, ensure_folder
 from sdpo.errors import ModelNotFoundError
 
 __all__ = ["CACHE_MARKER", "KNOWN_MODELS", "cache_root", "check_available", "ensure_cached", "ensure_folder",
-           "load_policy", "load_tokenizer", "resolve_model_folder"]
+           "gguf_source", "load_policy", "load_tokenizer", "resolve_model_folder"]
 
 @dataclass(frozen=True)
 class GGUFSource:
@@ -115,6 +115,19 @@ def resolve_model_folder(name_or_path: str, cache_dir: str | Path | None = None)
     if path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1:
         raise ModelNotFoundError(name_or_path, "no such model folder", _known_hint())
     return _hub_cache_folder(name_or_path)
+
+
+def gguf_source(name_or_path: str) -> Path | None:
+    """The GGUF file `name_or_path` is loaded from (a known short name or a `.gguf` path), or
+    None for models that have none here (folders, hub ids, presets with a merged adapter)."""
+    if name_or_path in KNOWN_MODELS:
+        return _gguf_path(name_or_path, KNOWN_MODELS[name_or_path])
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelNotFoundError(name_or_path, "no such GGUF file")
+        return path
+    return None
 
 
 def check_available(name_or_path: str, cache_dir: str | Path | None = None) -> None:

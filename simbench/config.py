@@ -32,7 +32,7 @@ class RunConfig(BaseModel):
     model: str = Field(
         DEFAULTS["model"], description="Policy model: `smollm2-135m`, a local folder or a HF id."
     )
-    backend: str = Field(DEFAULTS["backend"], description="Generation backend: `hf` or `vllm` (GPU).")
+    backend: str = Field(DEFAULTS["backend"], description="Generation backend: `hf`, `llama-cpp` (CPU, GGUF models) or `vllm` (GPU).")
     device: str = Field(DEFAULTS["device"], description="Torch device for the policy: cpu, cuda, cuda:N.")
     user: str = Field(DEFAULTS["user"], description="User simulator: `rules`, `openai` or `local`.")
     user_options: dict[str, Any] = Field(

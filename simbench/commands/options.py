@@ -29,7 +29,7 @@ def _setting(help_text: str, field: str | None = None) -> Any:
 
 Model = Annotated[Optional[str], _setting("Policy model: a short name, a folder or a HF id", "model")]
 User = Annotated[Optional[str], _setting("User simulator: rules | openai | local", "user")]
-Backend = Annotated[Optional[str], _setting("Generation backend: hf | vllm", "backend")]
+Backend = Annotated[Optional[str], _setting("Generation backend: hf | llama-cpp | vllm", "backend")]
 Device = Annotated[Optional[str], _setting("Torch device", "device")]
 Interactions = Annotated[Optional[int], _setting("Episode length (default: the persona's).")]
 Turns = Annotated[Optional[int], _setting("User follow-ups per interaction", "turns")]

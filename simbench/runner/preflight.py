@@ -15,6 +15,7 @@ from typing import Any
 
 from sdpo.errors import ModelNotFoundError
 from sdpo.models import check_available
+from simbench.backends import BACKENDS
 from simbench.errors import InputError
 from simbench.learners import LEARNERS
 from simbench.learners.base import LearnerContext
@@ -107,10 +108,19 @@ def check_learner_options(learner: str, options: dict[str, Any], seed: int) -> N
         raise InputError("--learner-option", f"{learner}: {exc}") from None
 
 
+def check_backend_settings(backend: str, model: str, device: str) -> None:
+    """A backend with requirements on --model/--device (an optional `check_settings` hook,
+    e.g. llama-cpp's GGUF-only, CPU-only) states them before any model loads."""
+    check = getattr(BACKENDS.get(backend), "check_settings", None)
+    if check is not None:
+        check(model, device)
+
+
 def preflight(inputs: Any) -> None:
     """Every check of a run's settings that needs no model (in order of cost)."""
     config = inputs.config
     check_learner_options(config.learner, dict(config.learner_options), config.seed)
     check_device(config.device)
     check_model_available(config.model)
+    check_backend_settings(config.backend, config.model, config.device)
     check_user(inputs)

@@ -103,6 +103,8 @@ FLAG_CASES = [
     (["run", "--probe-prompts", "10000"], "--probe-prompts", ["10000 requested", "probe pool has"]),
     (["run", "--learner", "sdpo-tokn"], "--learner", ["unknown learner 'sdpo-tokn'", "did you mean 'sdpo-token'?"]),
     (["run", "--backend", "hff"], "--backend", ["unknown policy backend 'hff'", "did you mean 'hf'?"]),
+    (["run", "--backend", "llama-cpp", "--model", "smollm2-135m-fr"], "--model",
+     ["--backend llama-cpp needs a GGUF model", "'smollm2-135m-fr' is not one"]),
     (["run", "--user", "openaii"], "--user", ["unknown user simulator 'openaii'", "did you mean 'openai'?"]),
     (["run", "--persona", "concize"], "--persona 'concize'", ["no such persona", "did you mean 'concise'?"]),
     (["run", "--learner-option", "lr"], "--learner-option", ["expected KEY=VALUE", "'lr'"]),
