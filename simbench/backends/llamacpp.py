@@ -18,6 +18,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
+from sdpo.errors import ModelNotFoundError
+from sdpo.gguf_lora import lora_tensors, write_lora_gguf
+from sdpo.models import gguf_source
 from simbench.backends.base import BackendContext, Generation, GenerationRequest
 from simbench.backends.hf import (
     GenerationConfig,
@@ -46,9 +51,6 @@ def import_llama_cpp() -> Any:
 
 def gguf_for(model_name: str) -> Path:
     """The GGUF file behind `--model` (a known short name or a .gguf path), or an InputError."""
-    from sdpo.errors import ModelNotFoundError
-    from sdpo.models import gguf_source
-
     try:
         path = gguf_source(model_name)
     except ModelNotFoundError as exc:
@@ -150,8 +152,6 @@ class _Engine:
     def decode(self, tokens: Sequence[tuple[int, int, int, bool]]) -> Any:
         """Run (token, position, sequence, wants_logits) rows; returns the logits of the rows
         that want them, in order, as a float32 (n, vocab) numpy array."""
-        import numpy as np
-
         batch, outputs = self.batch, []
         for start in range(0, len(tokens), self.capacity):
             chunk = tokens[start : start + self.capacity]
@@ -223,8 +223,6 @@ class LlamaCppBackend:
     def sync_adapter(self) -> None:
         """Serve the policy's current LoRA: re-export and swap only when a factor changed."""
         import torch
-
-        from sdpo.gguf_lora import lora_tensors, write_lora_gguf
 
         current = [p.detach() for n, p in self.policy.named_parameters() if "lora_" in n]
         if self._served is not None and len(current) == len(self._served) and all(
