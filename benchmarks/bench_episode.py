@@ -173,7 +173,8 @@ def _records(run_dir: Path, name: str) -> list[dict[str, Any]]:
 
 
 def stage_seconds(run_dir: Path) -> dict[str, float]:
-    """Total seconds by stage from the logs: generate, user, update (+ step), probe.
+    """Total seconds by stage from the logs: generate, user, update (+ step), probe, drift
+    (scoring the fixed general texts at each probe point; runs without drift.jsonl: 0).
 
     A probe's records carry each prompt's share of the probe call, which also answered the
     general questions (no `seconds` field): the share is multiplied by both counts.
@@ -193,6 +194,8 @@ def stage_seconds(run_dir: Path) -> dict[str, float]:
         probes[record["t"]].append(record["seconds"])
     for t, shares in probes.items():
         totals["probe"] += shares[0] * (len(shares) + general[t])
+    if (run_dir / "drift.jsonl").exists():
+        totals["drift"] = sum(r.get("seconds") or 0.0 for r in _records(run_dir, "drift"))
     return dict(totals)
 
 
@@ -342,7 +345,6 @@ def main_job(precision: str, backend: str = "hf", **learner_options: Any) -> dic
             passed = record["checks"]["concise"]["passed"]
             curve.setdefault(record["t"], []).append(bool(passed))
         stages = stage_seconds(result.run_dir)
-        stages["drift"] = sum(r.get("seconds") or 0.0 for r in _records(result.run_dir, "drift"))
     return {"seconds": wall, "cpu_seconds": cpu, "run_seconds": result.seconds, "status": str(result.status),
             "stages": {k: round(v, 2) for k, v in stages.items()},
             "curve": {t: sum(v) / len(v) for t, v in sorted(curve.items())},

@@ -46,3 +46,16 @@ def make_tiny_llama(tokenizer, seed: int = 0, layers: int = 2, hidden: int = 64)
     model = LlamaForCausalLM(config)
     model.eval()
     return model
+
+
+def set_lora_b(model, std: float, seed: int = 0, only: str = "") -> None:
+    """Seeded N(0, std) values for the LoRA B factors whose names contain `only` (zero for the
+    rest, and for all of them at std 0): a fresh adapter has B = 0 and changes nothing."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                wanted = std and only in name
+                param.copy_(torch.randn(param.shape, generator=generator) * std if wanted else torch.zeros_like(param))

@@ -3,7 +3,9 @@
 A backend is one class: `preflight()` fails fast (before any model loads) when it cannot run
 here, `from_config(context)` builds it for a run, and `generate` answers a batch of chats with
 the policy's current weights: read in process from `context.policy`, or loaded out of process
-from the folder `context.adapter_dir()` names after each update.
+from the folder `context.adapter_dir()` names after each update. A backend that only suits some
+models or devices may add `check_settings(model_name, device)`, which preflight calls before
+any model loads (llama-cpp: GGUF models on the CPU).
 """
 
 from __future__ import annotations

@@ -92,9 +92,7 @@ class _Engine:
         if self.ctx is not None and seqs <= self.seqs and cells <= self.cells:
             return
         lib = self.lib
-        if self.ctx is not None:
-            lib.llama_batch_free(self.batch)
-            lib.llama_free(self.ctx)
+        self._free_context()
         params = lib.llama_context_default_params()
         self.seqs, self.cells = max(seqs, self.seqs), max(1 << (max(cells, self.cells) - 1).bit_length(), 256)
         # One KV stream per sequence (not one unified pool): each token's attention then reads
@@ -111,24 +109,27 @@ class _Engine:
         if self.adapter is not None:
             self.use_adapter(self.adapter)
 
+    def _free_context(self) -> None:
+        if self.ctx is not None:
+            self.lib.llama_batch_free(self.batch)
+            self.lib.llama_free(self.ctx)
+            self.ctx = None
+
     def close(self) -> None:
         """Free the context, batch, adapter and model (idempotent)."""
-        lib = self.lib
-        if self.ctx is not None:
-            lib.llama_batch_free(self.batch)
-            lib.llama_free(self.ctx)
-            self.ctx = None
+        self._free_context()
         if self.adapter is not None:
-            lib.llama_adapter_lora_free(self.adapter)
+            self.lib.llama_adapter_lora_free(self.adapter)
             self.adapter = None
         if self.model:
-            lib.llama_model_free(self.model)
+            self.lib.llama_model_free(self.model)
             self.model = None
 
     def use_adapter(self, adapter: Any) -> None:
-        """Serve `adapter` (a loaded llama_adapter_lora, or None for the base weights)."""
+        """Serve `adapter` (a loaded llama_adapter_lora, or None for the base weights); the
+        engine owns it from now on and frees the one it served before."""
         lib = self.lib
-        self.adapter = adapter
+        old, self.adapter = self.adapter, adapter
         if adapter is None:
             status = lib.llama_set_adapters_lora(self.ctx, None, 0, None)
         else:
@@ -136,6 +137,8 @@ class _Engine:
             status = lib.llama_set_adapters_lora(self.ctx, adapters, 1, (ctypes.c_float * 1)(1.0))
         if status != 0:
             raise PolicyError(f"--backend llama-cpp: llama.cpp refused the LoRA adapter (status {status})")
+        if old is not None and old is not adapter:
+            lib.llama_adapter_lora_free(old)
 
     def load_adapter(self, path: Path) -> Any:
         adapter = self.lib.llama_adapter_lora_init(self.model, str(path).encode())
@@ -177,17 +180,18 @@ class LlamaCppBackend:
         import_llama_cpp()
 
     @classmethod
-    def check_settings(cls, model_name: str, device: str) -> None:
-        """The run's --model and --device suit this backend (called before any model loads)."""
+    def check_settings(cls, model_name: str, device: str) -> Path:
+        """The GGUF file of the run's --model, if --model and --device suit this backend
+        (called before any model loads)."""
         if device != "cpu":
             raise InputError("--device", f"--backend llama-cpp runs on the CPU, not {device!r}",
                              "use --device cpu, or --backend hf/vllm")
-        gguf_for(model_name)
+        return gguf_for(model_name)
 
     @classmethod
     def from_config(cls, context: BackendContext) -> "LlamaCppBackend":
-        cls.check_settings(context.model_name, context.device)
-        return cls(gguf_for(context.model_name), context.policy, context.tokenizer, context.generation)
+        gguf = cls.check_settings(context.model_name, context.device)
+        return cls(gguf, context.policy, context.tokenizer, context.generation)
 
     def __init__(self, gguf: Path, policy: Any, tokenizer: Any, config: GenerationConfig | None = None,
                  threads: int | None = None) -> None:
@@ -224,12 +228,12 @@ class LlamaCppBackend:
         """Serve the policy's current LoRA: re-export and swap only when a factor changed."""
         import torch
 
-        current = [p.detach() for n, p in self.policy.named_parameters() if "lora_" in n]
+        named = [(n, p.detach()) for n, p in self.policy.named_parameters() if "lora_" in n]
+        current = [p for _, p in named]
         if self._served is not None and len(current) == len(self._served) and all(
                 torch.equal(a, b) for a, b in zip(current, self._served)):
             return
-        old = self.engine.adapter
-        if not current or all(not bool(p.any()) for n, p in self.policy.named_parameters() if "lora_B" in n):
+        if all(not bool(p.any()) for n, p in named if "lora_B" in n):
             adapter = None  # no adapter, or B = 0 (a fresh one): the base weights exactly, faster
         else:
             config = getattr(self.policy, "config", None)
@@ -239,8 +243,6 @@ class LlamaCppBackend:
             adapter = self.engine.load_adapter(path)
             path.unlink()
         self.engine.use_adapter(adapter)
-        if old is not None:
-            self.engine.lib.llama_adapter_lora_free(old)
         self._served = [p.clone() for p in current]
         self.swaps += 1
 

@@ -19,6 +19,7 @@ from simbench.backends.base import GenerationRequest
 from simbench.backends.hf import GenerationConfig, chat_prompt_ids
 from simbench.errors import InputError
 from tests.integration.conftest import _missing
+from tinymodels import set_lora_b
 
 pytestmark = pytest.mark.slow
 
@@ -74,12 +75,7 @@ def _llama_last_logits(backend) -> np.ndarray:
 
 
 def _set_lora_b(model, std: float, only: str = "") -> None:
-    generator = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                wanted = std and only in name
-                param.copy_(torch.randn(param.shape, generator=generator) * std if wanted else torch.zeros_like(param))
+    set_lora_b(model, std, seed=3, only=only)
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:

@@ -122,6 +122,13 @@ def test_stage_seconds_charges_a_probe_share_to_general_questions_too(tmp_path):
     assert overhead_share(stages, 11.0) == pytest.approx(0.1 / 11.0)
 
 
+def test_stage_seconds_totals_drift_scoring_when_the_run_logged_it(tmp_path):
+    for name in ("interactions", "updates", "probes", "general"):
+        _write(tmp_path, name, [])
+    _write(tmp_path, "drift", [{"t": 0, "seconds": 0.25}, {"t": 8, "seconds": 0.5}])
+    assert stage_seconds(tmp_path) == pytest.approx({"drift": 0.75})
+
+
 def test_malloc_in_use_counts_a_live_allocation():
     before = malloc_in_use_mb()
     if before is None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from sdpo.adapters import attach_lora
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError
 from sdpo.gguf_lora import lora_tensors, rope_permute, write_lora_gguf
+from tinymodels import set_lora_b
 
 
 @pytest.mark.parametrize("heads, kv_heads", [(4, 4), (4, 2)])
@@ -30,10 +30,7 @@ def test_rope_permute_inverts_transformers_gguf_loader(heads: int, kv_heads: int
 
 def _lora_model(tiny_model, targets=("q_proj", "k_proj", "v_proj", "o_proj")):
     model = attach_lora(tiny_model, SDPOConfig(lora_r=4, lora_alpha=8, target_modules=targets, seed=0))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.1)
+    set_lora_b(model, 0.1)
     return model
 
 
