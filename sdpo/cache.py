@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from sdpo.files import umask_modes
+
 # Written last into a cache folder: its presence means the folder is complete.
 CACHE_MARKER = "sdpo-cache.json"
 
@@ -36,9 +38,9 @@ def ensure_folder(name: str, root: Path, write: Callable[[Path], None]) -> Path:
         return target
     root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=root))
-    scratch.chmod(0o755)  # mkdtemp makes it private; the cache is meant to be shared
     try:
         write(scratch)
+        umask_modes(scratch)  # mkdtemp makes it private; the cache is meant to be shared
         if target.exists():
             # Left by an older crash without the marker: it was never complete.
             if (target / CACHE_MARKER).is_file():

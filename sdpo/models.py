@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import struct
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,8 @@ from sdpo import presets
 from sdpo.cache import CACHE_MARKER, cache_root, ensure_folder
 from sdpo.errors import ModelNotFoundError
 
-__all__ = ["CACHE_MARKER", "KNOWN_MODELS", "cache_root", "check_available", "ensure_cached", "ensure_folder",
-           "gguf_source", "load_policy", "load_tokenizer", "resolve_model_folder"]
+__all__ = ["CACHE_MARKER", "KNOWN_MODELS", "cache_root", "check_available", "check_gguf_header", "ensure_cached",
+           "ensure_folder", "gguf_source", "load_policy", "load_tokenizer", "resolve_model_folder"]
 
 @dataclass(frozen=True)
 class GGUFSource:
@@ -105,11 +106,11 @@ def resolve_model_folder(name_or_path: str, cache_dir: str | Path | None = None)
     if name_or_path in presets.KNOWN_PRESETS:
         base = resolve_model_folder(presets.KNOWN_PRESETS[name_or_path].base, cache_dir)
         return str(presets.ensure_merged(name_or_path, Path(base), root))
-    path = Path(name_or_path).expanduser()
+    path = _usable_path(name_or_path)
     if path.suffix == ".gguf":
         if not path.is_file():
             raise ModelNotFoundError(name_or_path, "no such GGUF file")
-        return str(ensure_cached(_gguf_cache_name(path), path, root))
+        return str(ensure_cached(_gguf_cache_name(path), check_gguf_header(name_or_path, path), root))
     if path.is_dir():
         return str(path)
     if path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1:
@@ -122,12 +123,23 @@ def gguf_source(name_or_path: str) -> Path | None:
     None for models that have none here (folders, hub ids, presets with a merged adapter)."""
     if name_or_path in KNOWN_MODELS:
         return _gguf_path(name_or_path, KNOWN_MODELS[name_or_path])
-    path = Path(name_or_path).expanduser()
+    path = _usable_path(name_or_path)
     if path.suffix == ".gguf":
         if not path.is_file():
             raise ModelNotFoundError(name_or_path, "no such GGUF file")
-        return path
+        return check_gguf_header(name_or_path, path)
     return None
+
+
+def _usable_path(name_or_path: str) -> Path:
+    """`name_or_path` as a path, refused when the file system cannot even look it up (a name
+    longer than NAME_MAX, a path beyond PATH_MAX): `Path.is_dir` raises rather than answers."""
+    path = Path(name_or_path).expanduser()
+    try:
+        path.exists()
+    except OSError as exc:
+        raise ModelNotFoundError(name_or_path, f"is not a usable path ({exc.strerror or exc})") from None
+    return path
 
 
 def check_available(name_or_path: str, cache_dir: str | Path | None = None) -> None:
@@ -136,16 +148,17 @@ def check_available(name_or_path: str, cache_dir: str | Path | None = None) -> N
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     if name_or_path in KNOWN_MODELS:
         if not (root / name_or_path / CACHE_MARKER).is_file():
-            _gguf_path(name_or_path, KNOWN_MODELS[name_or_path])
+            check_gguf_header(name_or_path, _gguf_path(name_or_path, KNOWN_MODELS[name_or_path]))
         return
     if name_or_path in presets.KNOWN_PRESETS:
         presets.adapter_folder(name_or_path)
         check_available(presets.KNOWN_PRESETS[name_or_path].base, cache_dir)
         return
-    path = Path(name_or_path).expanduser()
+    path = _usable_path(name_or_path)
     if path.suffix == ".gguf":
         if not path.is_file():
             raise ModelNotFoundError(name_or_path, "no such GGUF file")
+        check_gguf_header(name_or_path, path)
         return
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -208,6 +221,34 @@ def _gguf_path(name: str, source: GGUFSource) -> Path:
     path = Path(list(spec.submodule_search_locations)[0]) / source.filename
     if not path.is_file():
         raise ModelNotFoundError(name, f"{source.filename} missing from {path.parent}", source.install)
+    return path
+
+
+GGUF_MAGIC = b"GGUF"
+GGUF_HEADER = struct.Struct("<4sIQQ")  # magic, version, tensor count, metadata key/value count
+
+
+def check_gguf_header(name: str, path: Path) -> Path:
+    """`path` if it starts like a GGUF file (the magic, a version, and both counts: 24 bytes);
+    otherwise a `ModelNotFoundError`, so a renamed or truncated file fails before any work
+    instead of inside the dequantiser or llama.cpp after the run folder exists."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(GGUF_HEADER.size)
+    except OSError as err:
+        raise ModelNotFoundError(name, f"cannot be read ({err.strerror or err})") from None
+    if head[:4] != GGUF_MAGIC:
+        raise ModelNotFoundError(name, f"not a GGUF file (starts with {head[:4]!r}, not {GGUF_MAGIC!r})",
+                                 "pass a .gguf model file or a model folder")
+    if len(head) < GGUF_HEADER.size:
+        raise ModelNotFoundError(name, f"GGUF header truncated ({len(head)} of {GGUF_HEADER.size} bytes)",
+                                 "the file is incomplete: download it again")
+    _, version, tensors, keys = GGUF_HEADER.unpack(head)
+    # a plausible header: known versions are 1-3; a count beyond 2**32 is a corrupt (or
+    # byte-swapped) file that would make the loader allocate without limit
+    if not 1 <= version < 2**16 or tensors >= 2**32 or keys >= 2**32:
+        raise ModelNotFoundError(name, f"GGUF header is corrupt (version {version}, {tensors} tensors, "
+                                 f"{keys} metadata keys)", "the file is damaged: download it again")
     return path
 
 

@@ -8,6 +8,7 @@ training writes its JSONL log one line per step, so a crash keeps everything don
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 from sdpo.adapters import save_adapter
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError, SampleError
+from sdpo.files import write_replacing
 from sdpo.hindsight import HindsightSample, end_of_turn_id
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -99,6 +101,11 @@ def validate_conversation(value: Any) -> list[dict[str, str]]:
             raise ValueError(f"{where}: 'content' must be a string, got {type(content).__name__}")
         if not content.strip():
             raise ValueError(f"{where}: empty 'content'")
+        try:
+            content.encode("utf-8")  # a lone \ud800 escape parses, then crashes the writer
+        except UnicodeEncodeError as err:
+            bad = f"\\u{ord(content[err.start]):04x}"
+            raise ValueError(f"{where}: 'content' holds a lone surrogate ({bad}), not valid Unicode") from None
         messages.append({"role": role, "content": content})
     return messages
 
@@ -195,6 +202,8 @@ def _decode_json(raw: bytes | str, first: bool) -> Any:
     except RecursionError:
         # A line nested thousands deep: no conversation is, and the parser would overflow.
         raise ValueError("JSON nested too deeply") from None
+    except ValueError:  # Python's int-conversion limit, raised as a bare ValueError
+        raise ValueError("integer with more than 4300 digits") from None
 
 
 # ---------------------------------------------------------------------------- text -> token ids
@@ -278,7 +287,9 @@ def distill(
     updater = SDPOUpdater(model, tokenizer, config or SDPOConfig())
     records: list[dict[str, Any]] = []
     log_path = out / LOG_FILE
-    with log_path.open("w", encoding="utf-8") as log:
+    # Never through a link planted in a shared output folder (a dangling one would create its target).
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    with os.fdopen(log_fd, "w", encoding="utf-8") as log:
         for epoch, indices in order:
             record = updater.step([samples[i] for i in indices])
             line = {
@@ -330,4 +341,4 @@ def write_manifest(out: Path, result: DistillResult, config: Any, batch_size: in
         "checkpoint": str(result.checkpoint_path),
         "training_log": str(result.log_path),
     }
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_replacing(out / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")

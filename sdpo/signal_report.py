@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from sdpo.files import write_replacing
 from sdpo.signal import SIGNAL_FORMAT, CaseSignal, SignalSummary, preference_line, summarise, summary_line
 
 # RdBu ends, as in the PNGs: red = the follow-up made the token less likely, blue = more likely.
@@ -250,29 +251,30 @@ def write_report(
     (out / "heatmaps").mkdir(parents=True, exist_ok=True)
     summary = summary or summarise(cases)
     signals = out / "signal.json"
-    signals.write_text(
+    # Replacing writes: a symbolic link planted at any output name is replaced, not followed.
+    write_replacing(
+        signals,
         json.dumps({"format": SIGNAL_FORMAT, "meta": meta, "cases": [c.to_dict() for c in cases]}, ensure_ascii=False)
         + "\n",
-        encoding="utf-8",
     )
     summary_file = out / "summary.json"
     lines = [summary_line(summary)] + [preference_line(k, v) for k, v in summary.by_preference.items()]
-    summary_file.write_text(
+    write_replacing(
+        summary_file,
         json.dumps({"meta": meta, "summary": summary.to_dict(), "lines": lines}, indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8",
     )
     cap = colour_cap(cases)
     images: dict[int | str, bytes] = {"overview": overview_png(cases)}
     overview = out / "overview.png"
-    overview.write_bytes(images["overview"])
+    write_replacing(overview, images["overview"])
     heatmaps = []
     for index, case in enumerate(cases):
         images[index] = case_heatmap_png(case, cap)
         path = out / "heatmaps" / f"{file_stem(index, case.id)}.png"
-        path.write_bytes(images[index])
+        write_replacing(path, images[index])
         heatmaps.append(path)
     page = out / "signal.html"
-    page.write_text(render_html(cases, summary, meta, images), encoding="utf-8")
+    write_replacing(page, render_html(cases, summary, meta, images))
     return ReportPaths(signals, summary_file, page, overview, heatmaps)
 
 

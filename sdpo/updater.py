@@ -24,6 +24,7 @@ from sdpo import __version__, losses
 from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
 from sdpo.config import SDPOConfig
 from sdpo.errors import CheckpointError
+from sdpo.files import umask_modes
 from sdpo.hindsight import (
     HindsightContexts,
     HindsightSample,
@@ -232,6 +233,7 @@ class SDPOUpdater:
                 "config": self.config.to_dict(),
             }
             (scratch / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+            umask_modes(scratch)  # mkdtemp's 0700 (and safetensors' 0600) would hide it from others
             _replace_folder(scratch, target)
         finally:
             if scratch.exists():
@@ -320,8 +322,9 @@ def _record(
 
 
 def _replace_folder(new: Path, target: Path) -> None:
-    # os.rename cannot replace a non-empty folder: move the old one aside first.
-    if target.exists():
+    # os.rename cannot replace a non-empty folder: move the old one aside first (a symbolic
+    # link there is moved aside itself, never followed).
+    if os.path.lexists(target):
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.rename(target, old / "checkpoint")
         os.rename(new, target)

@@ -93,7 +93,8 @@ def sweep(
 def report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 1000,
            judge: str | None = None, judge_options: dict[str, Any] | None = None) -> tuple[Path, Path]:
     """Write report.md and a self-contained report.html for one run; returns their paths.
-    `judge` adds the judge's calibration against the checkers."""
+    `judge` adds the judge's calibration against the checkers and scores the rubric wishes the
+    run left unscored from its logged answers (in the report only; the run folder is unchanged)."""
     built = build_judge(judge, judge_options or {}) if judge is not None else None
     return write_run_report(Path(run_dir), Path(out) if out is not None else None, bootstrap=bootstrap, judge=built)
 
@@ -101,7 +102,8 @@ def report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 
 def leaderboard(results_dir: str | Path, out: str | Path | None = None, bootstrap: int = 200,
                 judge: str | None = None, judge_options: dict[str, Any] | None = None) -> list[Path]:
     """Write leaderboard.{md,html,json} for a folder of runs; returns their paths. `judge`
-    (e.g. "openai" with judge_options base_url, model) adds the win rate against frozen."""
+    (e.g. "openai" with judge_options base_url, model) adds the win rate against frozen and
+    scores the rubric wishes the runs left unscored (in the outputs only, never the run folders)."""
     built = build_judge(judge, judge_options or {}) if judge is not None else None
     return list(write_leaderboard(Path(results_dir), Path(out) if out is not None else None,
                                   bootstrap=bootstrap, judge=built))

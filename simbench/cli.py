@@ -1,7 +1,8 @@
 """The `simbench` command line: a thin Typer layer over the Python API.
 
 Each command family lives in `simbench/commands/<name>.py` and registers itself here.
-Errors a user can fix are printed as one line on stderr with exit code 2, never a traceback.
+Errors a user can fix are printed as one line on stderr, never a traceback, with the exit code
+of their class in the one table, `simbench.errors.EXIT_CODES` (bad input: 2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import click
 import typer
 
-from simbench.errors import SimbenchError
+from simbench.errors import EXIT_INPUT, EXIT_INTERRUPTED, SimbenchError
 
 COMMAND_MODULES = [
     "simbench.commands.list",
@@ -57,10 +58,10 @@ def main(argv: list[str] | None = None) -> None:
         result = command.main(args=argv, prog_name="simbench", standalone_mode=False)
     except _EXITS as exc:
         raise SystemExit(exc.exit_code) from None
-    except _ABORTS:
-        fail("aborted", 130)
+    except (*_ABORTS, KeyboardInterrupt):  # a run handles Ctrl-C itself; any other command stops
+        fail("aborted", EXIT_INTERRUPTED)
     except _USAGE_ERRORS as exc:
-        fail(exc.format_message(), 2)
+        fail(exc.format_message(), EXIT_INPUT)
     except SimbenchError as exc:
         fail(str(exc), exc.exit_code)
     if isinstance(result, int) and result:

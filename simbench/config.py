@@ -13,10 +13,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer
 
 from simbench.errors import InputError
-from simbench.logs.safe_load import decode_utf8, load_plain_yaml, parse_json, read_bounded
+from simbench.logs.safe_load import (check_text, decode_utf8, load_plain_yaml, parse_json, read_bounded,
+                                     too_many_digits)
+from simbench.paths import check_path_length
 from simbench.registry import suggest
 from simbench.run_defaults import DEFAULTS
 from simbench.runner.secrets import redact
+from simbench.seeding import MAX_SEED
+
+# Memory grows with these (one update or decode step holds the whole batch): a typo such as
+# 10**9 is refused at the flag instead of ending in MemoryError after the model loaded.
+MAX_BATCH = 1024
 
 
 class RunConfig(BaseModel):
@@ -47,10 +54,10 @@ class RunConfig(BaseModel):
         default_factory=dict, description="Options of the judge (base_url, model, api_key_env, cache, ...)."
     )
     interactions: int | None = Field(
-        None, ge=1, description="Episode length; default: the persona's `interactions`."
+        None, ge=1, le=100_000, description="Episode length; default: the persona's `interactions`."
     )
     turns: int = Field(DEFAULTS["turns"], ge=1, le=8, description="User follow-ups per interaction.")
-    batch_size: int = Field(DEFAULTS["batch_size"], ge=1, description="Interactions per learner update.")
+    batch_size: int = Field(DEFAULTS["batch_size"], ge=1, le=MAX_BATCH, description="Interactions per learner update.")
     probe_every: int = Field(
         DEFAULTS["probe_every"], ge=1, description="Interactions between probes (a multiple of batch_size)."
     )
@@ -59,12 +66,12 @@ class RunConfig(BaseModel):
         DEFAULTS["general_questions"], ge=0, description="General-capability questions per probe (collateral drift)."
     )
     generation_batch_size: int = Field(
-        DEFAULTS["generation_batch_size"], ge=1, description="Requests decoded together (probes; each update batch is one call)."
+        DEFAULTS["generation_batch_size"], ge=1, le=MAX_BATCH, description="Requests decoded together (probes; each update batch is one call)."
     )
     max_new_tokens: int = Field(DEFAULTS["max_new_tokens"], ge=1, le=4096, description="Cap on response length.")
     temperature: float = Field(DEFAULTS["temperature"], ge=0.0, description="Sampling temperature (training).")
     top_p: float = Field(DEFAULTS["top_p"], gt=0.0, le=1.0, description="Nucleus sampling (training).")
-    seed: int = Field(DEFAULTS["seed"], ge=0, description="Run seed; every random draw derives from it.")
+    seed: int = Field(DEFAULTS["seed"], ge=0, le=MAX_SEED, description="Run seed; every random draw derives from it.")
     checkpoint_every: int | None = Field(
         None, ge=1, description="Interactions between checkpoints (default: probe_every)."
     )
@@ -161,6 +168,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML or JSON config file (bounded, safe loader) into a dict of RunConfig fields."""
 
     where = str(path)
+    check_path_length(path, "--config")
     if not path.is_file():
         problem = "is a directory, not a file" if path.is_dir() else f"file not found: {path}"
         raise InputError("--config", problem)
@@ -175,6 +183,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
         except (yaml.YAMLError, RecursionError) as exc:
             problem = " ".join(str(exc).split()) if isinstance(exc, yaml.YAMLError) else "nested too deeply"
             raise InputError(where, f"cannot parse: {problem}") from None
+        except ValueError:  # an integer form too long for Python to convert
+            raise too_many_digits(where) from None
+        check_text(data, where)
     if not isinstance(data, dict):
         raise InputError(where, "must be a mapping of run settings")
     build_config(data, where)

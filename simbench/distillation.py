@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError, SDPOError
-from sdpo.offline import DistillResult, distill, parse_conversations
+from sdpo.offline import ADAPTER_DIR, CHECKPOINT_DIR, LOG_FILE, MANIFEST_FILE, DistillResult, distill, parse_conversations
 from simbench.errors import InputError
 from simbench.logs.safe_load import POOL_BYTES, read_bounded
 from simbench.registry import suggest
@@ -61,9 +61,13 @@ def distill_conversations(
     choice("--on-error", on_error, ON_ERROR_CHOICES)
     choice("--loss", loss, LOSS_CHOICES)
     out = out_path(out)
-    if out.exists() and (not out.is_dir() or (out / "training_log.jsonl").exists()):
+    if out.exists() and (not out.is_dir() or (out / LOG_FILE).exists()):
         raise InputError("--out", f"{out} already holds a distillation run or is a file", "choose a new folder")
     check_out_dir(out)
+    for name in (LOG_FILE, MANIFEST_FILE, ADAPTER_DIR, CHECKPOINT_DIR):
+        if (out / name).is_symlink():
+            raise InputError("--out", f"{out / name} is a symbolic link; refusing to write through it",
+                             "remove the link or choose a new folder")
     try:
         where = str(conversations.expanduser())
         raw = read_bounded(conversations.expanduser(), where, POOL_BYTES)

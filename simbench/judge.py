@@ -19,18 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, Sequence
 
-from simbench.errors import InputError, SimbenchError
+from simbench.errors import InputError, JudgeError
 from simbench.judge_cache import ReplyCache, default_cache_path, reply_key
+from simbench.keyword_options import check_keywords
+from simbench.option_types import typed_options
 from simbench.registry import Registry
 from simbench.users.endpoint import ChatEndpoint, RetryPolicy, map_bounded
 from simbench.users.prompting import prompt_hash
 
 Winner = Literal["current", "base", "tie"]
 Letter = Literal["A", "B"]
-
-
-class JudgeError(SimbenchError):
-    """The judge endpoint failed (down, retries exhausted, unusable replies)."""
 
 
 _SYSTEM = (
@@ -50,13 +48,13 @@ _USER = (
 _RUBRIC_SYSTEM = (
     "You check whether an assistant answer meets ONE criterion. Ignore everything else about "
     "the answer (correctness, helpfulness, other style) unless the criterion is about it. "
-    "Reply with a single word: YES or NO."
+    "Answer with exactly one line: VERDICT: YES or VERDICT: NO."
 )
 _RUBRIC_USER = (
     "Criterion: {criterion}\n\n"
     "User message:\n{prompt}\n\n"
     "[Answer]\n{answer}\n[End of Answer]\n\n"
-    "Does the answer meet the criterion? Reply with YES or NO only."
+    "Does the answer meet the criterion? Reply with one line: VERDICT: YES or VERDICT: NO."
 )
 TEMPLATE_HASH = prompt_hash(
     [{"role": "template", "content": t} for t in (_SYSTEM, _USER, _RUBRIC_SYSTEM, _RUBRIC_USER)]
@@ -80,21 +78,25 @@ def render_rubric_messages(prompt: str, answer: str, criterion: str) -> list[dic
     return [{"role": "system", "content": _RUBRIC_SYSTEM}, {"role": "user", "content": user}]
 
 
-_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
-_MEETS = re.compile(r"\b(?:meets|satisfies|follows|fulfils|fulfills|does (?:meet|satisfy|follow))\b", re.IGNORECASE)
-_FAILS = re.compile(r"\b(?:does not|doesn't|doesn’t|fails to|did not|didn't) (?:meet|satisfy|follow|fulfil)", re.IGNORECASE)
+# The constrained answer the rubric prompt asks for: "VERDICT: YES" (markdown and case aside).
+_VERDICT = re.compile(r"\bverdict\W{0,4}[:=\-]\W{0,4}(yes|no)\b(?!['’])", re.IGNORECASE)
+# A one-token answer: YES or NO first, then only punctuation or the end of a sentence/line, so
+# "No one would ..." or "Yes and no" are not verdicts.
+_FIRST_TOKEN = re.compile(r"^[\s\*_`\"'(\[]*(yes|no)[\*_`\"')\]]*(?:[.,;:!\n]|\s+[-–—]\s|\s*$)", re.IGNORECASE)
 
 
 def parse_yes_no(text: str) -> bool | None:
-    """True for a reply saying YES, False for NO, None when it says neither or both.
+    """True for a reply whose verdict is YES, False for NO, None when it is unparseable.
 
-    Without the word, a verdict sentence decides: "The answer meets the criterion" is YES,
-    "... does not meet ..." is NO (both kinds, or neither: None)."""
-    words = {w.lower() for w in _YES_NO.findall(text)}
-    if words:
-        return None if len(words) != 1 else words == {"yes"}
-    fails, meets = bool(_FAILS.search(text)), bool(_MEETS.search(text))
-    return None if fails == meets else meets
+    The verdict is the last `VERDICT: YES|NO` in the reply (the line the prompt asks for);
+    without one, a reply that starts with YES or NO as a word of its own ("No.", "Yes, it
+    does"). Anything else (a verdict sentence, an incidental "no" mid-reply) is unparseable:
+    not scored, never read as a fail."""
+    found = _VERDICT.findall(text)
+    if found:
+        return found[-1].lower() == "yes"
+    first = _FIRST_TOKEN.match(text)
+    return first.group(1).lower() == "yes" if first else None
 
 
 @dataclass(frozen=True)
@@ -232,13 +234,16 @@ class EndpointJudge:
         )
         if max_tokens < 1:
             raise InputError("judge.max_tokens", f"must be >= 1, got {max_tokens!r}")
-        self.concurrency = max(1, concurrency)
+        if concurrency < 1:
+            raise InputError("judge.concurrency", f"must be >= 1, got {concurrency!r}")
+        self.concurrency = concurrency
         self.max_tokens = max_tokens
         self.cache = ReplyCache(None if cache == "off" else Path(cache) if cache else default_cache_path())
 
     @classmethod
     def from_config(cls, options: dict[str, Any]) -> EndpointJudge:
-        return cls(**options)
+        check_keywords("--judge-option", "judge 'openai'", cls.__init__, options)
+        return cls(**typed_options("--judge-option", "judge 'openai'", cls.__init__, options))
 
     def __repr__(self) -> str:
         return f"EndpointJudge(endpoint={self.endpoint!r}, max_tokens={self.max_tokens}, cache={self.cache!r})"

@@ -6,7 +6,8 @@ criterion, the user prompt and the answers). The cache is one append-only JSONL 
 `{"key", "reply"}` object per line, appended whole with O_APPEND so concurrent writers do
 not interleave; a torn last line (a crash mid-append) is ignored on reading and the reply is
 simply asked again. Replies are stored raw and parsed on every read, so a better verdict
-parser applies to cached replies too.
+parser applies to cached replies too. The file is read by the bounded JSONL reader and its
+path is checked when the judge is built, so an unusable cache fails before a model loads.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
+
+from simbench.errors import InputError
+from simbench.logs.io import open_nofollow
+from simbench.logs.safe_load import iter_jsonl
+from simbench.paths import check_can_create, check_path_length
 
 
 def default_cache_path() -> Path:
@@ -43,8 +49,10 @@ class ReplyCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
-        if path is not None and path.is_file():
-            self._replies = _read(path)
+        if path is not None:
+            check_cache_file(path)
+            if path.is_file():
+                self._replies = _read(path)
 
     def __repr__(self) -> str:
         return f"ReplyCache(path={str(self.path) if self.path else None!r}, entries={len(self._replies)})"
@@ -67,21 +75,38 @@ class ReplyCache:
             if self.path is None:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            # One write() per line keeps concurrent appends whole; a link planted in a shared
+            # cache folder is refused, never appended through.
+            fd = open_nofollow(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             try:
                 os.write(fd, line.encode())
             finally:
                 os.close(fd)
 
 
+def check_cache_file(path: Path, flag: str = "--judge-option cache") -> None:
+    """The cache can be read and appended to: a regular writable file, or a path whose nearest
+    existing folder is writable (it is created on the first reply). Else one `InputError`."""
+    check_path_length(path, flag)
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            raise InputError(flag, f"{path} is {kind}", "pass a .jsonl file path, or cache=off")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise InputError(flag, f"{path} is not readable and writable", "pass another path, or cache=off")
+        return
+    check_can_create(path, flag, "pass another path, or cache=off")
+
+
 def _read(path: Path) -> dict[str, str]:
+    # The one bounded JSONL reader: a torn last line is dropped (asked again when needed);
+    # a corrupt line elsewhere, deep nesting or bad bytes are one error naming the line.
     replies: dict[str, str] = {}
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            try:
-                entry: Any = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn line from a crash mid-append: asked again when needed
-            if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("reply"), str):
+    try:
+        for _, entry in iter_jsonl(path, f"judge cache {path}"):
+            if isinstance(entry.get("key"), str) and isinstance(entry.get("reply"), str):
                 replies.setdefault(entry["key"], entry["reply"])
+    except InputError as exc:
+        raise InputError(exc.where, exc.problem, "delete the cache file (replies are asked again) or pass "
+                         "--judge-option cache=off") from None
     return replies

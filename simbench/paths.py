@@ -1,11 +1,13 @@
-"""Where simbench's shipped files live: the repository's personas/ folder and package data.
+"""Where simbench's shipped files live, and what any path a user passes must satisfy.
 
 Commands accept either a persona file path or the id of a shipped persona ("concise"),
-so resolving that reference happens here, once.
+so resolving that reference happens here, once; `check_path_length` is the one check of a
+path's length every flag that takes a path runs before the path is touched.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -19,6 +21,34 @@ PACKAGE_DATA_DIR = PACKAGE_DIR / "prompts" / "data"
 DEFAULT_PERSONA = "concise"
 PERSONA_SUFFIXES = (".yaml", ".yml")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# Linux's limits: a longer file name or path makes every system call on it fail with
+# ENAMETOOLONG, which Path.exists()/is_file() raise instead of answering False.
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def check_path_length(path: str | Path, flag: str) -> None:
+    """`path` fits the file system's limits (NAME_MAX bytes per name, PATH_MAX in all), else
+    one `InputError` naming `flag`."""
+    raw = os.fsencode(str(path))
+    if len(raw) >= PATH_MAX:  # the limit counts the terminating NUL byte
+        raise InputError(flag, f"path is {len(raw)} bytes, above the {PATH_MAX - 1}-byte limit", "use a shorter path")
+    longest = max(raw.split(b"/"), key=len)
+    if len(longest) > NAME_MAX:
+        raise InputError(flag, f"a file or folder name in the path is {len(longest)} bytes, above the "
+                         f"{NAME_MAX}-byte limit", "use shorter names")
+
+
+def check_can_create(path: Path, flag: str, hint: str) -> None:
+    """`path` (absent) can be created: its nearest existing ancestor is a writable folder.
+    Else one `InputError` naming `flag`."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(flag, f"cannot create {path}: {parent} is not a folder", hint)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(flag, f"cannot create {path}: {parent} is not writable", hint)
 
 
 def personas_dir() -> Path:
@@ -42,6 +72,7 @@ def default_persona_path() -> Path:
 
 def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
     """A persona file from a path, or from the id of a shipped persona ("concise")."""
+    check_path_length(ref, flag)
     path = Path(ref)
     if path.is_file():
         return path

@@ -16,7 +16,7 @@ from simbench.logs.schema import CheckOutcome
 from simbench.persona.preference import Preference
 
 NO_JUDGE = "not scored: judge-scored preference and the run has no --judge"
-UNREADABLE = "not scored: the judge's reply said neither YES nor NO"
+UNREADABLE = "not scored: the judge's reply was unparseable (no VERDICT: YES/NO line, no leading YES/NO)"
 
 
 @dataclass(frozen=True)

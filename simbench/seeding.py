@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 import random
 
+MAX_SEED = 2**32 - 1
+"""The largest run seed: numpy's legacy seeding and several backends take 32-bit seeds, so a
+larger one is refused at the flag rather than deep inside whichever library sees it first."""
+
 
 def derive_seed(seed: int, *parts: object) -> int:
     """A 63-bit seed that depends only on `seed` and `parts` (stable across processes)."""

@@ -32,7 +32,7 @@ from simbench.backends.hf import (
     request_uniforms,
     resolve_stop_ids,
 )
-from simbench.errors import InputError, PolicyError
+from simbench.errors import InputError, PolicyError, missing_package
 
 INSTALL_HINT = "pip install 'simbench[llamacpp]'"
 PREFILL_CHUNK = 512  # prompt tokens per llama_decode call while filling the KV cache
@@ -40,12 +40,13 @@ _QUIET_LOG: Any = None  # the one llama.cpp log callback (kept alive for the pro
 
 
 def import_llama_cpp() -> Any:
-    """The `llama_cpp` module, or a one-line `PolicyError` saying how to install it."""
+    """The `llama_cpp` module, or a one-line InputError (exit 2: an installation the user can
+    fix) saying how to install it."""
     try:
         import llama_cpp
     except ImportError as err:
-        raise PolicyError(f"--backend llama-cpp: llama_cpp cannot be imported ({err.msg}); "
-                          f"install it with {INSTALL_HINT}, or use --backend hf") from None
+        raise missing_package("--backend llama-cpp", "llama_cpp", err.msg, INSTALL_HINT,
+                              "use --backend hf") from None
     return llama_cpp
 
 

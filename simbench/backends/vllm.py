@@ -15,7 +15,7 @@ from sdpo.errors import ModelNotFoundError
 from sdpo.models import resolve_model_folder
 from simbench.backends.base import BackendContext, Generation, GenerationRequest
 from simbench.backends.hf import GenerationConfig, chat_prompt_ids, resolve_stop_ids
-from simbench.errors import InputError, PolicyError
+from simbench.errors import InputError, PolicyError, missing_package
 
 INSTALL_HINT = "pip install 'simbench[vllm]'"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # what peft saves
@@ -25,14 +25,13 @@ SHARED_GPU_ENGINE = {"gpu_memory_utilization": 0.5}
 
 
 def import_vllm() -> Any:
-    """The `vllm` module, or a one-line `PolicyError` saying how to install it."""
+    """The `vllm` module, or a one-line InputError (exit 2: an installation the user can fix)
+    saying how to install it; `resolve_inputs` calls it before anything is written."""
     try:
         import vllm
     except ImportError as err:
-        raise PolicyError(
-            f"--backend vllm: vllm cannot be imported ({err.msg}); install it on a CUDA machine with "
-            f"{INSTALL_HINT}, or use --backend hf"
-        ) from None
+        raise missing_package("--backend vllm", "vllm", err.msg, f"{INSTALL_HINT} on a CUDA machine",
+                              "use --backend hf") from None
     return vllm
 
 

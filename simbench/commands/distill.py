@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import typer
 
+from simbench.commands.options import SEED_RANGE
 from simbench.run_defaults import default_of
 
 
@@ -29,7 +30,7 @@ def distill_command(
     on_error: str = typer.Option("skip", help="Malformed lines: skip (warn and go on) | reject (exit 2)."),
     max_samples: Optional[int] = typer.Option(None, min=1, help="Train on at most N tuples (file order)."),
     save_every: int = typer.Option(0, min=0, help="Also checkpoint every N updates (0: only at the end)."),
-    seed: int = typer.Option(0, min=0, help="Seed for shuffling and LoRA initialisation."),
+    seed: int = typer.Option(0, **SEED_RANGE, help="Seed for shuffling and LoRA initialisation."),
     device: str = typer.Option(default_of("device"), help="Torch device."),
 ) -> None:
     """Distill the follow-ups in logged conversations into the model with SDPO (LoRA)."""

@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from simbench.run_defaults import default_of
 from simbench.errors import InputError
+from simbench.logs.safe_load import check_text, parse_json
+from simbench.run_defaults import default_of
+from simbench.seeding import MAX_SEED
+
+MAX_BOOTSTRAP = 100_000
+"""Most bootstrap resamples a command takes: memory and time grow with them, and 10**15 would
+end in MemoryError; 100_000 is far past where a 95% interval stops moving."""
+SEED_RANGE = {"min": 0, "max": MAX_SEED}
+"""typer bounds of every seed flag (`typer.Option(0, **SEED_RANGE)`)."""
+BOOTSTRAP_RANGE = {"min": 1, "max": MAX_BOOTSTRAP}
+"""typer bounds of every bootstrap flag."""
 
 
 def _setting(help_text: str, field: str | None = None) -> Any:
@@ -105,16 +114,22 @@ def run_flags(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_options(pairs: list[str] | None, flag: str) -> dict[str, Any]:
-    """KEY=VALUE pairs; values are parsed as JSON where possible (numbers, booleans)."""
+    """KEY=VALUE pairs; values are parsed as JSON where possible (numbers, booleans), by the
+    bounded parser: a value nested too deep, an over-long integer or text that is not valid
+    Unicode (an escape, or undecodable bytes in the argument) is refused naming `flag KEY`."""
     options: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise InputError(flag, f"expected KEY=VALUE, got {pair!r}")
+        where = f"{flag} {key}"
+        check_text({key: value}, where)
         try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+            options[key] = parse_json(value, where)
+        except InputError as exc:
+            if not exc.problem.startswith("malformed JSON"):
+                raise
+            options[key] = value  # not JSON: the plain text is the value
     return options
 
 

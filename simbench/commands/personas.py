@@ -82,10 +82,11 @@ def persona_files(refs: List[str]) -> list:
     from pathlib import Path
 
     from simbench.errors import InputError
-    from simbench.paths import PERSONA_SUFFIXES, resolve_persona
+    from simbench.paths import PERSONA_SUFFIXES, check_path_length, resolve_persona
 
     paths = []
     for ref in refs:
+        check_path_length(ref, "FILE")
         folder = Path(ref)
         if folder.is_dir():
             found = sorted(p for p in folder.iterdir() if p.suffix in PERSONA_SUFFIXES and p.is_file())

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import typer
 
+from simbench.commands.options import SEED_RANGE
+
 
 def train_preset_command(
     out: str = typer.Option(..., help="Adapter folder to write (the shipped one: sdpo/preset_adapters/smollm2-135m-fr)."),
-    seed: int = typer.Option(0, min=0, help="Seed of sampling, rewrites, LoRA init and example order."),
+    seed: int = typer.Option(0, **SEED_RANGE, help="Seed of sampling, rewrites, LoRA init and example order."),
     epochs: int = typer.Option(1, min=1, help="Passes over the recipe's examples."),
     targets: str = typer.Option("rewrite", help="rewrite: the checkers' rewrites (the shipped adapter); self: the "
                                 "model's own in-context answers that pass (docs/preset.md)."),

@@ -17,17 +17,18 @@ import typer
 from typer.core import TyperCommand
 
 from simbench.commands import options as opts
+from simbench.errors import EXIT_ENDPOINT, EXIT_INTERRUPTED
 
 
 def report_command(
     run_dir: Path = typer.Argument(..., help="A run folder written by `simbench run`."),
     out: Optional[str] = typer.Option(None, help="Folder for report.md and report.html (default: RUN_DIR)."),
-    bootstrap: int = typer.Option(1000, min=1, help="Bootstrap resamples for the metrics' CIs."),
+    bootstrap: int = typer.Option(1000, **opts.BOOTSTRAP_RANGE, help="Bootstrap resamples for the metrics' CIs."),
     judge: opts.Judge = None,
     judge_option: opts.JudgeOptions = None,
 ) -> None:
     """Write report.md and a self-contained report.html for one run (with --judge: the judge's
-    calibration against the checkers)."""
+    calibration against the checkers, and judge-scored wishes the run left unscored scored now)."""
     from simbench import api
 
     judge_options = opts.judge_settings(judge, judge_option)
@@ -40,7 +41,7 @@ def report_command(
 def leaderboard_command(
     results_dir: Path = typer.Argument(..., help="A folder of run folders (the --out of `simbench sweep`)."),
     out: Optional[str] = typer.Option(None, help="Folder for leaderboard.* (default: RESULTS_DIR)."),
-    bootstrap: int = typer.Option(200, min=1, help="Bootstrap resamples per run when there is one seed."),
+    bootstrap: int = typer.Option(200, **opts.BOOTSTRAP_RANGE, help="Bootstrap resamples per run when there is one seed."),
     judge: opts.Judge = None,
     judge_option: opts.JudgeOptions = None,
 ) -> None:
@@ -58,7 +59,7 @@ def leaderboard_command(
 def sweep_command(
     personas: List[str] = typer.Option(..., "--personas", help="Persona files or shipped ids."),
     learners: List[str] = typer.Option(..., "--learners", help="Learning arms (space-separated)."),
-    seeds: List[int] = typer.Option([0], "--seeds", help="Run seeds (space-separated)."),
+    seeds: List[int] = typer.Option([0], "--seeds", **opts.SEED_RANGE, help="Run seeds (space-separated)."),
     out: str = typer.Option(..., help="Results folder; one sub-folder per run."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     executor: str = typer.Option("local", help="Where cells run: local (one after another here) | ray (a Ray cluster)."),
@@ -86,15 +87,17 @@ def sweep_command(
     typer.echo(f"results in {result.out} (sweep.json lists every run)")
     if not result.ok:
         interrupted = any(o.status == "interrupted" for o in result.outcomes)
-        raise typer.Exit(130 if interrupted else 3)
+        raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_ENDPOINT)
 
 
 def _writable_out(out: str | None, default: Path, name: str) -> Path:
     """The output folder (`--out`, else the input folder `default`, the argument `name`),
     checked before anything is computed; a missing input folder is the reader's to report."""
+    from simbench.paths import check_path_length
     from simbench.runner.preflight import check_out_dir, out_path
 
     if out is None:
+        check_path_length(default, name)
         if default.is_dir():
             check_out_dir(default, name)
         return default

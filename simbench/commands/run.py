@@ -11,6 +11,7 @@ from typing import Any, Optional
 import typer
 
 from simbench.commands import options as opts
+from simbench.errors import EXIT_ENDPOINT, EXIT_INTERRUPTED
 from simbench.run_defaults import default_of
 
 
@@ -33,7 +34,7 @@ def run_command(
         result = api.run(settings, out=out, resume=resume, on_event=display.on_event)
     display.finish(result)
     if result.status != "complete":
-        raise typer.Exit(130 if result.status == "interrupted" else 3)
+        raise typer.Exit(EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_ENDPOINT)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,8 @@ from typing import List, Optional
 
 import typer
 
+from simbench.commands.options import BOOTSTRAP_RANGE, SEED_RANGE
+from simbench.config import MAX_BATCH
 from simbench.run_defaults import default_of
 
 
@@ -24,12 +26,12 @@ def teachability_command(
     model: str = typer.Option(default_of("model"), help="Policy model: short name, local folder or cached HF id."),
     preferences: Optional[List[str]] = typer.Option(
         None, "--preferences", help="Built-in preference ids, comma-separated or the flag repeated (default: all)."),
-    max_new_tokens: int = typer.Option(64, help="Answer length cap (tokens) for every generation."),
+    max_new_tokens: int = typer.Option(64, min=1, max=4096, help="Answer length cap (tokens) for every generation."),
     probes: int = typer.Option(16, help="Held-out probe prompts answered (greedy) per measurement."),
     micro_steps: int = typer.Option(2, help="SDPO updates per micro-run arm (relevant / unrelated)."),
-    batch_size: int = typer.Option(4, help="Interactions per micro-run update."),
-    bootstrap: int = typer.Option(2000, help="Paired bootstrap resamples for the gap's interval."),
-    seed: int = typer.Option(0, min=0, help="Seed of prompts order, sampling, LoRA init and bootstrap."),
+    batch_size: int = typer.Option(4, min=1, max=MAX_BATCH, help="Interactions per micro-run update."),
+    bootstrap: int = typer.Option(2000, **BOOTSTRAP_RANGE, help="Paired bootstrap resamples for the gap's interval."),
+    seed: int = typer.Option(0, **SEED_RANGE, help="Seed of prompts order, sampling, LoRA init and bootstrap."),
     learner_option: Optional[List[str]] = typer.Option(
         None, "--learner-option", help="SDPO option KEY=VALUE for the micro-run, e.g. lr=1e-3 (repeatable)."),
     device: str = typer.Option(default_of("device"), help="Torch device."),

@@ -91,9 +91,9 @@ class MemoryLearner(FrozenLearner):
 
     def __init__(self, context: LearnerContext) -> None:
         super().__init__(context)
-        size = int(context.options.get("memory_size", 8))
-        if size < 1:
-            raise ValueError(f"memory_size must be >= 1, got {size}")
+        size = context.options.get("memory_size", 8)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"memory_size must be >= 1 (an integer), got {size!r}")
         self.memory: deque[str] = deque(maxlen=size)
 
     def system_prompt(self, active: Sequence[Preference]) -> str | None:

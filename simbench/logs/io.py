@@ -2,20 +2,55 @@
 
 A record is flushed as soon as it is written, so a killed run loses at most the line being
 written; a torn last line (cut off mid-write, so not valid JSON) is detected and dropped.
+Folders may be shared (a results folder), so no write follows a symbolic link planted where
+a file will be: appends and truncation refuse one (`open_nofollow`), atomic writes replace it.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from pydantic import BaseModel
 
+from sdpo.files import current_umask
+from simbench.errors import InputError
 from simbench.logs.safe_load import iter_jsonl as iter_numbered
+
+_LINK_HINT = ("simbench writes only regular files here; replace the link with the file itself "
+              "or choose another folder")
+
+
+def open_nofollow(path: Path, flags: int, mode: int = 0o666) -> int:
+    """A file descriptor for `path` (os.open `flags`) that never went through a symbolic link
+    and is a regular file: a planted link, FIFO or device is one `InputError` naming the
+    path. O_NONBLOCK keeps a FIFO from hanging the open; it is cleared again."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK) or os.path.islink(path):
+            raise InputError(str(path), "is a symbolic link", _LINK_HINT) from None
+        if exc.errno == errno.ENXIO:  # a FIFO with no reader
+            raise InputError(str(path), "is not a regular file", _LINK_HINT) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(str(path), "is not a regular file", _LINK_HINT)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def open_append_nofollow(path: Path) -> IO[str]:
+    """`path` opened for appending text (created with open()'s mode when missing), refusing
+    a planted symbolic link rather than appending to whatever it points at."""
+    fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 class JsonlWriter:
@@ -25,7 +60,7 @@ class JsonlWriter:
     def __init__(self, path: Path, scrub: Callable[[Any], Any] | None = None) -> None:
         self.path = path
         self.scrub = scrub
-        self._file = open(path, "a", encoding="utf-8")
+        self._file = open_append_nofollow(path)
 
     def write(self, record: BaseModel | dict[str, Any]) -> None:
         data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
@@ -79,15 +114,21 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def truncate(path: Path, size: int) -> None:
-    """Cut a log back to `size` bytes (its length at the last checkpoint)."""
-    if path.exists() and path.stat().st_size > size:
-        with open(path, "r+b") as handle:
-            handle.truncate(size)
+    """Cut a log back to `size` bytes (its length at the last checkpoint); a symbolic link
+    there is refused, never followed to cut another file."""
+    if not os.path.lexists(path):
+        return
+    fd = open_nofollow(path, os.O_WRONLY)
+    try:
+        if os.fstat(fd).st_size > size:
+            os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Write `text` (or bytes, e.g. a PNG) to `path` via a temporary file and rename: never a
-    half-written file."""
+    half-written file, and a symbolic link at `path` is replaced, not followed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -107,20 +148,3 @@ def write_atomic(path: Path, text: str | bytes) -> None:
 def write_json(path: Path, data: Any) -> None:
     write_atomic(path, dumps_strict(data, indent=2, sort_keys=True) + "\n")
 
-
-_UMASK: list[int] = []
-
-
-def current_umask() -> int:
-    """The process's umask, read once (from /proc where possible: setting it to read it back
-    is a process-wide change another thread could race with)."""
-    if not _UMASK:
-        try:
-            with open("/proc/self/status", encoding="ascii") as handle:
-                line = next(line for line in handle if line.startswith("Umask:"))
-            _UMASK.append(int(line.split()[1], 8))
-        except (OSError, StopIteration, ValueError):
-            mask = os.umask(0o022)
-            os.umask(mask)
-            _UMASK.append(mask)
-    return _UMASK[0]

@@ -2,15 +2,18 @@
 
 Persona files, prompt pools, signal cases, `--config` files, run manifests, checkpoints and
 run logs all pass through here, so every way a file can be hostile or broken (too big, not
-UTF-8, nested thousands deep, not the expected type, a YAML tag or alias) ends in one
-`InputError` line naming the file (and line), never a traceback. Depth is bounded because
-Python's parsers and everything downstream (pydantic, json.dumps of the manifest) recurse.
+UTF-8, nested thousands deep, not the expected type, a YAML tag or alias, an integer too long
+for Python to convert, a string that is not valid Unicode) ends in one `InputError` line
+naming the file (and line), never a traceback. Depth is bounded because Python's parsers and
+everything downstream (pydantic, json.dumps of the manifest) recurse; lone surrogates are
+refused because they parse fine and only crash the first writer, after folders exist.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
@@ -23,6 +26,10 @@ TEXT_BYTES = 1_000_000          # persona, --config, manifest-sized files
 POOL_BYTES = 50_000_000         # prompt pools, signal cases, conversation logs
 LOG_BYTES = 2_000_000_000       # one run log (JSONL)
 MAX_DEPTH = 32                  # nesting of any value: records are 4-5 deep at most
+# Python refuses to convert longer decimal strings (sys.get_int_max_str_digits); we refuse them
+# ourselves, on every Python, so the error names the file instead of being a bare ValueError.
+MAX_INT_DIGITS = 4300
+_MAX_INT_BITS = 14_280  # about 10**4300: a YAML 0x... integer can be built, but not printed
 
 T = TypeVar("T")
 
@@ -87,6 +94,78 @@ def check_depth(value: Any, where: str, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
+# ---------------------------------------------------------------------------- text values
+
+
+class _TooManyDigits(ValueError):
+    """Raised by the JSON integer hook; caught in `parse_json` and turned into an InputError."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("+-")) > MAX_INT_DIGITS:
+        raise _TooManyDigits(text)
+    return int(text)
+
+
+def too_many_digits(where: str) -> InputError:
+    return InputError(where, f"integer with more than {MAX_INT_DIGITS} digits",
+                      "write it as a string or a float")
+
+
+def _lone_surrogate(text: str) -> str | None:
+    """The first code point of `text` that UTF-8 cannot encode (a lone surrogate), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"\\u{ord(text[exc.start]):04x}"
+    return None
+
+
+def check_text(value: Any, where: str) -> Any:
+    """`value`, refused when any string in it (keys too, at any depth) is not valid Unicode,
+    or any integer has more than MAX_INT_DIGITS digits (no writer could print it).
+
+    JSON's `\\ud800` escape and YAML's `"\\ud800"` yield strings no writer can encode; the
+    error names the field so the user can find it. Walked without recursion, like the depth.
+    """
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, field = stack.pop()
+        if isinstance(item, str):
+            bad = _lone_surrogate(item)
+            if bad:
+                raise InputError(where, f"{field or 'the value'} holds a lone surrogate ({bad}), which is "
+                                 "not valid Unicode text", "write the character itself, or a full surrogate pair")
+        elif isinstance(item, int) and item.bit_length() > _MAX_INT_BITS:
+            raise too_many_digits(f"{where}: {field}" if field else where)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, f"a key of {field or 'the top level'}"))
+                # the key is checked first (pushed last); its name must not print a huge int
+                printable = not isinstance(key, int) or key.bit_length() <= _MAX_INT_BITS
+                name = str(key) if printable else "?"
+                stack.insert(len(stack) - 1, (child, f"{field}.{name}" if field else name))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, f"{field}[{index}]") for index, child in enumerate(item))
+    return value
+
+
+# A \uD800-\uDFFF escape that is not half of a pair: only used to name the line of one.
+_LONE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+                          r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_LONG_DIGITS = re.compile(r"[0-9]{%d,}" % (MAX_INT_DIGITS + 1))
+
+
+def _line_of(pattern: re.Pattern[str], text: str) -> int | None:
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _at_line(where: str, line: int | None, text: str) -> str:
+    # a JSONL caller already names the line; a JSON file of several lines gets it added here
+    return f"{where}: line {line}" if line and "\n" in text and ": line " not in where else where
+
+
 def expect_type(value: Any, kind: type[T], where: str) -> T:
     if not isinstance(value, kind):
         names = {dict: "a JSON object (mapping)", list: "a list"}
@@ -98,16 +177,25 @@ def expect_type(value: Any, kind: type[T], where: str) -> T:
 
 
 def parse_json(text: str | bytes, where: str, max_depth: int = MAX_DEPTH) -> Any:
-    """One JSON value; syntax errors name line and column, deep nesting is refused."""
+    """One JSON value; syntax errors name line and column; deep nesting, integers beyond
+    MAX_INT_DIGITS and strings that are not valid Unicode are refused."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise InputError(where, f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise InputError(where, f"nested more than {max_depth} levels deep", "flatten the data") from None
     except UnicodeDecodeError as exc:
         raise InputError(where, f"not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
-    return check_depth(value, where, max_depth)
+    except _TooManyDigits:
+        plain = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise too_many_digits(_at_line(where, _line_of(_LONG_DIGITS, plain), plain)) from None
+    check_depth(value, where, max_depth)
+    # cheap pre-check: only a \u escape can put a surrogate in parsed JSON (UTF-8 input cannot)
+    plain = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if "\\u" in plain:
+        check_text(value, _at_line(where, _line_of(_LONE_ESCAPE, plain), plain))
+    return value
 
 
 def load_json(path: Path, where: str | None = None, kind: type[T] = dict,  # type: ignore[assignment]
@@ -165,7 +253,7 @@ class PlainYamlLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen = set()
+        seen: set[Any] = set()
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 key = self.construct_object(key_node, deep=deep)
@@ -174,6 +262,17 @@ class PlainYamlLoader(yaml.SafeLoader):
                     raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        digits = str(node.value).lstrip("+-").replace("_", "")
+        if len(digits) > MAX_INT_DIGITS and digits.isdigit():
+            raise yaml.constructor.ConstructorError(None, None, f"integer with more than {MAX_INT_DIGITS} digits",
+                                                    node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+# the constructor table holds functions, so the override must be registered to be used
+PlainYamlLoader.add_constructor("tag:yaml.org,2002:int", PlainYamlLoader.construct_yaml_int)
 
 
 def load_plain_yaml(text: str, max_depth: int = MAX_DEPTH) -> Any:
@@ -197,7 +296,7 @@ def load_plain_yaml(text: str, max_depth: int = MAX_DEPTH) -> Any:
 def parse_yaml(text: str, where: str) -> Any:
     """Plain YAML `text`; every problem is one `InputError` naming line and column."""
     try:
-        return load_plain_yaml(text)
+        value = load_plain_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -207,6 +306,9 @@ def parse_yaml(text: str, where: str) -> Any:
         raise InputError(where, f"YAML error: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise InputError(where, f"YAML nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError:  # an int form our digit check does not parse (e.g. 1:2:3...), still too long
+        raise too_many_digits(where) from None
+    return check_text(value, where)
 
 
 def _size(path: Path) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from simbench.config import RunConfig
 
@@ -109,6 +109,16 @@ class InteractionRecord(_Record):
     tokens: int = Field(0, description="Generated tokens in the response.")
     seconds: dict[str, float] = Field(default_factory=dict, description="Time by stage.")
     user_meta: dict[str, Any] = Field(default_factory=dict, description="User backend details.")
+
+    @field_validator("messages")
+    @classmethod
+    def _messages_have_role_and_content(cls, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+        # Reports print the prompt from the last message: one without content is a broken log.
+        for index, message in enumerate(messages):
+            missing = [repr(key) for key in ("role", "content") if key not in message]
+            if missing:
+                raise ValueError(f"message {index} has no {' or '.join(missing)}")
+        return messages
 
 
 class UpdateLogRecord(_Record):

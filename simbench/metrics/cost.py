@@ -3,6 +3,7 @@ from interaction/update records and the manifest so arms can be compared at equa
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
@@ -99,6 +100,14 @@ def peak_memory(manifest: Mapping[str, Any], updates: Sequence[UpdateLogRecord])
     for source in sources:
         for key in PEAK_MEMORY_KEYS:
             value = source.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                peaks[key] = max(peaks.get(key, float(value)), float(value))
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            # A peak that is not a finite float (a hand-edited -Infinity, an integer beyond
+            # float range) is no measurement: left out like an absent field.
+            try:
+                number = float(value)
+            except OverflowError:
+                continue
+            if math.isfinite(number):
+                peaks[key] = max(peaks.get(key, number), number)
     return peaks

@@ -80,7 +80,10 @@ def mean_finite(values: np.ndarray | Sequence[float]) -> float:
     """Mean of the non-NaN values; NaN when there are none (without numpy's warning)."""
     values = np.asarray(values, dtype=float)
     finite = values[~np.isnan(values)]
-    return float(finite.mean()) if finite.size else float("nan")
+    # Values near the float limit (a hand-edited log) sum to inf: that mean is inf, written
+    # as null like any non-finite number, not a numpy warning on stderr.
+    with np.errstate(over="ignore"):
+        return float(finite.mean()) if finite.size else float("nan")
 
 
 def bootstrap_ci(

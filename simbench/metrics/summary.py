@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from simbench.errors import InputError
+from simbench.logs.schema import ProbeRecord
 from simbench.metrics.adaptation import (
     NO_HEADROOM,
     SUSTAIN,
@@ -25,6 +26,7 @@ from simbench.metrics.curves import (
     adherence_curves,
     bootstrap_ci,
     mean_finite,
+    not_scored,
     phase_windows,
     row_means,
 )
@@ -108,8 +110,11 @@ def _baselines(
 
 
 UNREACHABLE = "unreachable_at_token_cap"
+NOT_SCORED = "not_scored"
+NOT_SCORED_NO_JUDGE = "not scored (no judge)"
+NOT_SCORED_UNREADABLE = "not scored (the judge's replies were unparseable)"
 # Adaptation rows with these flags have no gain to measure: reported, kept out of means.
-NOT_APPLICABLE = (UNREACHABLE, NO_HEADROOM)
+NOT_APPLICABLE = (UNREACHABLE, NO_HEADROOM, NOT_SCORED)
 
 
 def applicable(row: Mapping[str, Any]) -> bool:
@@ -158,9 +163,12 @@ def summarise_run(
             )
     windows = phase_windows(logs.schedule, logs.episode_length)
     curves = adherence_curves(logs.probes)
+    # Judge-scored wishes of a run without a judge (or with unreadable verdicts) are logged
+    # with passed=null: they get a "not scored" row, never a number and never an error.
+    unscored = {pref: not_scored_reason(logs.probes, pref) for pref in not_scored(logs.probes)}
     for window in windows:
         for pref in window.preferences:
-            if pref not in curves:
+            if pref not in curves and pref not in unscored:
                 raise InputError(
                     f"probes.jsonl of {logs.run_dir or 'the run'}",
                     f"no record checks '{pref}'",
@@ -176,6 +184,9 @@ def summarise_run(
     unreachable = unreachable_preferences(logs.manifest)
     adaptation = []
     for window, pref in newly_active(windows):
+        if pref in unscored:
+            adaptation.append(not_scored_row(pref, window, unscored[pref]))
+            continue
         b, c, note = baselines(pref, window)
         result = adaptation_in_phase(curves[pref], window, b, c, threshold, sustain).to_dict()
         cis = _adaptation_cis(curves[pref], window, b, c, bootstrap, logs.seed)
@@ -187,6 +198,8 @@ def summarise_run(
         adaptation.append({**result, "baseline_note": note, **cis})
     unlearning = []
     for event in unlearning_events(windows, logs.opposites):
+        if event.preference in unscored:
+            continue  # nothing measured to fade; the adaptation table names it as not scored
         window = windows[event.to_phase]
         b, _, note = baselines(event.preference, window)
         result = unlearning_in_phase(curves[event.preference], event, window, b, threshold, sustain)
@@ -194,7 +207,8 @@ def summarise_run(
     scenario = detect_scenario(windows, logs.opposites)
     forgetting = None
     if scenario == "complementary":
-        b_by_pref = {pref: baselines(pref, window)[0] for window, pref in newly_active(windows)}
+        b_by_pref = {pref: baselines(pref, window)[0] for window, pref in newly_active(windows)
+                     if pref not in unscored}
         forgetting = forgetting_metrics(curves, windows, b_by_pref).to_dict()
     summary = {
         "learner": logs.learner,
@@ -215,7 +229,23 @@ def summarise_run(
         "user_quality": follow_up_quality(logs.interactions),
         "headline": _headline(adaptation, unlearning, forgetting),
     }
+    if unscored:  # only then: summaries of fully checker-scored runs read as before
+        summary["not_scored"] = unscored
     return _jsonable(summary)
+
+
+def not_scored_reason(probes: Sequence[ProbeRecord], pref: str) -> str:
+    """Why `pref` has no score: the run had no judge, or its judge's replies were unreadable."""
+    scorers = {r.checks[pref].scorer for r in probes if pref in r.checks}
+    return NOT_SCORED_NO_JUDGE if "none" in scorers else NOT_SCORED_UNREADABLE
+
+
+def not_scored_row(pref: str, window: PhaseWindow, reason: str) -> dict[str, Any]:
+    """An adaptation row for a preference nobody scored: every number empty, flagged."""
+    return {"phase": window.index, "preference": pref, "start": window.start, "end": window.end,
+            "b": None, "c": None, "n_probes": 0, "steps_to_threshold": None, "censored": False,
+            "aulc": None, "final_s": None, "final_g": None, "flags": [NOT_SCORED],
+            "baseline_note": f"'{pref}' {reason}", "aulc_ci": [None, None], "final_s_ci": [None, None]}
 
 
 def _adaptation_cis(curve: Curve, window: PhaseWindow, b: float, c: float, n: int, seed: int) -> dict:

@@ -1,17 +1,18 @@
 """Checkers for persona-local preferences, built from a declarative `check:` block.
 
 Words and sentences are counted exactly as the built-in checkers count them (code ignored,
-list items and headings are sentences), so `max_sentences: 2` agrees with `concise`.
+list items and headings are sentences), so `max_sentences: 2` agrees with `concise`. The
+regexes run under a time budget (`safe_regex`): a search that runs out of it fails the check.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from simbench.persona.text import prose, sentences, words
 from simbench.persona.preference import CheckResult, Preference
+from simbench.persona.safe_regex import MatchTimeout, search
 
 if TYPE_CHECKING:
     from simbench.persona.spec import LocalCheck, LocalPreference
@@ -52,11 +53,19 @@ class DeclarativeChecker:
             if sentences > self.max_sentences:
                 problems.append(f"{sentences} sentences (max {self.max_sentences})")
         if self.forbid_regex is not None:
-            match = re.search(self.forbid_regex, text)
-            if match:
-                problems.append(f"forbidden {match.group(0)[:EVIDENCE_CHARS]!r}")
-        if self.require_regex is not None and not re.search(self.require_regex, text):
-            problems.append(f"missing a match of {self.require_regex!r}")
+            try:
+                match = search(self.forbid_regex, text)
+                if match:
+                    problems.append(f"forbidden {match.group(0)[:EVIDENCE_CHARS]!r}")
+            except MatchTimeout as timeout:
+                # Fail, never hang: a pattern validation let through still cannot stall a run.
+                problems.append(f"forbid_regex: {timeout}")
+        if self.require_regex is not None:
+            try:
+                if not search(self.require_regex, text):
+                    problems.append(f"missing a match of {self.require_regex!r}")
+            except MatchTimeout as timeout:
+                problems.append(f"require_regex: {timeout}")
         return CheckResult(passed=not problems, evidence="; ".join(problems))
 
 

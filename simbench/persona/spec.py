@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -18,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from simbench.errors import InputError
 from simbench.persona.library import BUILTIN, builtin_ids
 from simbench.persona.local import to_preference
+from simbench.persona.safe_regex import UnsafePattern, check_pattern
 from simbench.persona.scenario import are_opposites
 from simbench.registry import suggest
 
@@ -98,7 +98,8 @@ class LocalCheck(_Model):
         "headings count as sentences).",
     )
     forbid_regex: Optional[str] = Field(
-        None, min_length=1, description="Python regex; fail when it matches anywhere in the response."
+        None, min_length=1, description="Python regex; fail when it matches anywhere in the response "
+        "(patterns that could backtrack without end are refused; see personas/README.md)."
     )
     require_regex: Optional[str] = Field(
         None, min_length=1, description="Python regex; fail unless it matches somewhere in the response."
@@ -109,10 +110,10 @@ class LocalCheck(_Model):
     def _compiles(cls, pattern: Optional[str]) -> Optional[str]:
         if pattern is not None:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                check_pattern(pattern)
+            except UnsafePattern as exc:
                 # No context: the message is final, so braces in the pattern stay literal.
-                raise PydanticCustomError("regex", f"invalid regex {pattern!r}: {exc}") from None
+                raise PydanticCustomError("regex", str(exc)) from None
         return pattern
 
     @model_validator(mode="after")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sdpo.adapters import attach_lora, save_adapter, trainable_parameters
+from sdpo.files import umask_modes
 from sdpo.hindsight import prompt_ids
 from simbench.preset.data import Example, build_examples, generate_samples, read_targets, tokenizer_encoder
 from simbench.preset.rewrites import HELD_OUT, TRAINED
@@ -181,9 +182,7 @@ def _write_adapter(model: Any, record: dict[str, Any], out: Path) -> None:
         save_adapter(model, scratch)
         (scratch / RECIPE_FILE).write_text(json.dumps(record, indent=2) + "\n")
         (scratch / "README.md").unlink(missing_ok=True)  # peft's model-card template
-        scratch.chmod(0o755)  # mkdtemp makes it private; the adapter is meant to ship
-        for path in scratch.iterdir():
-            path.chmod(0o644)
+        umask_modes(scratch)  # mkdtemp makes it private; the adapter is meant to ship
         if out.exists():
             shutil.rmtree(out)
         scratch.rename(out)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from simbench.errors import InputError
 from simbench.logs.safe_load import POOL_BYTES, parse_json, read_bounded
+from simbench.paths import check_path_length
 from simbench.registry import suggest
 
 BUILTIN_PREFIX = "builtin:"
@@ -84,6 +85,7 @@ def _resolve(ref: str, base_dir: Path | None, builtins: Sequence[str]) -> tuple[
     path = Path(ref).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
+    check_path_length(path, ref if len(ref) <= 80 else ref[:77] + "...")
     if not path.is_file():
         problem = "is a directory, not a JSONL file" if path.is_dir() else "file not found"
         builtin_list = ", ".join(BUILTIN_PREFIX + b for b in builtins)

@@ -65,6 +65,9 @@ FLAG_WORDS = {
     "no_probes": "no probe in this phase: nothing was measured",
     "too_few_probes_to_sustain": "fewer probes in the phase than the w needed to hold the threshold",
     "unreachable_at_token_cap": "no answer within max_new_tokens can pass this preference",
+    "not_scored": "judge-scored preference that no judge scored (the run had no --judge, or every "
+                  "verdict was unparseable): no numbers, left out of means; `report --judge` scores it "
+                  "from the logged answers",
     "no_probe_before_change": "no probe right at the change: the starting level is unknown",
     "nothing_to_unlearn": "nothing to unlearn: adherence was less than 0.1 above the base when it stopped "
                           "being wanted; not applicable, left out of means",

@@ -12,9 +12,10 @@ import math
 from typing import Any, Iterable, Sequence
 
 from simbench.report.format import fmt, fmt_interval, joined  # noqa: F401  (fmt, fmt_interval: older import path)
-from simbench.report.markdown import leaderboard_tables, scenario_heading
+from simbench.report.markdown import judge_scored_words, leaderboard_tables, scenario_heading
 from simbench.report.calibration import calibration_sections
 from simbench.report.pairs import pair_sections
+from simbench.report.rubric import rubric_lines
 from simbench.report.plots import adherence_svg, interval_bars_svg
 from simbench.report.run_notes import (
     gate_note,
@@ -149,6 +150,9 @@ def run_report_html(report: Any) -> str:
     parts.append(section_html(schedule_section(summary, opposites), heading="h2"))
     baselines = report.baselines.describe(report.run_dir)
     parts.append("<h2>Baselines</h2><ul>" + "".join(f"<li>{esc(line)}</li>" for line in baselines) + "</ul>")
+    judged = rubric_lines(report.rubric, report.summary.get("not_scored"))
+    if judged:
+        parts.append("<h2>Judge-scored preferences</h2><ul>" + "".join(f"<li>{esc(x)}</li>" for x in judged) + "</ul>")
     parts.append("<h2>Adherence per preference</h2>")
     parts.append(
         '<p class="note">Share of held-out probe answers that pass each preference\'s checker; '
@@ -256,6 +260,8 @@ def leaderboard_html(board: dict[str, Any]) -> str:
              for key in ("simulator", "judge", "model", "git_commit", "seeds")]
     facts.append(("persona hashes", joined(prov["persona_hashes"])))
     facts.append(("versions", joined(prov["versions"])))
+    if prov.get("judge_scored"):
+        facts.append(("judge-scored preferences", judge_scored_words(prov["judge_scored"])))
     parts.append("<h2>Provenance</h2>" + definition_list(facts))
     if board["notes"]:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in board["notes"]) + "</ul>")

@@ -24,12 +24,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from simbench.errors import InputError
+from simbench.logs.io import write_atomic
 from simbench.logs.run_folder import read_run
 from simbench.metrics import load_run_logs, summarise_run
 from simbench.metrics.curves import mean_finite
-from simbench.metrics.summary import applicable
+from simbench.metrics.summary import NOT_SCORED, applicable
 from simbench.report.leaderboard_notes import notes, provenance
+from simbench.report.copies import keep_one_copy
 from simbench.report.pairs import specificity_cells
+from simbench.report.rubric import judge_words, score_after_run, scored_during_run
 from simbench.report.win_rate import DESCRIPTION as WIN_RATE, win_rate_cell
 from simbench.report.html import leaderboard_html
 from simbench.report.markdown import leaderboard_markdown
@@ -99,14 +102,16 @@ class Entry:
     summary: dict[str, Any]
     metrics: dict[str, float | None]
     resamples: list[dict[str, float | None]] = field(default_factory=list)
+    rubric: dict[str, Any] | None = None  # report/rubric.py: who scored its judge-scored preferences
 
     @property
     def row(self) -> tuple[str, str]:
         return (self.manifest["learner"], str(self.manifest.get("model", "?")))
 
 
-def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
-    """Complete runs in the sub-folders of `results_dir`, and the folders left out (why)."""
+def collect(results_dir: Path, judge: Any = None) -> tuple[list[Entry], list[dict[str, str]]]:
+    """Complete runs in the sub-folders of `results_dir`, and the folders left out (why);
+    with a `judge`, rubric wishes a run left unscored are scored from its logged answers."""
     if not results_dir.is_dir():
         raise InputError("RESULTS_DIR", f"{results_dir} is not a folder",
                          "pass the --out folder of `simbench sweep`")
@@ -117,11 +122,20 @@ def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
     skipped = unreadable + [{"run": p.name, "reason": f"status {m.get('status')!r}, not complete"}
                             for p, m in found if m.get("status") != "complete"]
     loaded: dict[Path, Any] = {}
+    scoring: dict[Path, dict[str, Any] | None] = {}
 
     def logs_of(path: Path | None) -> Any:
         if path is not None and path not in loaded:
-            loaded[path] = load_run_logs(path)
+            logs = load_run_logs(path)
+            scoring[path] = scored_during_run(logs)
+            if judge is not None:  # in memory only: the run folder is never written
+                logs, after = score_after_run(logs, judge)
+                scoring[path] = after or scoring[path]
+            loaded[path] = logs
         return loaded.get(path) if path is not None else None
+
+    complete, duplicates = keep_one_copy(complete, lambda path: (logs_of(path), read_general(path)))
+    skipped += duplicates
 
     entries = []
     for path, manifest in complete:
@@ -134,7 +148,7 @@ def collect(results_dir: Path) -> tuple[list[Entry], list[dict[str, str]]]:
             skipped.append({"run": path.name, "reason": str(exc)})
             continue
         entries.append(Entry(path, manifest, logs, frozen, oracle, general, baselines, summary,
-                             headline_metrics(summary)))
+                             headline_metrics(summary), rubric=scoring.get(path)))
     return entries, skipped
 
 
@@ -201,6 +215,29 @@ def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float |
     return out
 
 
+def not_scored_cell(entries: Sequence[Entry]) -> dict[str, Any] | None:
+    """The cell of runs whose every newly active preference is judge-scored and was not scored:
+    named as such instead of an empty "–" (None when any row has a number or there are no runs)."""
+    rows = [a for e in entries for a in e.summary["adaptation"]]
+    if not rows or any(NOT_SCORED not in a["flags"] for a in rows):
+        return None
+    reasons = sorted({a["baseline_note"].partition("' ")[2] for a in rows})
+    return {"mean": None, "lo": None, "hi": None, "n_seeds": len({int(e.manifest["seed"]) for e in entries}),
+            "n_runs": len(entries), "not_scored": "; ".join(reasons), "method": "no judge-scored verdicts"}
+
+
+def rubric_fields(entry: Entry) -> dict[str, Any]:
+    """A run's judge-scored preferences for the leaderboard's run list: who scored which, and
+    which were not scored (nothing for runs without rubric wishes, so their rows read as before)."""
+    out: dict[str, Any] = {}
+    if entry.rubric:
+        out["judge_scored"] = {"by": judge_words(entry.rubric["judge"]), "when": entry.rubric["when"],
+                               "preferences": entry.rubric["preferences"]}
+    if entry.summary.get("not_scored"):
+        out["not_scored"] = entry.summary["not_scored"]
+    return out
+
+
 def pinned_adaptation(summary: dict[str, Any], keep: set[tuple[int, str]]) -> dict[str, float | None]:
     """A resample's adaptation and final means over the rows the full sample counts (`keep`)."""
     rows = [a for a in summary["adaptation"] if (a["phase"], a["preference"]) in keep]
@@ -254,7 +291,7 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any 
     """The leaderboard of every complete run in `results_dir` as a JSON-ready dict; with a
     `judge` (simbench.judge.Judge) it adds the win rate against the frozen arm (report/win_rate.py)."""
     results_dir = Path(results_dir)
-    entries, skipped = collect(results_dir)
+    entries, skipped = collect(results_dir, judge)
     if not entries:
         reasons = "; ".join(f"{s['run']}: {s['reason']}" for s in skipped[:3])
         raise InputError("RESULTS_DIR", f"no complete, readable runs in {results_dir} ({reasons})")
@@ -272,6 +309,8 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any 
             row_entries = groups[(learner, model)][s]
             cells[s] = {**specificity_cells(row_entries, entries, bootstrap),
                         **{m: cell_stats(row_entries, m, bootstrap) for m in METRICS if m not in SPECIFICITY}}
+            for m in ("adaptation", "final"):
+                cells[s][m] = cells[s][m] or not_scored_cell(row_entries)
             if judge is not None:
                 cells[s]["win_rate"] = win_rate_cell(
                     [(int(e.manifest["seed"]), e.logs, e.frozen) for e in row_entries
@@ -287,13 +326,13 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any 
         **({"judge": judge.identity()} if judge is not None else {}),  # unjudged boards read as before
         "columns": columns,
         "rows": rows,
-        "provenance": provenance([e.manifest for e in entries]),
+        "provenance": provenance([e.manifest for e in entries], [e.rubric for e in entries if e.rubric]),
         "notes": notes(entries, skipped, bootstrap),
         "runs": [{"run": e.path.name, "persona": e.manifest["persona"].get("id"), "learner": e.row[0],
                   "model": e.row[1], "seed": e.manifest["seed"], "scenario": e.summary["scenario"],
                   "frozen_baseline": e.baselines.frozen.name if e.baselines.frozen else None,
                   "oracle_baseline": e.baselines.oracle.name if e.baselines.oracle else None,
-                  "metrics": e.metrics} for e in entries],
+                  "metrics": e.metrics, **rubric_fields(e)} for e in entries],
         "skipped": skipped,
     }
 
@@ -305,7 +344,8 @@ def write_leaderboard(results_dir: str | Path, out: str | Path | None = None,
     folder = Path(out) if out is not None else Path(results_dir)
     folder.mkdir(parents=True, exist_ok=True)
     paths = folder / "leaderboard.md", folder / "leaderboard.html", folder / "leaderboard.json"
-    paths[0].write_text(leaderboard_markdown(board), encoding="utf-8")
-    paths[1].write_text(leaderboard_html(board), encoding="utf-8")
-    paths[2].write_text(json.dumps(board, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    # Atomic writes: a symbolic link planted at any of the names is replaced, never written through.
+    write_atomic(paths[0], leaderboard_markdown(board))
+    write_atomic(paths[1], leaderboard_html(board))
+    write_atomic(paths[2], json.dumps(board, indent=2, allow_nan=False) + "\n")
     return paths

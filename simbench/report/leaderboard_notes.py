@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Sequence
 
-from simbench.metrics.summary import UNREACHABLE
+from simbench.metrics.summary import NOT_SCORED, UNREACHABLE
 from simbench.metrics.user_quality import UNFIT_SHARE
 from simbench.report.glossary import FLAG_WORDS
 from simbench.report.pairs import not_applicable_notes, specificity_notes
+from simbench.report.rubric import AFTER
 from simbench.report.run_report import FROZEN, ORACLE, simulator_of
 
 Entry = Any
@@ -26,8 +27,11 @@ def _judge_name(identity: Any) -> str:
     return str(identity) if identity else ""
 
 
-def provenance(manifests: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """What produced the results: simulators, judge, models, persona hashes, versions, commits."""
+def provenance(manifests: Sequence[dict[str, Any]], scorings: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """What produced the results: simulators, judge, models, persona hashes, versions, commits.
+
+    `scorings` (report/rubric.py) say who scored judge-scored preferences: a judge that scored
+    them after the runs is named as such, and the preferences each judge scored are listed."""
     versions: dict[str, set[str]] = defaultdict(set)
     personas: dict[str, set[str]] = defaultdict(set)
     for m in manifests:
@@ -36,6 +40,12 @@ def provenance(manifests: Sequence[dict[str, Any]]) -> dict[str, Any]:
         persona = m.get("persona") or {}
         personas[str(persona.get("id"))].add(str(persona.get("content_hash")))
     judges = {_judge_name(m.get("judge")) or str((m.get("config") or {}).get("judge") or "none") for m in manifests}
+    scored: dict[str, set[str]] = defaultdict(set)
+    for scoring in scorings:
+        name = _judge_name(scoring["judge"]) + (" (scored after the run)" if scoring["when"] == AFTER else "")
+        scored[name].update(scoring["preferences"])
+    judges |= {name for name in scored if name.endswith("(scored after the run)")}
+    extra = {"judge_scored": {name: sorted(prefs) for name, prefs in sorted(scored.items())}} if scored else {}
     return {
         "simulator": sorted({simulator_of(m) for m in manifests}),
         "judge": sorted(judges),
@@ -44,6 +54,7 @@ def provenance(manifests: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "versions": {pkg: sorted(v) for pkg, v in sorted(versions.items())},
         "git_commit": sorted({str(m.get("git_commit", "unknown")) for m in manifests}),
         "seeds": sorted({int(m["seed"]) for m in manifests}),
+        **extra,  # only with judge-scored preferences: other leaderboards read as before
     }
 
 
@@ -73,6 +84,7 @@ def notes(entries: Sequence[Entry], skipped: Sequence[dict[str, str]], bootstrap
         out.append(f"in {len(above)} run(s) a learner ends above the in-context oracle's adherence c; "
                    "normalised adaptation is clipped at 1 there, so compare the raw 'final' column too")
     out += unreachable_notes(entries)
+    out += not_scored_notes(entries)
     out += flag_notes(entries)
     out += user_quality_notes(entries)
     out += drift_notes(entries)
@@ -87,7 +99,7 @@ def flag_notes(entries: Sequence[Entry]) -> list[str]:
     for entry in entries:
         for row in [*entry.summary["adaptation"], *entry.summary["unlearning"]]:
             for flag in row["flags"]:
-                if flag != UNREACHABLE:  # unreachable_notes says more about it
+                if flag not in (UNREACHABLE, NOT_SCORED):  # their own notes say more about them
                     counts[flag].add(entry.path.name)
                     rows[flag] += 1
     return [f"{rows[flag]} metric row(s) in {len(names)} run(s) are flagged {flag}: {FLAG_WORDS.get(flag, flag)}"
@@ -121,6 +133,20 @@ def drift_notes(entries: Sequence[Entry]) -> list[str]:
                 f"accuracy by {1 / counts[0]:.2f}, and an interval such as [1.00, 1.00] only says the "
                 "resamples could not vary"]
     return []
+
+
+def not_scored_notes(entries: Sequence[Entry]) -> list[str]:
+    """One note per judge-scored preference that some runs left unscored, and how to score it."""
+    runs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for entry in entries:
+        for pref, why in (entry.summary.get("not_scored") or {}).items():
+            runs[(pref, why)].append(entry.path.name)
+    return [
+        f"'{pref}' is judge-scored and {why} in {len(names)} run(s) ({', '.join(names[:5])}): shown as "
+        "not scored, left out of the adaptation and final means; `simbench leaderboard RESULTS_DIR --judge "
+        "openai --judge-option base_url=URL --judge-option model=MODEL` scores it from the logged answers"
+        for (pref, why), names in sorted(runs.items())
+    ]
 
 
 def unreachable_notes(entries: Sequence[Entry]) -> list[str]:

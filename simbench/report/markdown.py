@@ -15,6 +15,7 @@ from simbench.persona.scenario import SCENARIO_WORDS
 from simbench.report.format import Section, fmt, fmt_interval, joined
 from simbench.report.calibration import calibration_sections
 from simbench.report.pairs import pair_sections, signed_interval
+from simbench.report.rubric import rubric_lines
 from simbench.report.run_notes import (
     gate_note,
     glossary_sections,
@@ -70,6 +71,9 @@ def run_report_markdown(report: RunReport) -> str:
     out += [section_markdown(schedule_section(report.summary, opposites), level=2), ""]
     baselines = report.baselines.describe(report.run_dir)
     out += ["## Baselines", ""] + [f"- {md_cell(line)}" for line in baselines] + [""]
+    judged = rubric_lines(report.rubric, report.summary.get("not_scored"))
+    if judged:
+        out += ["## Judge-scored preferences", ""] + [f"- {md_cell(line)}" for line in judged] + [""]
     out += ["## Adherence", "", "The HTML report plots these curves with the phase switches marked.", ""]
     out += [section_markdown(adherence_section(report.summary)), ""]
     out += ["## Metrics", ""]
@@ -133,6 +137,8 @@ def leaderboard_cell(stats: dict[str, Any] | None) -> str:
     difference also shows its n and minimum detectable difference."""
     if stats is None:
         return "–"
+    if stats.get("not_scored"):  # only judge-scored preferences, and no judge scored them
+        return str(stats["not_scored"])
     if "mdd" in stats:
         return f"{signed_interval(stats)} (n={stats['n']}, MDD {fmt(stats['mdd'])})"
     if "pairs" in stats:  # a win rate: n pairs, ties counted half
@@ -150,6 +156,11 @@ def leaderboard_tables(board: dict[str, Any]) -> list[tuple[str, list[str], list
                 for row in board["rows"]]
         tables.append((scenario, ["learner", "model", *metrics], rows))
     return tables
+
+
+def judge_scored_words(scored: dict[str, list[str]]) -> str:
+    """"poetic by m at http://… (scored after the run)": which judge scored which preferences."""
+    return "; ".join(f"{', '.join(prefs)} by {name}" for name, prefs in scored.items())
 
 
 def scenario_heading(scenario: str) -> str:
@@ -175,6 +186,8 @@ def leaderboard_markdown(board: dict[str, Any]) -> str:
         out.append(f"- {key.replace('_', ' ')}: {md_cell(', '.join(map(str, prov[key])))}")
     out.append("- persona hashes: " + md_cell(joined(prov["persona_hashes"])))
     out.append("- versions: " + md_cell(joined(prov["versions"])))
+    if prov.get("judge_scored"):
+        out.append("- judge-scored preferences: " + md_cell(judge_scored_words(prov["judge_scored"])))
     if board["notes"]:
         out += ["", "## Notes", ""] + [f"- {md_cell(note)}" for note in board["notes"]]
     out += ["", "## Runs", "", md_table(

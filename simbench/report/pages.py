@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from simbench.logs.io import write_atomic
 from simbench.report.html import run_report_html
 from simbench.report.markdown import run_report_markdown
 from simbench.report.run_report import build_run_report
@@ -22,6 +23,7 @@ def write_run_report(
     folder = Path(out) if out is not None else report.run_dir
     folder.mkdir(parents=True, exist_ok=True)
     md_path, html_path = folder / "report.md", folder / "report.html"
-    md_path.write_text(run_report_markdown(report), encoding="utf-8")
-    html_path.write_text(run_report_html(report), encoding="utf-8")
+    # Atomic writes: a symbolic link planted at either name is replaced, never written through.
+    write_atomic(md_path, run_report_markdown(report))
+    write_atomic(html_path, run_report_html(report))
     return md_path, html_path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from typing import Any, Mapping, Sequence
 
 # Colour-blind-safe (Okabe-Ito) cycle: curves of one report stay distinguishable.
@@ -40,7 +41,10 @@ def figure_svg(fig: Any, salt: str) -> str:
 
     buffer = io.StringIO()
     try:
-        with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": salt}):
+        with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": salt}), warnings.catch_warnings():
+            # A label in a script the font lacks (a learner or persona named in any Unicode)
+            # is drawn as boxes; matplotlib's warning per glyph would be stray stderr output.
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
             fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     finally:
         plt.close(fig)

@@ -116,6 +116,8 @@ def steps_words(row: Mapping[str, Any], key: str = "steps_to_threshold") -> str:
     """A steps cell that says what state the number is in, never a bare censored number."""
     flags = row["flags"]
     steps = row.get(key)
+    if "not_scored" in flags:  # the note says why: no judge, or unparseable verdicts
+        return str(row.get("baseline_note", "")).partition("' ")[2] or "not scored"
     if "unreachable_at_token_cap" in flags:
         return "unreachable (token cap)"
     if "no_probes" in flags:

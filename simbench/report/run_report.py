@@ -21,6 +21,7 @@ from simbench.report.glossary import flag_words
 from simbench.report.calibration import judged
 from simbench.report.pairs import run_pairs
 from simbench.report.peers import FROZEN, ORACLE, comparable_key
+from simbench.report.rubric import score_after_run, scored_during_run
 from simbench.report.run_notes import cost_rows, row_flags, steps_words
 
 SAMPLE_INTERACTIONS = 6
@@ -67,6 +68,7 @@ class RunReport:
     baseline_states: dict[str, dict[str, Any]] = field(default_factory=dict)
     pairs: dict[str, Any] = field(default_factory=dict)  # report/pairs.py: run_pairs
     calibration: dict[str, Any] | None = None  # report/calibration.py, when a judge was given
+    rubric: dict[str, Any] | None = None  # report/rubric.py: who scored the judge-scored preferences
 
 
 def live_counts(logs: Any) -> dict[str, int]:
@@ -181,6 +183,11 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000, judge: Any = No
     baselines = pick_baselines(logs.manifest, siblings)
     frozen = load_run_logs(baselines.frozen) if baselines.frozen else None
     oracle = load_run_logs(baselines.oracle) if baselines.oracle else None
+    scoring = scored_during_run(logs)
+    if judge is not None:  # rubric wishes the run left unscored, scored now (in memory only)
+        logs, after = score_after_run(logs, judge)
+        scoring = after or scoring
+        frozen, oracle = (score_after_run(x, judge)[0] if x is not None else None for x in (frozen, oracle))
     summary = summarise_run(logs, frozen, oracle, general=read_general(run_dir), bootstrap=bootstrap)
     states = {
         role: {"run": other.run_dir.name, "status": other.manifest.get("status", "unknown"),
@@ -200,6 +207,7 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000, judge: Any = No
         baseline_states=states,
         pairs=run_pairs(logs, siblings, frozen, bootstrap),
         calibration=judged(logs, frozen, judge, bootstrap) if judge is not None else None,
+        rubric=scoring,
     )
 
 

@@ -7,6 +7,10 @@ pid/host inside only names the owner in the refusal. Where the file system has n
 flock (some network mounts answer ENOLCK), the lock falls back to the pid/host record: a
 lock of a dead process on this host is stale and taken over, one of a live process or of
 another host is respected. A second writer gets one `InputError` line (exit 2).
+
+The folder may be shared, so the lock file is opened without following a symbolic link
+(O_NOFOLLOW) and refused unless it is a regular file of the current user: otherwise a link
+planted at `.simbench.lock` would have the owner record written over whatever it points at.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import time
 from pathlib import Path
 from types import TracebackType
@@ -48,8 +53,9 @@ class FolderLock:
         try:
             self._created = _make_folders(self.folder)
             for _ in range(10):  # only loops when another process swapped the file under us
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                fd = self._open(os.O_RDWR | os.O_CREAT)
                 try:
+                    self._check_owned(fd)
                     locked = self._lock(fd) and _same_file(fd, self.path)
                 except BaseException:
                     os.close(fd)
@@ -59,7 +65,7 @@ class FolderLock:
                     _write_owner(fd)
                     return self
                 os.close(fd)
-        except FolderInUse:
+        except InputError:
             self._cleanup()
             raise
         except OSError as exc:
@@ -75,9 +81,9 @@ class FolderLock:
         import fcntl
 
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
-            return  # no lock file (or an unreadable one): `acquire` will tell
+            return  # no lock file (or a link, or an unreadable one): `acquire` will tell
         try:
             if self._lock(fd):
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -87,6 +93,33 @@ class FolderLock:
             pass
         finally:
             os.close(fd)
+
+    def _open(self, flags: int) -> int:
+        """The lock file's descriptor, never through a symbolic link; O_NONBLOCK so a FIFO
+        planted there cannot hang the open."""
+        try:
+            return os.open(self.path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or self.path.is_symlink():
+                raise self._refused("is a symbolic link") from None
+            if exc.errno == errno.ENXIO:  # a FIFO without a reader
+                raise self._refused("is not a regular file") from None
+            raise
+
+    def _check_owned(self, fd: int) -> None:
+        """Refuse a lock file that is not a regular file of ours (checked on the open file,
+        so it cannot be swapped between the check and the use)."""
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise self._refused("is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise self._refused(f"belongs to another user (uid {info.st_uid})")
+
+    def _refused(self, problem: str) -> InputError:
+        return InputError(
+            self.flag, f"lock file {self.path} {problem}",
+            "remove it if no simbench process is using the folder, or choose another folder",
+        )
 
     def _lock(self, fd: int) -> bool:
         """True when `fd` is now locked by us; raises `FolderInUse` when another holds it."""
@@ -177,7 +210,7 @@ def _write_owner(fd: int) -> None:
 def _read_owner(fd: int) -> dict[str, Any]:
     try:
         data = json.loads(os.pread(fd, 4096, 0) or b"{}")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # 4096 bytes of "[" overflow the parser
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -19,6 +19,7 @@ from simbench.backends import BACKENDS
 from simbench.errors import InputError
 from simbench.learners import LEARNERS
 from simbench.learners.base import LearnerContext
+from simbench.paths import check_can_create, check_path_length
 from simbench.runner.build import check_user
 from simbench.runner.lock import LOCK_FILE
 
@@ -34,6 +35,7 @@ def out_path(value: str | Path | None, flag: str = "--out") -> Path | None:
         return None
     if not str(value).strip():
         raise InputError(flag, "is empty", "pass a folder path")
+    check_path_length(value, flag)
     return Path(value)
 
 
@@ -42,6 +44,7 @@ def check_out_dir(folder: Path, flag: str = "--out") -> None:
     text = str(folder)
     if not text.strip():
         raise InputError(flag, "is empty", "pass a folder path")
+    check_path_length(folder, flag)
     if folder.exists() or folder.is_symlink():
         if not folder.is_dir():
             kind = "a file" if folder.is_file() else "not a folder (a device, socket or broken link)"
@@ -49,13 +52,7 @@ def check_out_dir(folder: Path, flag: str = "--out") -> None:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise InputError(flag, f"{folder} is not writable", "choose a writable folder")
         return
-    parent = folder.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InputError(flag, f"cannot create {folder}: {parent} is not a folder", "pass a folder path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(flag, f"cannot create {folder}: {parent} is not writable", "choose a writable folder")
+    check_can_create(folder, flag, "choose a writable folder")
 
 
 def folder_is_empty(folder: Path) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import resource
 import shutil
 import signal
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from sdpo.files import umask_modes
 from simbench.config import RunConfig
 from simbench.errors import InputError, NumericalError, UserSimulatorError
 from simbench.logs.invariants import LOGS
@@ -36,7 +38,7 @@ from simbench.runner.episode import (
     UpdateDone,
     run_episode,
 )
-from simbench.runner.lock import FolderLock
+from simbench.runner.lock import LOCK_FILE, FolderLock
 from simbench.runner.parts import build_parts
 from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
 from simbench.runner.provenance import manifest_for
@@ -85,6 +87,7 @@ def prepare(config: RunConfig, out: Path | None, resume: bool) -> tuple[Inputs, 
 
 def check_folder(inputs: Inputs, run_dir: Path, resume: bool) -> tuple[dict[str, Any], Checkpoint | None]:
     """A new run needs an empty folder; a resume, a run that matches (`resume.check_resume`)."""
+    refuse_links(run_dir)
     if resume:
         return check_resume(inputs, run_dir)
     if not folder_is_empty(run_dir):
@@ -92,6 +95,23 @@ def check_folder(inputs: Inputs, run_dir: Path, resume: bool) -> tuple[dict[str,
             "--out", f"{run_dir} already holds files", "pass --resume to continue it or choose a new --out"
         )
     return {}, None
+
+
+def refuse_links(run_dir: Path, flag: str = "--out") -> None:
+    """Refuse a symbolic link at any path the run writes (the lock, logs, manifest, anything
+    under checkpoints/): in a shared folder one could point at another file, which appending,
+    truncating or locking would change. Checked before anything is written."""
+    paths = [run_dir / name for name in (LOCK_FILE, "manifest.json", "checkpoints")]
+    paths += [run_dir / f"{name}.jsonl" for name in LOGS]
+    checkpoints = run_dir / "checkpoints"
+    if checkpoints.is_dir() and not checkpoints.is_symlink():
+        for parent, folders, files in os.walk(checkpoints):
+            paths += [Path(parent) / name for name in folders + files]
+    for path in paths:
+        if path.is_symlink():
+            raise InputError(flag, f"{path} is a symbolic link",
+                             "simbench writes only regular files in a run folder; remove the link "
+                             "or choose another --out")
 
 
 def execute(
@@ -233,19 +253,30 @@ def checkpoint(run_dir: Path, learner: Any, writers: dict[str, JsonlWriter], sta
     root = run_dir / "checkpoints"
     name = f"ckpt-{state.t:07d}"
     tmp = root / f".tmp-{name}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    _remove(tmp)
     tmp.mkdir(parents=True)
     learner.save(tmp / "learner")
     for writer in writers.values():
         writer.sync()
     write_json(tmp / "state.json", {"t": state.t, "log_sizes": state.sizes,
                                     "failed_updates": state.failed_updates})
+    # Learners save through peft/torch/safetensors, some into private temporary folders
+    # (0700, weights 0600): the checkpoint gets the modes the umask promises, as logs do.
+    umask_modes(tmp)
     final = root / name
-    shutil.rmtree(final, ignore_errors=True)
+    _remove(final)
     tmp.rename(final)
     write_atomic(root / "LATEST", name + "\n")
     for old in sorted(p for p in root.glob("ckpt-*") if p.name != name)[:-(KEEP_CHECKPOINTS - 1)]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder left by an earlier session; a symbolic link is removed, not followed."""
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def restore(run_dir: Path, learner: Any, checkpoint: Checkpoint | None = None,

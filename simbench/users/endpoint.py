@@ -4,6 +4,8 @@ The `openai` client runs with max_retries=0; this module owns the retry loop so 
 is visible: timeouts, connection errors, 408/409/429 (Retry-After honoured) and 5xx back
 off exponentially with jitter, empty or malformed replies are retried, everything else
 fails at once; after `max_attempts` one line names the endpoint and the last error.
+Retries are quiet: each attempt is logged at debug level only, and an endpoint that needed
+retries but answered is reported once, in one warning line (a flaky endpoint, not 25 lines).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
-from simbench.errors import InputError, SimbenchError, UserSimulatorError
+from simbench.errors import InputError, SimbenchError, UserSimulatorError, missing_package
 from simbench.users.base import check_minimums
 from simbench.users.prompting import prompt_hash
 
@@ -136,7 +138,9 @@ class ChatEndpoint:
         self.timeout = timeout
         self.retry = retry
         self.error_type = error_type
+        self.where = where
         self._jitter = random.Random()
+        self._retries_reported = False  # the one warning line per endpoint (see _report_recovery)
         self._jitter_lock = threading.Lock()
         key = _read_key(api_key_env, where)
         # Only the exact secret is scrubbed from error text; a placeholder is no secret.
@@ -172,6 +176,7 @@ class ChatEndpoint:
         extra: dict[str, Any] = {} if seed is None else {"seed": seed}
         for attempt in range(1, self.retry.max_attempts + 1):
             retry_after = None
+            unreachable = False  # no answer at all: the final error's hint says where to look
             try:
                 response = self._client.chat.completions.create(
                     model=self.model,
@@ -181,6 +186,8 @@ class ChatEndpoint:
                     **extra,
                 )
                 text, served = _extract(response, postprocess)
+                if attempt > 1:
+                    self._report_recovery(attempt, time.monotonic() - started, last_error)
                 return Completion(
                     # An endpoint that echoes the key must not put it in a follow-up: from
                     # there it would reach the logs, the learner's memory and its training.
@@ -201,13 +208,14 @@ class ChatEndpoint:
                 last_error = f"HTTP {error.status_code}: {error.message}"
                 if not (error.status_code in RETRYABLE_STATUS or error.status_code >= 500):
                     hint = _status_hint(error.status_code, self.api_key_env)
-                    raise self._error(attempt, last_error, hint) from error
+                    raise self._error(attempt, time.monotonic() - started, last_error, hint) from error
                 retry_after = parse_retry_after(error.response.headers)
             except openai.APITimeoutError:
                 last_error = f"timed out after {self.timeout:g} s"
             except openai.APIConnectionError as error:
                 cause = error.__cause__ or error
                 last_error = f"connection error: {type(cause).__name__}: {cause}"
+                unreachable = True
             except openai.APIResponseValidationError as error:
                 last_error = f"malformed reply: {error.message}"
             except json.JSONDecodeError as error:  # a 200 whose body is not JSON
@@ -216,17 +224,31 @@ class ChatEndpoint:
                 with self._jitter_lock:
                     jitter = self._jitter.random()
                 delay = backoff_delay(attempt, self.retry, jitter, retry_after)
-                log.warning(
-                    "%s attempt %d/%d failed (%s); retrying in %.2f s",
+                log.debug(
+                    "%s endpoint %s attempt %d/%d failed (%s); retrying in %.2f s", self.where,
                     self.base_url, attempt, self.retry.max_attempts, self._one_line(last_error), delay,
                 )
                 time.sleep(delay)
-        raise self._error(self.retry.max_attempts, last_error, None)
+        hint = f"is a server listening at {self.base_url}? check {self.where}.base_url" if unreachable else None
+        raise self._error(self.retry.max_attempts, time.monotonic() - started, last_error, hint)
 
-    def _error(self, attempts: int, last_error: str, hint: str | None) -> SimbenchError:
+    def _report_recovery(self, attempts: int, seconds: float, last_error: str) -> None:
+        """One warning line the first time a request of this endpoint needed retries; later
+        ones stay at debug level. Giving up is not logged here: the raised error is its line."""
+        with self._jitter_lock:  # requests run on several threads; one of them reports
+            if self._retries_reported:
+                return
+            self._retries_reported = True
+        log.warning(
+            "warning: %s endpoint %s needed retries: answered at attempt %d/%d after %.1f s, last error: %s "
+            "(later retries of this endpoint are not shown)", self.where, self.base_url, attempts,
+            self.retry.max_attempts, seconds, self._one_line(last_error),
+        )
+
+    def _error(self, attempts: int, seconds: float, last_error: str, hint: str | None) -> SimbenchError:
         message = (
-            f"endpoint {self.base_url} (model {self.model!r}) failed after {attempts} "
-            f"attempt{'s' if attempts != 1 else ''}: {self._one_line(last_error)}"
+            f"{self.where} endpoint {self.base_url} (model {self.model!r}) failed after {attempts} "
+            f"attempt{'s' if attempts != 1 else ''} over {seconds:.1f} s: {self._one_line(last_error)}"
         )
         if hint:
             message += f" ({hint})"
@@ -269,7 +291,7 @@ def _make_client(base_url: str, key: str, timeout: float, where: str) -> Any:
     try:
         import openai
     except ImportError as error:
-        raise InputError(where, "the 'openai' package is not installed", "pip install openai") from error
+        raise missing_package(f"--{where} openai", "openai", error.msg, "pip install openai") from None
     return openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
 
 

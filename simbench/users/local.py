@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from sdpo.errors import ModelNotFoundError
 from sdpo.models import check_available, load_policy
 from simbench.errors import InputError, UserSimulatorError
+from simbench.option_types import typed_options
 from simbench.persona.preference import Preference
 from simbench.scoring import CHECKERS_ONLY, Scorer
 from simbench.users.base import FollowUp, FollowUpRequest, UserContext, check_minimums, follow_up_each
@@ -67,7 +68,8 @@ class LocalUser:
     def from_config(cls, context: UserContext) -> "LocalUser | NoisyUser":
         """The user model named by the `model` option (default: the run's policy model),
         role-playing the persona's background, noisy at the persona's rate."""
-        options = {"background": context.background, **context.options}
+        typed = typed_options("--user-option", "user 'local'", cls.__init__, context.options)
+        options = {"background": context.background, **typed}
         name = options.pop("model", context.model)
         user = cls.from_name(name, device=context.device, **options)
         user.scorer = context.scorer
@@ -85,6 +87,7 @@ class LocalUser:
         if unknown:
             raise InputError("--user-option", f"local: unknown option {unknown[0]!r}",
                              f"the local user takes {', '.join(sorted(accepted))}")
+        typed_options("--user-option", "user 'local'", cls.__init__, options)
         try:
             check_available(model)  # found locally; not loaded
         except ModelNotFoundError as exc:

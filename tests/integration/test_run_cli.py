@@ -198,6 +198,6 @@ def test_vllm_backend_without_vllm_is_one_line_before_anything_loads_or_is_writt
     monkeypatch.setitem(sys.modules, "vllm", None)  # this machine has no vllm; make sure of it
     out = tmp_path / "run"
     code, _, stderr = run_main(capsys, "run", "--persona", persona, "--backend", "vllm", "--out", out, "--quiet")
-    assert code == 4 and stderr.count("\n") == 1
+    assert code == 2 and stderr.count("\n") == 1
     assert stderr.startswith("error: --backend vllm: vllm cannot be imported") and "pip install" in stderr
     assert not out.exists()

@@ -398,7 +398,7 @@ CASES = [
     Case("teachability-model-missing", ["teachability", "--out", "t", "--model", "/no/such/model"], "--model",
          ["no such model folder"]),
     Case("run-openai-user-without-url", NEW_RUN + ["new", "--user", "openai"], "--user-option",
-         ["invalid options for user 'openai'", "base_url"]),
+         ["user 'openai' needs base_url, model"]),
     Case("run-openai-key-variable-unset", NEW_RUN + ["new", "--user", "openai", "--user-option",
                                                      "base_url=http://127.0.0.1:9/v1", "--user-option", "model=m",
                                                      "--user-option", "api_key_env=SIMBENCH_UNSET_KEY"],

@@ -193,19 +193,6 @@ def test_a_broken_last_line_that_ends_in_a_newline_is_corruption_not_a_torn_writ
     assert read_jsonl(path) == [{"t": 0}]
 
 
-def test_run_files_are_readable_by_others_as_the_umask_allows(tmp_path):
-    """Atomic writes go through a private temporary file; the result gets open()'s mode."""
-    import os
-
-    from simbench.logs.io import current_umask, write_json
-
-    write_json(tmp_path / "manifest.json", {"status": "complete"})
-    (tmp_path / "plain.txt").write_text("x")
-    mode = (tmp_path / "manifest.json").stat().st_mode & 0o777
-    assert mode == 0o666 & ~current_umask() == (tmp_path / "plain.txt").stat().st_mode & 0o777
-    assert current_umask() == os.umask(current_umask())
-
-
 def test_truncate_never_grows_a_log_and_ignores_a_missing_one(tmp_path):
     path = tmp_path / "log.jsonl"
     path.write_text('{"t": 0}\n', encoding="utf-8")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from simbench.judge import (
@@ -125,19 +128,28 @@ def test_judge_failures_are_judge_errors_not_user_errors():
             judge.compare("Q?", "x", "y", "c")
 
 
-@pytest.mark.parametrize(
-    "reply, verdict",
-    [
-        ("YES", True), ("no.", False), ("Yes. The answer meets the criterion.", True),
-        ("No, the answer does not meet it.", False),
-        ("The answer meets the criterion.", True),  # a verdict sentence without the word
-        ("The answer does not meet the criterion.", False),
-        ("The answer doesn't follow it.", False),
-        ("Yes and no.", None), ("It meets one part but does not meet the other.", None),
-        ("Maybe.", None), ("", None),
-    ],
-)
-def test_rubric_replies_parse_to_yes_no_or_not_scored(reply, verdict):
+VERDICTS = [json.loads(line) for line in (Path(__file__).parent / "judge_verdicts.jsonl").read_text().splitlines()]
+LABELS = {"yes": True, "no": False, "unparseable": None}
+
+
+@pytest.mark.parametrize("case", VERDICTS, ids=lambda case: case["reply"][:40] or "empty")
+def test_rubric_replies_parse_to_their_labelled_verdict_or_unparseable(case):
+    """Hand-labelled judge replies: the last VERDICT line decides, else a leading YES/NO word;
+    an incidental "no" (or a verdict sentence) is unparseable, never a fail."""
     from simbench.judge import parse_yes_no
 
-    assert parse_yes_no(reply) is verdict
+    assert parse_yes_no(case["reply"]) is LABELS[case["label"]]
+
+
+def test_the_labelled_replies_cover_every_outcome_and_the_incidental_no():
+    labels = [case["label"] for case in VERDICTS]
+    assert len(VERDICTS) >= 30 and {labels.count(k) >= 8 for k in LABELS} == {True}
+    assert any(case["reply"].endswith("as it requires no") and case["label"] == "unparseable" for case in VERDICTS)
+
+
+def test_the_rubric_prompt_asks_for_the_verdict_line_the_parser_reads():
+    from simbench.judge import parse_yes_no, render_rubric_messages
+
+    messages = render_rubric_messages("Q?", "A.", "Short answers.")
+    assert "VERDICT: YES or VERDICT: NO" in messages[-1]["content"]
+    assert parse_yes_no("VERDICT: YES") is True and parse_yes_no("VERDICT: NO") is False

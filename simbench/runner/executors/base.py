@@ -8,7 +8,6 @@ display; the executor never writes sweep.json, so every executor leaves the same
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Protocol, Sequence
 
 from simbench.errors import InputError, SimbenchError
+from simbench.logs.safe_load import TEXT_BYTES, load_json, read_bounded
 from simbench.registry import Registry
 from simbench.runner.lock import FolderInUse
 from simbench.runner.run import execute
@@ -125,15 +125,21 @@ def this_node() -> dict[str, Any]:
 
 
 def checkpoint_position(run_dir: Path) -> Optional[int]:
-    """The interaction of the run's latest checkpoint, None when it has none."""
+    """The interaction of the run's latest checkpoint, None when it has none or it cannot be
+    read: read by the bounded loader (a huge, deep or binary LATEST/state.json is no crash
+    here), and `execute` then validates the checkpoint and names what is wrong with it."""
     latest = run_dir / "checkpoints" / "LATEST"
     if not latest.is_file():
         return None
-    state = run_dir / "checkpoints" / latest.read_text().strip() / "state.json"
     try:
-        return int(json.loads(state.read_text())["t"])
-    except (OSError, ValueError, KeyError, TypeError):
+        name = read_bounded(latest, str(latest), 256).decode("utf-8", "replace").strip()
+        if not name or "/" in name or name in (".", ".."):
+            return None
+        state = run_dir / "checkpoints" / name / "state.json"
+        t = load_json(state, kind=dict, max_bytes=TEXT_BYTES).get("t")
+    except InputError:
         return None
+    return t if isinstance(t, int) and not isinstance(t, bool) and t >= 0 else None
 
 
 def run_cell(

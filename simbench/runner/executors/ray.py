@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from simbench.errors import InputError
+from simbench.errors import InputError, missing_package
 from simbench.runner.executors.base import CellReport, SweepDisplay, input_error_report, run_cell, this_node
 from simbench.runner.sweep import SWEEP_FILE
 
@@ -34,8 +34,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError as err:
-        raise InputError("--executor ray", f"Ray cannot be imported ({err.msg})",
-                         f"install it with {INSTALL_HINT}") from None
+        raise missing_package("--executor ray", "Ray", err.msg, INSTALL_HINT) from None
     return ray
 
 

@@ -21,7 +21,7 @@ from simbench.backends import BACKENDS
 from simbench.backends.base import BackendContext, GenerationRequest
 from simbench.backends.hf import GenerationConfig
 from simbench.config import build_config
-from simbench.errors import PolicyError
+from simbench.errors import InputError
 from simbench.learners import LEARNERS
 from simbench.learners.base import LearnerContext, Turn
 from simbench.runner.build import resolve_inputs
@@ -131,6 +131,6 @@ def test_an_arm_without_adapter_generates_with_the_base_model(fake_vllm, model_f
 
 def test_without_vllm_a_vllm_run_fails_at_validation_before_any_model_loads(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # makes `import vllm` raise ImportError
-    with pytest.raises(PolicyError, match="--backend vllm: vllm cannot be imported") as caught:
+    with pytest.raises(InputError, match="--backend vllm: vllm cannot be imported") as caught:
         resolve_inputs(build_config({"backend": "vllm"}))
     assert "\n" not in str(caught.value)

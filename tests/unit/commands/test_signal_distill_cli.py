@@ -158,3 +158,40 @@ def test_distill_refuses_a_file_without_tuples_and_an_out_folder_holding_a_run(c
     code, _, err = run_main(capsys, "distill", "--conversations", str(tmp_path / "absent.jsonl"),
                        "--model", tiny_model_dir, "--out", str(tmp_path / "b"))
     assert code == 2 and "absent.jsonl: file not found" in err
+
+
+@pytest.mark.parametrize("name", ["training_log.jsonl", "distill.json"])
+def test_distill_never_writes_through_a_link_planted_in_its_out_folder(capsys, tmp_path, tiny_model_dir, name):
+    """A dangling link would make open() create its target outside the folder; a link to a
+    file would overwrite it. Both are refused before the model loads."""
+    victim = tmp_path / "victim"
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / name).symlink_to(victim)
+    code, _, err = run_main(capsys, "distill", "--conversations", str(SAMPLE), "--model", tiny_model_dir,
+                            "--out", str(out), "--max-samples", "2", "--batch-size", "2")
+    assert code == 2 and err.startswith(f"error: --out: {out / name} is a symbolic link")
+    assert len(err.strip().splitlines()) == 1
+    assert not victim.exists() and sorted(p.name for p in out.iterdir()) == [name]
+
+
+def test_the_distill_library_refuses_a_log_link_and_replaces_a_manifest_link(tmp_path, tiny_model_dir):
+    import errno
+
+    from sdpo.models import load_policy
+    from sdpo.offline import distill, parse_conversations
+
+    model, tokenizer = load_policy(tiny_model_dir, "cpu")
+    examples = parse_conversations(SAMPLE.read_bytes().split(b"\n"), k=2, on_error="skip").examples[:2]
+    victim = tmp_path / "victim.txt"
+    victim.write_text("user data\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "training_log.jsonl").symlink_to(victim)
+    with pytest.raises(OSError) as caught:
+        distill(model, tokenizer, examples, out, batch_size=2)
+    assert caught.value.errno == errno.ELOOP and victim.read_text() == "user data\n"
+    (out / "training_log.jsonl").unlink()
+    (out / "distill.json").symlink_to(victim)
+    distill(model, tokenizer, examples, out, batch_size=2)
+    assert victim.read_text() == "user data\n" and not (out / "distill.json").is_symlink()

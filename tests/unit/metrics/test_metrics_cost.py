@@ -56,6 +56,15 @@ def test_peak_memory_is_largest_value_across_manifest_and_updates():
     assert run_cost(INTERACTIONS, [], [], {}).peak_memory_mb == {}
 
 
+def test_peak_memory_leaves_out_peaks_that_are_not_finite_floats():
+    """A hand-edited -Infinity or an integer beyond float range is no measurement (the report
+    used to crash formatting it)."""
+    manifest = {"peak_rss_mb": float("-inf"), "resources": {"peak_rss_mb": 10 ** 400, "peak_gpu_mb": float("nan")}}
+    assert run_cost(INTERACTIONS, [], [], manifest).peak_memory_mb == {}
+    from_updates_only = run_cost(INTERACTIONS, UPDATES, [], {}).peak_memory_mb
+    assert run_cost(INTERACTIONS, UPDATES, [], manifest).peak_memory_mb == from_updates_only
+
+
 def test_run_without_interactions_has_no_rates():
     cost = run_cost([], [], [], {})
     assert cost.interactions == 0 and cost.seconds_per_interaction == {}

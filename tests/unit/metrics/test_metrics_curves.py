@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from simbench.errors import InputError
 from simbench.logs.schema import CheckOutcome, PhaseInfo, ProbeRecord
-from simbench.metrics.curves import Curve, adherence_curves, bootstrap_ci, phase_windows
+from simbench.metrics.curves import Curve, adherence_curves, bootstrap_ci, mean_finite, phase_windows
 
 
 def probe(t: int, pid: str, **passed: bool) -> ProbeRecord:
@@ -87,3 +89,10 @@ def test_phase_windows_reject_unordered_or_too_late_phases(starts, total):
     schedule = [PhaseInfo(at=at, preferences=["A"]) for at in starts]
     with pytest.raises(InputError, match="persona.schedule"):
         phase_windows(schedule, total)
+
+
+def test_mean_finite_near_the_float_limit_is_inf_without_a_numpy_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would reach the CLI's stderr
+        assert mean_finite([1e308, 1e308, float("nan")]) == float("inf")
+        assert np.isnan(mean_finite([float("nan")]))

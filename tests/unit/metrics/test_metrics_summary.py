@@ -211,3 +211,17 @@ def test_rows_without_headroom_or_anything_to_unlearn_stay_out_of_the_headline_m
     headline = summary["headline"]
     assert headline["aulc"] is None and headline["final_s"] is None and headline["perseveration"] is None
     assert summary["collateral_drift"]["measured"] is False  # no drift records in this log
+
+
+def test_a_judge_scored_preference_without_verdicts_gets_a_not_scored_row_and_stays_out_of_means():
+    logs = run(FLIP_TABLE)
+    for record in logs.probes:  # not_A was a rubric wish of a run without a judge
+        record.checks["not_A"] = CheckOutcome(passed=None, evidence="not scored", scorer="none")
+    summary = summarise_run(logs, bootstrap=20)
+    assert summary["not_scored"] == {"not_A": "not scored (no judge)"}
+    row = next(a for a in summary["adaptation"] if a["preference"] == "not_A")
+    assert row["flags"] == ["not_scored"] and row["aulc"] is None and row["final_s"] is None
+    measured = next(a for a in summary["adaptation"] if a["preference"] == "A")
+    assert summary["headline"]["aulc"] == pytest.approx(measured["aulc"])  # A alone
+    assert "not_A" not in summary["adherence"]
+    assert "not_scored" not in summarise_run(run(FLIP_TABLE), bootstrap=20)  # fully scored runs read as before
