@@ -17,13 +17,9 @@ from simbench.logs.safe_load import (check_text, decode_utf8, load_plain_yaml, p
                                      too_many_digits)
 from simbench.paths import check_path_length
 from simbench.registry import suggest
-from simbench.run_defaults import DEFAULTS
+from simbench.run_defaults import DEFAULTS, MAX_BATCH
 from simbench.runner.secrets import redact
 from simbench.seeding import MAX_SEED
-
-# Memory grows with these (one update or decode step holds the whole batch): a typo such as
-# 10**9 is refused at the flag instead of ending in MemoryError after the model loaded.
-MAX_BATCH = 1024
 
 
 class RunConfig(BaseModel):

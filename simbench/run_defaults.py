@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "precision": "fp32",
 }
 
+# Memory grows with these (one update or decode step holds the whole batch): a typo such as
+# 10**9 is refused at the flag instead of ending in MemoryError after the model loaded.
+MAX_BATCH = 1024
+
 
 def default_of(field: str) -> Any:
     """The default of run setting `field` (a `RunConfig` field name)."""

@@ -51,8 +51,9 @@ def test_vllm_is_registered_lazily():
 
 
 def test_constructing_without_vllm_is_one_line_with_the_install_hint(monkeypatch):
+    """A missing optional package is an installation the user can fix: bad input (exit 2)."""
     monkeypatch.setitem(sys.modules, "vllm", None)  # makes `import vllm` raise ImportError
-    with pytest.raises(PolicyError) as caught:
+    with pytest.raises(InputError) as caught:
         VLLMBackend("some/model")
     message = str(caught.value)
     assert INSTALL_HINT in message and "--backend vllm" in message
