@@ -4,9 +4,9 @@
 
 reads base-in-context.json, fr-in-context.json, base-sdpo*.json, fr-sdpo*.json (those present)
 written by benchmarks/preset_eval.py, and writes table-<preset>.md and .json beside them. Every
-interval is a paired percentile bootstrap (2000 resamples; two-stage over seeds then probes
-where there are seeds, simbench.metrics.paired.paired_bootstrap), with n and the minimum
-detectable difference at 80% power.
+interval is a paired t-interval with the seed as the unit (over probes when there is one
+seed; simbench.metrics.paired.paired_interval), clipped to the range the quantity can take,
+with n and the minimum detectable difference at 80% power.
 
 Decision rule (issue 9): **go** when, on at least one preference, SDPO's specificity
 (relevant minus unrelated follow-ups, micro-run adherence) on the preset exceeds the base
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from simbench.metrics.paired import paired_bootstrap
+from simbench.metrics.paired import DIFFERENCE, paired_interval
 from simbench.preset.rewrites import HELD_OUT, TRAINED
 
 
@@ -47,8 +47,12 @@ def _diff(a: list[bool], b: list[bool]) -> np.ndarray:
     return np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
 
 
-def _interval(groups: list[np.ndarray]) -> dict[str, Any] | None:
-    result = paired_bootstrap(groups, n=2000, seed=0)
+# A gain is a difference of two differences of pass rates, so it can run from -2 to 2.
+GAIN = (-2.0, 2.0)
+
+
+def _interval(groups: list[np.ndarray], bounds: tuple[float, float] = DIFFERENCE) -> dict[str, Any] | None:
+    result = paired_interval(groups, bounds=bounds)
     return None if result is None else result.to_dict()
 
 
@@ -74,7 +78,7 @@ def build(folder: Path, tag: str = "fr") -> dict[str, Any]:
                 read = {k: _diff(m["read_relevant"][pid], m["read_unrelated"][pid]) for k, m in (("base", base), ("fr", fr))}
                 row["read_base"] = _interval([read["base"]])
                 row["read_fr"] = _interval([read["fr"]])
-                row["read_gain"] = _interval([read["fr"] - read["base"]])
+                row["read_gain"] = _interval([read["fr"] - read["base"]], GAIN)
                 row["oracle_base"] = float(np.mean(base["oracle"][pid]))
                 row["oracle_fr"] = float(np.mean(fr["oracle"][pid]))
         if base_sdpo and fr_sdpo and pid in base_sdpo["micro"] and pid in fr_sdpo["micro"]:
@@ -84,7 +88,7 @@ def build(folder: Path, tag: str = "fr") -> dict[str, Any]:
             row["seeds"] = [int(s) for s in seeds]
             row["specificity_base"] = _interval(spec["base"])
             row["specificity_fr"] = _interval(spec["fr"])
-            row["specificity_gain"] = _interval([f - b for f, b in zip(spec["fr"], spec["base"])])
+            row["specificity_gain"] = _interval([f - b for f, b in zip(spec["fr"], spec["base"])], GAIN)
             row["relevant_fr"] = float(np.mean([np.mean(fr_sdpo["micro"][pid][s]["relevant"]) for s in seeds]))
             row["relevant_base"] = float(np.mean([np.mean(base_sdpo["micro"][pid][s]["relevant"]) for s in seeds]))
         rows[pid] = row

@@ -1,7 +1,7 @@
 """simbench: a benchmark for language models that learn from their users while they talk.
 
 The public API (`simbench.run`, `simbench.sweep`, `simbench.report`, `simbench.leaderboard`,
-`simbench.distill`, `simbench.read_run`, `simbench.manifest_schema`, `simbench.RunConfig`)
+`simbench.distill`, `simbench.power`, `simbench.read_run`, `simbench.manifest_schema`, `simbench.RunConfig`)
 lives in `simbench.api` and is loaded on first use, so `import simbench` stays cheap: torch,
 transformers, vllm and openai are imported lazily inside the parts that need them.
 (`simbench.report` is also the reports package, which is callable for that reason.)
@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 API = (
     "RunConfig", "RunFolder", "RunResult", "SweepResult", "distill", "leaderboard",
-    "manifest_schema", "read_run", "report", "run", "run_config", "sweep",
+    "manifest_schema", "power", "read_run", "report", "run", "run_config", "sweep",
 )
 __all__ = ["__version__", *API]
 

@@ -28,13 +28,14 @@ from simbench.judge import build_judge
 from simbench.logs.schema import Manifest
 from simbench.report.leaderboard import write_leaderboard
 from simbench.report.pages import write_run_report
+from simbench.report.power import PowerCell, power_cells
 from simbench.runner.preflight import out_path
 from simbench.runner.run import RunResult, execute
 from simbench.runner.sweep import SweepResult, run_sweep
 
 __all__ = [
     "RunConfig", "RunFolder", "RunResult", "SweepResult", "distill", "leaderboard",
-    "manifest_schema", "read_run", "report", "run", "run_config", "sweep",
+    "manifest_schema", "power", "read_run", "report", "run", "run_config", "sweep",
 ]
 
 EventHandler = Callable[[Any, dict[str, Any]], None]
@@ -99,7 +100,7 @@ def report(run_dir: str | Path, out: str | Path | None = None, bootstrap: int = 
     return write_run_report(Path(run_dir), Path(out) if out is not None else None, bootstrap=bootstrap, judge=built)
 
 
-def leaderboard(results_dir: str | Path, out: str | Path | None = None, bootstrap: int = 200,
+def leaderboard(results_dir: str | Path, out: str | Path | None = None, bootstrap: int = 2000,
                 judge: str | None = None, judge_options: dict[str, Any] | None = None) -> list[Path]:
     """Write leaderboard.{md,html,json} for a folder of runs; returns their paths. `judge`
     (e.g. "openai" with judge_options base_url, model) adds the win rate against frozen and
@@ -107,6 +108,14 @@ def leaderboard(results_dir: str | Path, out: str | Path | None = None, bootstra
     built = build_judge(judge, judge_options or {}) if judge is not None else None
     return list(write_leaderboard(Path(results_dir), Path(out) if out is not None else None,
                                   bootstrap=bootstrap, judge=built))
+
+
+def power(results_dir: str | Path, target_mdd: float = 0.10, probes: Sequence[int] = ()) -> list[PowerCell]:
+    """Per specificity cell of a folder of runs: its variance components, the minimum detectable
+    difference it achieves and the users `target_mdd` needs at each of `probes` prompts per user
+    (default: the folder's own), with one shared prompt set and with per-user prompt draws.
+    Returns `simbench.report.power.PowerCell`s; reads the folder, writes nothing."""
+    return power_cells(Path(results_dir), target_mdd, probes)
 
 
 def manifest_schema() -> dict[str, Any]:

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "simbench.commands.run",
     "simbench.commands.signal",
     "simbench.commands.teachability",
+    "simbench.commands.power",
     "simbench.commands.distill",
     "simbench.commands.preset",
     "simbench.commands.schema",

@@ -41,7 +41,10 @@ def report_command(
 def leaderboard_command(
     results_dir: Path = typer.Argument(..., help="A folder of run folders (the --out of `simbench sweep`)."),
     out: Optional[str] = typer.Option(None, help="Folder for leaderboard.* (default: RESULTS_DIR)."),
-    bootstrap: int = typer.Option(200, **opts.BOOTSTRAP_RANGE, help="Bootstrap resamples per run when there is one seed."),
+    bootstrap: int = typer.Option(
+        2000, **opts.BOOTSTRAP_RANGE,
+        help="Probe-prompt bootstrap resamples for cells with one seed; cells with several seeds "
+             "use a t-interval over seeds (the simulated users) and take no resamples."),
     judge: opts.Judge = None,
     judge_option: opts.JudgeOptions = None,
 ) -> None:

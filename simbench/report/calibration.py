@@ -70,13 +70,13 @@ def _agreement(scored: list[tuple[str, Any, Any]], judged: list[tuple[str, Any]]
     }
 
 
-def judged(logs: Any, frozen: Any, judge: Any, n_boot: int) -> dict[str, Any] | None:
+def judged(logs: Any, frozen: Any, judge: Any) -> dict[str, Any] | None:
     """What a run report shows with a judge: its calibration, and the run's win rate against
     its frozen baseline (report/win_rate.py) when it has one and is not frozen itself."""
     out = calibrate(logs, judge)
     if frozen is not None and logs.learner != "frozen" and frozen.run_dir != logs.run_dir:
         out = {**(out or {"judge": judge.identity(), "preferences": []}),
-               "win_rate": win_rate_cell([(logs.seed, logs, frozen)], judge, n_boot, seed=logs.seed)}
+               "win_rate": win_rate_cell([(logs.seed, logs, frozen)], judge)}
     return out
 
 

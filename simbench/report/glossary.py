@@ -45,13 +45,18 @@ GLOSSARY = (
     Term("specificity", "learning from what the user said",
          "adherence(learner) − adherence(same learner, unrelated feedback), paired by seed and probe prompt",
          "higher"),
-    Term("drift", "change in general-question accuracy", "accuracy(t) − accuracy(0)", "closer to 0"),
-    Term("|drift|", "size of the drift", "mean over runs of |accuracy(end) − accuracy(0)|", "lower"),
+    Term("drift", "distance from the frozen model on what it already does",
+         "KL(frozen ‖ policy) per token on fixed general texts and answers, in nats", "lower"),
+    Term("retained", "general knowledge kept",
+         "accuracy at t on the general questions answered right at t=0", "higher (1 = nothing lost)"),
     Term("cost", "seconds per interaction", "generation + user + update + probing (each total ÷ interactions)",
          "lower"),
     Term("95% CI", "interval of the mean",
-         "t-interval over seeds; with one seed a percentile bootstrap over probe prompts. A zero-width "
-         "interval or a mean on its edge means the resamples barely vary (few prompts or questions)",
+         "the simulated user (seed) is the unit: mean ± t(0.975, users − 1) × SE over users, the SE "
+         "cluster-robust for paired differences; with one seed a t-interval (paired) or a percentile "
+         "bootstrap (2000 resamples) over its probe prompts, which says nothing about other users; "
+         "clipped to the metric's range ([0, 1], or [−1, 1] for a difference). A zero-width interval "
+         "means the users (or resamples) did not vary",
          "narrower"),
     Term("flagged follow-ups", "LLM user replies that failed the quality gate after every retry",
          "flagged ÷ gated follow-ups", "lower"),

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 from simbench.report.format import fmt, fmt_interval, joined  # noqa: F401  (fmt, fmt_interval: older import path)
 from simbench.report.markdown import judge_scored_words, leaderboard_tables, scenario_heading
 from simbench.report.calibration import calibration_sections
+from simbench.report.flip_report import flip_verdict_lines
 from simbench.report.pairs import pair_sections
 from simbench.report.rubric import rubric_lines
 from simbench.report.plots import adherence_svg, interval_bars_svg
@@ -233,6 +234,9 @@ def leaderboard_html(board: dict[str, Any]) -> str:
     ]
     for scenario, headers, rows in leaderboard_tables(board):
         parts += [f"<h2>Scenario: {esc(scenario_heading(scenario))}</h2>", table(headers, rows, numeric_from=2)]
+    if flip_verdict_lines(board):
+        parts.append("<h2>Flip verdicts</h2><ul>" + "".join(f"<li>{esc(v)}</li>" for v in flip_verdict_lines(board))
+                     + "</ul>")
     plotted = (("specificity", "adherence difference", "Specificity (minus the unrelated-feedback twin)"),
                ("vs_frozen", "adherence difference", "Adherence minus the frozen model's"),
                ("adaptation", "normalised AULC", "Adaptation (normalised AULC)"),

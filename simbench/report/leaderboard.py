@@ -1,14 +1,14 @@
 """`simbench leaderboard RESULTS_DIR`: one row per learner (and model), one column per metric
 and scenario type, mean and 95% CI; written as markdown, HTML (with a plot) and JSON.
 
-The first columns are specificity: adherence minus the learner's unrelated-feedback twin's,
-and minus the frozen arm's, paired by seed and probe prompt with a two-stage bootstrap
-(report/pairs.py, metrics/paired.py), with n and the minimum detectable difference.
-Every other metric's value is the mean over seeds of each seed's mean over its personas of
-the scenario type; its interval is a two-stage percentile bootstrap too: resample seeds,
-then, for each drawn seed, one resample of its probe prompts (each prompt resample recomputes
-the run's metrics from its logs, drawing the same prompts for the run and its frozen/oracle
-baselines). Cost is one timing per run: mean over seeds, no interval.
+The simulated user (seed) is the unit of every interval. The first columns are specificity:
+adherence minus the learner's unrelated-feedback twin's, and minus the frozen arm's, paired
+by seed and probe prompt, with a t interval over users, n and the minimum detectable
+difference (report/pairs.py, metrics/paired.py). Every other metric's value is the mean over
+seeds of each seed's mean over its personas of the scenario type, with a t interval over
+those per-user means; with one seed, a bootstrap of its probe prompts (each resample
+recomputes the run's metrics from its logs, drawing the same prompts for the run and its
+frozen/oracle baselines). Cost is one timing per run: mean over seeds, no interval.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from simbench.errors import InputError
 from simbench.logs.io import write_atomic
 from simbench.logs.run_folder import read_run
 from simbench.metrics import load_run_logs, summarise_run
-from simbench.metrics.curves import mean_finite
+from simbench.metrics.curves import adherence_curves, mean_finite
+from simbench.metrics.paired import DIFFERENCE, RATE, clip_interval, t_quantile
+from simbench.metrics.unlearning import unlearning_score
 from simbench.metrics.summary import NOT_SCORED, applicable
 from simbench.report.leaderboard_notes import notes, provenance
 from simbench.report.copies import keep_one_copy
@@ -52,8 +54,10 @@ SPECIFICITY = {
     "vs_frozen": "adherence minus the frozen model's, paired by seed and probe prompt",
     "flip_vs_no_flip": "after a flip, adherence to the old preference minus the matching no-flip run's "
                        "(same learner, seed and settings, identical up to τ), paired by seed and prompt: "
-                       "below 0 = the learner moved away from it as told; about 0 = it ignored what "
-                       "the new feedback said",
+                       "below 0 = less of the old preference than had the user never asked otherwise, "
+                       "which alone does not say it fell (it may still be rising, only more slowly); "
+                       "about 0 = no sign the new feedback's content mattered. The flip verdicts read it "
+                       "with both preferences' change from τ",
 }
 METRICS = {
     **SPECIFICITY,
@@ -68,6 +72,9 @@ METRICS = {
                 "(1 = nothing lost; not applicable when none was right)",
     "cost": "seconds per interaction: generation + user simulator + update + probing (lower is better)",
 }
+
+# Each metric's possible range, to which its t interval is clipped; drift and cost are unbounded.
+BOUNDS = {"adaptation": RATE, "final": RATE, "unlearning": RATE, "retained": RATE, "forgetting": DIFFERENCE}
 
 
 def headline_metrics(summary: dict[str, Any]) -> dict[str, float | None]:
@@ -188,9 +195,14 @@ def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float |
     """`n` resamples of the run's metrics: probe prompts (shared with its baselines), general
     questions and drift items drawn with replacement, everything else recomputed from the logs."""
     rng = np.random.default_rng(seed)
-    # Which adaptation rows count is decided once, on the full sample: redone per resample, a
-    # row with little headroom drops out of exactly the resamples that draw its passing prompts.
+    # Which rows count is decided once, on the full sample: redone per resample, a row with
+    # little headroom (or little to unlearn) drops out of exactly the resamples that draw its
+    # passing prompts, and the interval can miss its own mean.
     keep = {(a["phase"], a["preference"]) for a in entry.summary["adaptation"] if applicable(a)}
+    unlearn = [(u["phase"], u["preference"], u["start"], u["end"]) for u in entry.summary["unlearning"]
+               if u["perseveration"] is not None]
+    right = sorted({g["id"] for g in entry.general or [] if int(g["t"]) == 0 and g["correct"]})
+    last = max((int(g["t"]) for g in entry.general or []), default=0)
     probe_ids = sorted({p.probe_id for p in entry.logs.probes})
     general_ids = sorted({g["id"] for g in entry.general or []})
     drift_ids = sorted({d.id for d in entry.logs.drift})
@@ -209,7 +221,11 @@ def bootstrap_metrics(entry: Entry, n: int, seed: int) -> list[dict[str, float |
             items = [drift_ids[i] for i in rng.integers(0, len(drift_ids), len(drift_ids))]
             resampled[0] = dataclasses.replace(resampled[0], drift=_resample(entry.logs.drift, "id", items))
         summary = summarise_run(*resampled, general=general, bootstrap=1)
-        metrics = {**headline_metrics(summary), **pinned_adaptation(summary, keep)}
+        metrics = {**headline_metrics(summary), **pinned_adaptation(summary, keep),
+                   "unlearning": pinned_unlearning(summary, resampled[0].probes, unlearn)}
+        if general_ids:
+            metrics["retained"] = (pinned_retained(entry.general, right, last, rng)
+                                   if right and entry.metrics["retained"] is not None else None)
         metrics["cost"] = None  # one timing: no interval to draw
         out.append(metrics)
     return out
@@ -238,6 +254,36 @@ def rubric_fields(entry: Entry) -> dict[str, Any]:
     return out
 
 
+def pinned_unlearning(summary: dict[str, Any], probes: Sequence[Any],
+                      rows: Sequence[tuple[int, str, int, int]]) -> float | None:
+    """A resample's mean perseveration over the flip rows the full sample counts (`rows`:
+    phase, preference, τ, end), each scored even where this resample's s(τ) sits under the
+    nothing-to-unlearn line (metrics/unlearning.py scores any s(τ), b; only the flag blanks it)."""
+    if not rows:
+        return None
+    curves = adherence_curves(probes)
+    b = {(u["phase"], u["preference"]): u["b"] for u in summary["unlearning"]}
+    values = []
+    for phase, pref, start, end in rows:
+        curve, base = curves.get(pref), b.get((phase, pref))
+        if curve is None or base is None:
+            continue
+        u = unlearning_score(curve.window(start + 1, end).s, curve.at_or_before(start), base)
+        values.append(mean_finite(1.0 - u))
+    value = mean_finite(values)
+    return None if np.isnan(value) else float(value)
+
+
+def pinned_retained(general: Sequence[dict[str, Any]], right: Sequence[str], last: int,
+                    rng: np.random.Generator) -> float | None:
+    """Accuracy at the last time on a resample of the questions the full sample had right at
+    t=0: the set the metric is defined on is fixed once, so no resample can lose it."""
+    at_end = {str(g["id"]): bool(g["correct"]) for g in general if int(g["t"]) == last}
+    drawn = [right[i] for i in rng.integers(0, len(right), len(right))]
+    scored = [float(at_end[q]) for q in drawn if q in at_end]
+    return float(np.mean(scored)) if scored else None
+
+
 def pinned_adaptation(summary: dict[str, Any], keep: set[tuple[int, str]]) -> dict[str, float | None]:
     """A resample's adaptation and final means over the rows the full sample counts (`keep`)."""
     rows = [a for a in summary["adaptation"] if (a["phase"], a["preference"]) in keep]
@@ -247,10 +293,18 @@ def pinned_adaptation(summary: dict[str, Any], keep: set[tuple[int, str]]) -> di
 
 
 def cell_stats(entries: Sequence[Entry], metric: str, n_boot: int) -> dict[str, Any] | None:
-    """Mean over seeds and two-stage bootstrap 95% CI of `metric` over the entries (runs of
-    one row and scenario type): each resample draws the seeds with replacement and, for each
-    drawn seed, one of its runs' probe-prompt resamples (seeded, so a leaderboard rebuilds
-    identically). Cost gets the mean only: a run has one timing, nothing to resample."""
+    """Mean over users (seeds) of each user's mean over its runs of `metric`, with a 95% CI.
+
+    The simulated user is the independent unit: with U >= 2 users the interval is the t
+    interval mean ± t_{0.975, U-1} · sd(user means)/√U, clipped to the metric's range
+    (`BOUNDS`; few users can put an end past 0 or 1). A user's mean already carries its
+    prompt-to-prompt noise, so this counts within-user variance once, and every applicability
+    decision (no headroom, nothing to unlearn, unreachable, no general question right at
+    t=0) was made on the full sample: a user whose value is not applicable is not a user of
+    this cell, in no resample. With one user there is nothing to spread over, so the interval
+    bootstraps that user's probe prompts (`n_boot` resamples, decisions held, seeded, so a
+    leaderboard rebuilds identically) and says so. Cost gets the mean only: one timing a run.
+    """
     by_seed: dict[int, list[Entry]] = defaultdict(list)
     for entry in entries:
         if entry.metrics[metric] is not None:
@@ -258,36 +312,39 @@ def cell_stats(entries: Sequence[Entry], metric: str, n_boot: int) -> dict[str, 
     if not by_seed:
         return None
     seeds = sorted(by_seed)
-    mean = float(np.mean([np.mean([e.metrics[metric] for e in by_seed[s]]) for s in seeds]))
+    per_user = np.array([np.mean([e.metrics[metric] for e in by_seed[s]]) for s in seeds])
+    mean = float(per_user.mean())
     base = {"n_seeds": len(seeds), "n_runs": sum(len(v) for v in by_seed.values())}
-    if metric == "cost" or n_boot < 1:
+    if metric == "cost":
         return {"mean": mean, "lo": None, "hi": None, **base,
                 "method": f"mean over {len(seeds)} seed(s); no interval (one timing per run)"}
-    for group in by_seed.values():
-        for entry in group:
-            if not entry.resamples:
-                entry.resamples = bootstrap_metrics(entry, n_boot, int(entry.manifest["seed"]))
-    rng = np.random.default_rng(0)
+    if len(seeds) > 1:
+        df = len(seeds) - 1
+        half = t_quantile(0.975, df) * float(per_user.std(ddof=1)) / np.sqrt(len(seeds))
+        bounds = BOUNDS.get(metric)
+        lo, hi = clip_interval(mean - half, mean + half, bounds)
+        clipped = f"; clipped to the metric's range [{bounds[0]:g}, {bounds[1]:g}]" if bounds else ""
+        return {"mean": mean, "lo": lo, "hi": hi, **base, "df": df,
+                "method": f"t-interval over {len(seeds)} users (seeds; {df} df) of the per-user means{clipped}"}
+    if n_boot < 1:
+        return {"mean": mean, "lo": None, "hi": None, **base, "method": "one seed, no resamples: no interval"}
     stats = []
-    for _ in range(n_boot):
-        values = []
-        for k in rng.integers(0, len(seeds), len(seeds)):
-            draw = int(rng.integers(0, n_boot))
-            seed_values = [v for e in by_seed[seeds[k]] if (v := e.resamples[draw][metric]) is not None]
-            if seed_values:
-                values.append(np.mean(seed_values))
+    for entry in by_seed[seeds[0]]:
+        if not entry.resamples:
+            entry.resamples = bootstrap_metrics(entry, n_boot, int(entry.manifest["seed"]))
+    for draw in range(n_boot):
+        values = [v for e in by_seed[seeds[0]] if (v := e.resamples[draw][metric]) is not None]
         if values:
             stats.append(np.mean(values))
     if not stats:
         return {"mean": mean, "lo": None, "hi": None, **base, "method": "no interval"}
     lo, hi = np.percentile(stats, [2.5, 97.5])
     pool = {"drift": "drift items", "retained": "general questions"}.get(metric, "probe prompts")
-    over = f"{len(seeds)} seeds x {pool}" if len(seeds) > 1 else f"{pool} (one seed)"
     return {"mean": mean, "lo": float(lo), "hi": float(hi), **base,
-            "method": f"bootstrap over {over} ({n_boot} resamples)"}
+            "method": f"one seed: bootstrap over its {pool} ({n_boot} resamples); says nothing about other users"}
 
 
-def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any = None) -> dict[str, Any]:
+def build_leaderboard(results_dir: str | Path, bootstrap: int = 2000, judge: Any = None) -> dict[str, Any]:
     """The leaderboard of every complete run in `results_dir` as a JSON-ready dict; with a
     `judge` (simbench.judge.Judge) it adds the win rate against the frozen arm (report/win_rate.py)."""
     results_dir = Path(results_dir)
@@ -307,14 +364,14 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any 
         cells = {}
         for s in scenarios:
             row_entries = groups[(learner, model)][s]
-            cells[s] = {**specificity_cells(row_entries, entries, bootstrap),
+            cells[s] = {**specificity_cells(row_entries, entries),
                         **{m: cell_stats(row_entries, m, bootstrap) for m in METRICS if m not in SPECIFICITY}}
             for m in ("adaptation", "final"):
                 cells[s][m] = cells[s][m] or not_scored_cell(row_entries)
             if judge is not None:
                 cells[s]["win_rate"] = win_rate_cell(
                     [(int(e.manifest["seed"]), e.logs, e.frozen) for e in row_entries
-                     if e.frozen is not None and learner != FROZEN], judge, bootstrap)
+                     if e.frozen is not None and learner != FROZEN], judge)
         rows.append({"learner": learner, "model": model, "cells": cells})
     columns = [{"scenario": s, "metric": m} for s in scenarios for m in metrics
                if any(row["cells"][s][m] is not None for row in rows)]
@@ -338,7 +395,7 @@ def build_leaderboard(results_dir: str | Path, bootstrap: int = 200, judge: Any 
 
 
 def write_leaderboard(results_dir: str | Path, out: str | Path | None = None,
-                      bootstrap: int = 200, judge: Any = None) -> tuple[Path, Path, Path]:
+                      bootstrap: int = 2000, judge: Any = None) -> tuple[Path, Path, Path]:
     """Write leaderboard.md, .html and .json into `out` (default: the results folder)."""
     board = build_leaderboard(results_dir, bootstrap=bootstrap, judge=judge)
     folder = Path(out) if out is not None else Path(results_dir)

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 from simbench.persona.scenario import SCENARIO_WORDS
 from simbench.report.format import Section, fmt, fmt_interval, joined
 from simbench.report.calibration import calibration_sections
+from simbench.report.flip_report import flip_verdict_lines
 from simbench.report.pairs import pair_sections, signed_interval
 from simbench.report.rubric import rubric_lines
 from simbench.report.run_notes import (
@@ -177,6 +178,8 @@ def leaderboard_markdown(board: dict[str, Any]) -> str:
            "each seed's value is the mean over its personas of that scenario type.", ""]
     for scenario, headers, rows in leaderboard_tables(board):
         out += [f"## Scenario: {md_cell(scenario_heading(scenario))}", "", md_table(headers, rows), ""]
+    if flip_verdict_lines(board):
+        out += ["## Flip verdicts", ""] + [f"- {md_cell(line)}" for line in flip_verdict_lines(board)] + [""]
     out += ["## Metrics", ""]
     out += [f"- **{name}**: {md_cell(text)}" for name, text in board["metrics"].items()]
     out += ["", "## Glossary", ""] + glossary_markdown(glossary_sections())

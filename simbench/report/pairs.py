@@ -17,10 +17,11 @@ from simbench.learners.unrelated import control_names, feedback_of
 from simbench.metrics import load_run_logs
 from simbench.metrics.adaptation import NO_HEADROOM
 from simbench.metrics.curves import adherence_curves, phase_windows
-from simbench.metrics.flip import first_flip, flip_against_no_flip, identical_before
-from simbench.metrics.paired import after_scores, paired_bootstrap, paired_differences, phase_end_scores
+from simbench.metrics.flip import change_scores, first_flip
+from simbench.metrics.paired import after_scores, paired_differences, paired_interval, phase_end_scores
 from simbench.metrics.summary import unreachable_preferences
 from simbench.metrics.unlearning import NOTHING_TO_UNLEARN
+from simbench.report.flip_report import flip_comparison, flip_end, flip_section, unlearning_applicable, with_verdict
 from simbench.report.format import Section, fmt
 from simbench.report.peers import FROZEN, comparable_key
 
@@ -80,17 +81,16 @@ def prompt_scores(logs: Any) -> dict[str, float]:
     return phase_end_scores(adherence_curves(logs.probes), windows, unreachable_preferences(logs.manifest))
 
 
-def specificity(pairs: Sequence[tuple[int, str, Any, Any]], n_boot: int, seed: int = 0) -> dict[str, Any] | None:
-    """Paired bootstrap of adherence(run) - adherence(other) over (seed, persona, prompt).
+def specificity(pairs: Sequence[tuple[int, str, Any, Any]]) -> dict[str, Any] | None:
+    """Mean paired adherence(run) - adherence(other) over (seed, persona, prompt), with its
+    interval over users. `pairs` holds (seed, persona id, run logs, other logs); the scores
+    are `prompt_scores`."""
+    return paired_cell([(s, prompt_scores(a), prompt_scores(b)) for s, _, a, b in pairs])
 
-    `pairs` holds (seed, persona id, run logs, other logs); the scores are `prompt_scores`.
-    """
-    return paired_cell([(s, prompt_scores(a), prompt_scores(b)) for s, _, a, b in pairs], n_boot, seed)
 
-
-def paired_cell(pairs: Sequence[tuple[int, Mapping[str, float], Mapping[str, float]]], n_boot: int,
-                seed: int = 0) -> dict[str, Any] | None:
-    """Paired bootstrap of per-prompt score differences, grouped by seed (the clusters).
+def paired_cell(pairs: Sequence[tuple[int, Mapping[str, float], Mapping[str, float]]]) -> dict[str, Any] | None:
+    """Per-prompt score differences grouped by seed (the simulated user, the independent
+    unit), with the t interval of metrics/paired.py.
 
     `pairs` holds (seed, scores of the run, scores of the other run), one per run pair; the
     pairs of one seed (several personas) form one cluster.
@@ -98,20 +98,8 @@ def paired_cell(pairs: Sequence[tuple[int, Mapping[str, float], Mapping[str, flo
     by_seed: dict[int, list[float]] = defaultdict(list)
     for run_seed, mine, theirs in pairs:
         by_seed[run_seed].extend(paired_differences(mine, theirs).tolist())
-    result = paired_bootstrap([by_seed[s] for s in sorted(by_seed)], n=n_boot, seed=seed)
+    result = paired_interval([by_seed[s] for s in sorted(by_seed)])
     return result.to_dict() if result is not None else None
-
-
-def flip_comparison(logs: Any, no_flip: Any, n_boot: int) -> dict[str, Any] | None:
-    """The flip run's post-τ adherence against the matching no-flip run's (metrics/flip.py)."""
-    flip = first_flip(phase_windows(logs.schedule, logs.episode_length), logs.opposites)
-    if flip is None or no_flip is None:
-        return None
-    tau, old, new = flip
-    out = flip_against_no_flip(adherence_curves(logs.probes), adherence_curves(no_flip.probes),
-                               tau, old, new, n_boot=n_boot, seed=logs.seed)
-    out["identical_before_flip"] = identical_before(logs.probes, no_flip.probes, tau)
-    return out
 
 
 def frozen_of(manifest: Mapping[str, Any], candidates: Sequence[tuple[Path, dict[str, Any]]]) -> Path | None:
@@ -122,23 +110,23 @@ def frozen_of(manifest: Mapping[str, Any], candidates: Sequence[tuple[Path, dict
 
 
 def run_pairs(logs: Any, candidates: Sequence[tuple[Path, dict[str, Any]]], frozen: Any,
-              n_boot: int) -> dict[str, Any]:
+              unlearning: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """What a run report shows about the runs it pairs with: specificity against its control
-    twin and against frozen, and for a flip the matching no-flip run."""
+    twin and against frozen, and for a flip its curves, the matching no-flip run (when here)
+    and the verdict (report/flip_report.py; `unlearning`: the run summary's unlearning rows)."""
     out: dict[str, Any] = {"feedback": feedback_of(logs.learner), "control": None, "vs_control": None,
                            "vs_frozen": None, "no_flip": None, "flip": None}
     control = control_of(logs.manifest, candidates)
     if control is not None:
         out["control"] = control.name
-        out["vs_control"] = specificity([(logs.seed, "", logs, load_run_logs(control))], n_boot, logs.seed)
+        out["vs_control"] = specificity([(logs.seed, "", logs, load_run_logs(control))])
     if frozen is not None and logs.learner != FROZEN:
-        out["vs_frozen"] = specificity([(logs.seed, "", logs, frozen)], n_boot, logs.seed)
+        out["vs_frozen"] = specificity([(logs.seed, "", logs, frozen)])
     flip = first_flip(phase_windows(logs.schedule, logs.episode_length), logs.opposites)
     if flip is not None:
         match = no_flip_match(logs.manifest, candidates, flip[0])
-        if match is not None:
-            out["no_flip"] = match.name
-            out["flip"] = flip_comparison(logs, load_run_logs(match), n_boot)
+        out["no_flip"] = match.name if match is not None else None
+        out["flip"] = flip_comparison(logs, load_run_logs(match) if match is not None else None, unlearning)
     return out
 
 
@@ -155,18 +143,8 @@ def signed_interval(result: Mapping[str, Any]) -> str:
     return f"{result['mean']:+.2f} [{result['lo']:+.2f}, {result['hi']:+.2f}]"
 
 
-def flip_verdict(paired: Mapping[str, Any], old: str) -> str:
-    """What the flip - no-flip interval on the old preference says, in words."""
-    if paired["hi"] < 0:
-        return f"the flip run moved away from '{old}', as the user asked"
-    if paired["lo"] > 0:
-        return f"the flip run kept '{old}' MORE than the run never told to drop it"
-    return (f"no evidence that the flip run moved away from '{old}' although the user asked for "
-            "the opposite (a learner that ignores what the feedback says looks like this)")
-
-
 def pair_sections(pairs: Mapping[str, Any] | None) -> list[Any]:
-    """Report tables: specificity first (the headline), then a flip against its no-flip run."""
+    """Report tables: specificity first (the headline), then a flip (report/flip_report.py)."""
     if not pairs:
         return []
     sections = []
@@ -182,28 +160,17 @@ def pair_sections(pairs: Mapping[str, Any] | None) -> list[Any]:
             "Specificity: adherence on the active preferences minus the other run's", headers, rows,
             ["paired by probe prompt (same seed: same prompts and start); adherence = pass rate at "
              "each phase's end on that phase's preferences, token-cap-unreachable ones left out",
-             "min. detectable difference = (z_0.975 + z_0.80) x bootstrap SE: a smaller true "
+             "95% CI: t-interval over users (seeds), or over probe prompts with one user, clipped to "
+             "[-1, 1]; min. "
+             "detectable difference = (t_0.975 + t_0.80) x SE at those df: a smaller true "
              "difference is likely to go unseen at this n"]))
     flip = pairs.get("flip")
     if flip:
-        rows = [[str(r["t"]), fmt(r["flip_old"]), fmt(r["no_flip_old"]), fmt(r["flip_new"]),
-                 fmt(r["no_flip_new"])] for r in flip["rows"]]
-        notes = [f"no-flip run: {pairs['no_flip']}; the runs are identical up to τ = {flip['tau']}: "
-                 f"{'yes' if flip['identical_before_flip'] else 'NO (probe answers differ)'}"]
-        if flip["paired"] is not None:
-            mean_ci, n, mdd = fmt_paired(flip["paired"])
-            notes.append(f"'{flip['old']}' after τ, flip minus no-flip: {mean_ci}, n = {n}, MDD {mdd}: "
-                         + flip_verdict(flip["paired"], flip["old"]))
-        else:
-            notes.append("the two runs share no probe time after τ")
-        sections.append(Section(
-            f"Flip against the matching no-flip run ('{flip['old']}' → '{flip['new']}' at τ = {flip['tau']})",
-            ["t", f"{flip['old']} (flip run)", f"{flip['old']} (no-flip run)",
-             f"{flip['new']} (flip run)", f"{flip['new']} (no-flip run)"], rows, notes))
+        sections.append(flip_section(flip, pairs.get("no_flip")))
     return sections
 
 
-def specificity_cells(row: Sequence[Any], entries: Sequence[Any], n_boot: int) -> dict[str, Any]:
+def specificity_cells(row: Sequence[Any], entries: Sequence[Any]) -> dict[str, Any]:
     """The leaderboard's specificity cells of one row and scenario type (report.leaderboard
     Entry objects): against each run's unrelated-feedback twin and against its frozen arm."""
     by_path = {entry.path: entry for entry in entries}
@@ -217,37 +184,52 @@ def specificity_cells(row: Sequence[Any], entries: Sequence[Any], n_boot: int) -
             controls.add(by_path[control].manifest["learner"])
         if entry.frozen is not None and entry.manifest["learner"] != FROZEN:
             to_frozen.append((seed, persona, entry.logs, entry.frozen))
-    vs_control = specificity(to_control, n_boot) if to_control else None
+    vs_control = specificity(to_control) if to_control else None
     if vs_control is not None:
         vs_control["control"] = ", ".join(sorted(controls))
         vs_control["n_runs"] = len(to_control)
-    vs_frozen = specificity(to_frozen, n_boot) if to_frozen else None
+    vs_frozen = specificity(to_frozen) if to_frozen else None
     if vs_frozen is not None:
         vs_frozen["n_runs"] = len(to_frozen)
     return {"specificity": vs_control, "vs_frozen": vs_frozen,
-            "flip_vs_no_flip": flip_cell(row, by_path, candidates, n_boot)}
+            "flip_vs_no_flip": flip_cell(row, by_path, candidates)}
 
 
 def flip_cell(row: Sequence[Any], by_path: Mapping[Path, Any],
-              candidates: Sequence[tuple[Path, dict[str, Any]]], n_boot: int) -> dict[str, Any] | None:
+              candidates: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, Any] | None:
     """Old-preference adherence after τ, flip run minus matching no-flip run, paired by seed
-    and prompt over the row's flip runs (None when no flip run has its no-flip match here)."""
-    pairs = []
+    and prompt over the row's flip runs (None when no flip run has its no-flip match here),
+    with both wishes' change from τ over the same runs and the verdict (report/flip_report.py)."""
+    pairs, new_sides, old_sides, unlearning, wishes = [], [], [], [], set()
     for entry in row:
         logs = entry.logs
         flip = first_flip(phase_windows(logs.schedule, logs.episode_length), logs.opposites)
         match = no_flip_match(entry.manifest, candidates, flip[0]) if flip is not None else None
         if match is None or match not in by_path:
             continue
-        tau, old, _ = flip
-        mine, theirs = adherence_curves(logs.probes).get(old), adherence_curves(by_path[match].logs.probes).get(old)
+        tau, old, new = flip
+        curves, seed = adherence_curves(logs.probes), int(entry.manifest["seed"])
+        mine, theirs = curves.get(old), adherence_curves(by_path[match].logs.probes).get(old)
         if mine is None or theirs is None:
             continue
         common = {int(t) for t in mine.t} & {int(t) for t in theirs.t}
-        pairs.append((int(entry.manifest["seed"]), after_scores(mine, tau, common), after_scores(theirs, tau, common)))
-    cell = paired_cell(pairs, n_boot) if pairs else None
+        pairs.append((seed, after_scores(mine, tau, common), after_scores(theirs, tau, common)))
+        for sides, pref in ((new_sides, new), (old_sides, old)):
+            scores = change_scores(curves[pref], tau, flip_end(logs, tau)) if pref in curves else None
+            if scores is not None:
+                sides.append((seed, *scores))
+        unlearning += [u for u in entry.summary["unlearning"] if u["preference"] == old]
+        wishes.add((old, new))
+    cell = paired_cell(pairs) if pairs else None
     if cell is not None:
         cell["n_runs"] = len(pairs)
+        old, new = (" / ".join(sorted({w[k] for w in wishes})) for k in (0, 1))
+        flip = with_verdict({"old": old, "new": new, "paired": dict(cell),
+                             "new_change": paired_cell(new_sides) if new_sides else None,
+                             "old_change": paired_cell(old_sides) if old_sides else None},
+                            unlearning_applicable(unlearning))
+        cell.update({k: flip[k] for k in ("new_change", "old_change", "unlearning_applicable", "verdict",
+                                          "verdict_words")})
     return cell
 
 
@@ -258,16 +240,16 @@ def specificity_notes(entries: Sequence[Any]) -> list[str]:
                       if feedback_of(entry.manifest["learner"]) == "user"
                       and control_of(entry.manifest, candidates) is None})
     out = ["specificity and vs_frozen: mean paired difference in adherence (pass rate at each "
-           "phase's end on that phase's preferences) [95% paired bootstrap CI over seeds, then probe "
-           "prompts within seeds]; n = pairs (seeds x personas x prompts); MDD = (z_0.975 + z_0.80) x "
-           "bootstrap SE, the smallest true difference likely to be detected at that n"]
+           "phase's end on that phase's preferences) [95% t-interval with the simulated user (seed) as "
+           "the unit: cluster-robust SE of the mean over pairs, users - 1 df, clipped to [-1, 1]]; "
+           "n = pairs (seeds x personas x prompts); MDD = (t_0.975 + t_0.80) x SE at those df, the "
+           "smallest true difference likely to be detected at that n"]
     out += [f"'{learner}' has no unrelated-feedback twin here, so no specificity: add "
             f"`--learners {learner}+unrelated` to the sweep" for learner in missing]
     seeds = len({int(entry.manifest["seed"]) for entry in entries})
     if 1 < seeds < 3:
-        out.append(f"{seeds} seeds: the seed stage of every bootstrap can draw only "
-                   f"{3 if seeds == 2 else 1} seed combinations, so intervals understate the spread "
-                   "between seeds; use 3 or more (5 for a claim)")
+        out.append(f"{seeds} seeds: a t-interval with {seeds - 1} df is very wide (t_0.975 = 12.7); "
+                   "use 5 or more users for a claim")
     return out
 
 

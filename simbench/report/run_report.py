@@ -205,8 +205,8 @@ def build_run_report(run_dir: str | Path, bootstrap: int = 1000, judge: Any = No
         probe_examples=probe_examples(logs.probes),
         live=live_counts(logs),
         baseline_states=states,
-        pairs=run_pairs(logs, siblings, frozen, bootstrap),
-        calibration=judged(logs, frozen, judge, bootstrap) if judge is not None else None,
+        pairs=run_pairs(logs, siblings, frozen, summary["unlearning"]),
+        calibration=judged(logs, frozen, judge) if judge is not None else None,
         rubric=scoring,
     )
 

@@ -5,8 +5,8 @@ At the last probe time both runs share, each probe prompt's answer of the learne
 compared with the frozen arm's answer to the same prompt (same seed and settings), on the
 criterion "the user wants: <descriptions of the preferences active then>". The judge is
 asked in both orders (simbench/judge.py): agreement names a winner, disagreement is a tie.
-A pair scores 1 (learner wins), 0.5 (tie) or 0; the win rate is their mean, with a two-stage
-paired bootstrap over seeds x prompts (metrics/paired.py). Verdicts come from the judge's
+A pair scores 1 (learner wins), 0.5 (tie) or 0; the win rate is their mean, with a t-interval
+over users (seeds), or over prompts with one user (metrics/paired.py). Verdicts come from the judge's
 reply cache when it has them, so a second leaderboard over the same runs asks nothing.
 """
 
@@ -16,7 +16,7 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 from simbench.judge import JudgeResult, position_bias
-from simbench.metrics.paired import paired_bootstrap
+from simbench.metrics.paired import RATE, paired_interval
 from simbench.persona.library import BUILTIN
 
 SCORE = {"current": 1.0, "tie": 0.5, "base": 0.0}
@@ -54,7 +54,7 @@ def judge_items(logs: Any, frozen: Any) -> list[tuple[str, str, str, str]]:
             for key in sorted(k for k in mine if k[0] == t and k in base)]
 
 
-def win_rate_cell(pairs: Sequence[tuple[int, Any, Any]], judge: Any, n_boot: int, seed: int = 0) -> dict[str, Any] | None:
+def win_rate_cell(pairs: Sequence[tuple[int, Any, Any]], judge: Any) -> dict[str, Any] | None:
     """Win rate over (seed, learner logs, frozen logs) run pairs, with its paired interval,
     the share of ties and the judge's position-bias rate; None without pairs."""
     by_seed: dict[int, list[float]] = defaultdict(list)
@@ -63,11 +63,11 @@ def win_rate_cell(pairs: Sequence[tuple[int, Any, Any]], judge: Any, n_boot: int
         verdicts = judge.compare_many(judge_items(logs, frozen))
         results += verdicts
         by_seed[run_seed] += [SCORE[v.winner] for v in verdicts]
-    paired = paired_bootstrap([by_seed[s] for s in sorted(by_seed)], n=n_boot, seed=seed)
+    paired = paired_interval([by_seed[s] for s in sorted(by_seed)], bounds=RATE)  # a win rate, not a difference
     if paired is None:
         return None
     return {"mean": paired.mean, "lo": paired.lo, "hi": paired.hi, "pairs": paired.n,
             "n_seeds": paired.n_seeds, "n_runs": len(pairs),
             "ties": sum(r.winner == "tie" for r in results) / len(results),
             "position_bias": position_bias(results),
-            "method": paired.method.replace("paired bootstrap", "two-stage bootstrap")}
+            "method": paired.method}

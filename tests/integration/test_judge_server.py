@@ -57,7 +57,7 @@ def test_rubric_questions_are_answered_and_cached_across_judges(llama_server, tm
 def test_win_rate_and_calibration_run_on_the_real_server(llama_server, tmp_path):
     judge = _judge(llama_server, str(tmp_path / "replies.jsonl"))
     learner, frozen = _logs([SHORT, LONG], [True, False]), _logs([LONG, SHORT], [False, True])
-    cell = win_rate_cell([(0, learner, frozen)], judge, n_boot=100)
+    cell = win_rate_cell([(0, learner, frozen)], judge)
     assert cell["pairs"] == 2 and 0.0 <= cell["lo"] <= cell["mean"] <= cell["hi"] <= 1.0
     assert 0.0 <= cell["position_bias"] <= 1.0
     # First probe: the frozen answers, last probe: the learner's, so each prompt's pair differs.

@@ -117,7 +117,7 @@ def test_every_label_of_the_sdpo_report_matches_the_logs(results, name):
     for at, _ in schedule[1:]:
         assert f'id="phase-switch-t{at}"' in html
     assert "## Glossary" in text and 'id="glossary"' in html
-    for symbol in ("AULC", "U(t)", "ACC", "BWT", "min-ACC", "specificity", "|drift|"):
+    for symbol in ("AULC", "U(t)", "ACC", "BWT", "min-ACC", "specificity", "drift", "retained"):
         assert f"| {symbol.replace('|', chr(92) + '|')} |" in text, symbol
 
 

@@ -25,23 +25,52 @@ def test_first_flip_finds_tau_and_both_preferences():
 
 
 def test_flip_against_no_flip_by_hand():
-    # Common time after τ: 8. A: flip .5 vs no-flip 1; per prompt p0 0 - 1 = -1, p1 1 - 1 = 0.
-    out = flip_against_no_flip(adherence_curves(FLIP), adherence_curves(NO_FLIP), 4, "A", "B", n_boot=4000)
-    assert out["rows"] == [{"t": 8, "flip_old": 0.5, "no_flip_old": 1.0, "flip_new": 0.5, "no_flip_new": 0.0}]
+    # Rows: the τ probe (t = 4) and every later flip-run probe; the no-flip run ends at 8.
+    # Content test on the common time after τ, 8: A flip .5 vs no-flip 1; per prompt p0
+    # 0 - 1 = -1, p1 1 - 1 = 0.
+    out = flip_against_no_flip(adherence_curves(FLIP), adherence_curves(NO_FLIP), 4, "A", "B")
+    assert out["rows"] == [
+        {"t": 4, "flip_old": 1.0, "no_flip_old": 1.0, "flip_new": 0.0, "no_flip_new": 0.0},
+        {"t": 8, "flip_old": 0.5, "no_flip_old": 1.0, "flip_new": 0.5, "no_flip_new": 0.0},
+        {"t": 12, "flip_old": 0.0, "no_flip_old": None, "flip_new": 1.0, "no_flip_new": None}]
     paired = out["paired"]
     assert paired["mean"] == -0.5 and paired["n"] == 2
-    assert (paired["lo"], paired["hi"]) == (-1.0, 0.0)
+    assert paired["lo"] < -0.5 < paired["hi"]
+
+
+def test_changes_from_tau_pair_the_last_probe_with_the_tau_probe_prompt_by_prompt():
+    # B: [0, 0] at τ = 4, [1, 1] at the end (12): +1 on both prompts. A: [1, 1] -> [0, 0].
+    out = flip_against_no_flip(adherence_curves(FLIP), adherence_curves(NO_FLIP), 4, "A", "B")
+    assert (out["new_change"]["mean"], out["new_change"]["n"]) == (1.0, 2)
+    assert (out["old_change"]["mean"], out["old_change"]["hi"]) == (-1.0, -1.0)
+    # Ending the flip's phase at 8 (another phase would follow): B .5 - 0, A .5 - 1.
+    at8 = flip_against_no_flip(adherence_curves(FLIP), adherence_curves(NO_FLIP), 4, "A", "B", end=8)
+    assert at8["new_change"]["mean"] == 0.5 and at8["old_change"]["mean"] == -0.5
+    assert [r["t"] for r in at8["rows"]] == [4, 8]
+
+
+def test_the_tau_probe_is_the_last_one_at_or_before_tau():
+    # τ = 6 has no probe: the t = 4 probe (answered under the old wish) stands for it.
+    out = flip_against_no_flip(adherence_curves(FLIP), adherence_curves(NO_FLIP), 6, "A", "B")
+    assert [r["t"] for r in out["rows"]] == [4, 8, 12]
+    assert out["new_change"]["mean"] == 1.0
 
 
 def test_a_flip_that_ignored_the_feedback_shows_no_difference():
     # The flip run stays exactly as A-like as the no-flip run after τ.
-    out = flip_against_no_flip(adherence_curves(NO_FLIP), adherence_curves(NO_FLIP), 4, "A", "B", n_boot=100)
+    out = flip_against_no_flip(adherence_curves(NO_FLIP), adherence_curves(NO_FLIP), 4, "A", "B")
     assert out["paired"]["mean"] == 0.0 and out["paired"]["hi"] == 0.0
+
+
+def test_without_a_no_flip_run_the_curves_and_changes_remain():
+    out = flip_against_no_flip(adherence_curves(FLIP), {}, 4, "A", "B")
+    assert out["paired"] is None and [r["no_flip_old"] for r in out["rows"]] == [None, None, None]
+    assert out["new_change"]["mean"] == 1.0
 
 
 def test_runs_without_common_times_after_tau_have_no_paired_result():
     out = flip_against_no_flip(adherence_curves(FLIP), adherence_curves(NO_FLIP), 8, "A", "B")
-    assert out["rows"] == [] and out["paired"] is None
+    assert [r["t"] for r in out["rows"]] == [8, 12] and out["paired"] is None
 
 
 def test_identical_before_compares_answers_up_to_tau():

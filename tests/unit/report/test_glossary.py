@@ -20,7 +20,7 @@ def test_every_flag_the_metrics_raise_has_words():
 
 def test_every_symbol_has_a_formula_and_a_direction():
     symbols = {term.symbol for term in GLOSSARY}
-    assert {"AULC", "U(t)", "ACC", "BWT", "F", "min-ACC", "specificity", "drift", "|drift|", "b", "c",
+    assert {"AULC", "U(t)", "ACC", "BWT", "F", "min-ACC", "specificity", "drift", "retained", "b", "c",
             "g(t)", "perseveration", "cost"} <= symbols
     for term in GLOSSARY:
         assert term.formula and term.better and term.meaning, term

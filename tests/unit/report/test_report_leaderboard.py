@@ -1,6 +1,6 @@
 """`simbench leaderboard`: rows per learner, specificity against each learner's unrelated-feedback
-twin and frozen (paired bootstrap), per-scenario metrics with two-stage bootstrap intervals over
-seeds and probe prompts, provenance, always-listed baselines."""
+twin and frozen (paired, t-interval over users), per-scenario metrics with t-intervals over the
+users (seeds) or a probe-prompt bootstrap for one seed, provenance, always-listed baselines."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from simbench.cli import main
 from simbench.errors import InputError
 from simbench.report.leaderboard import build_leaderboard, write_leaderboard
 
-from synthetic_runs import SINGLE, always, flip_results, never, write_run  # noqa: F401 (fixture)
+from synthetic_runs import FLIP, SINGLE, always, flip_results, never, write_run  # noqa: F401 (fixture)
 
 # One persona, one phase, T=4, probes at t=0, 2, 4 over 2 prompts. Frozen passes nothing
 # (b = 0), the oracle everything (c = 1), so g = s and AULC = mean of s over the 3 probes.
@@ -40,15 +40,18 @@ def row(board, learner):
     return next(r for r in board["rows"] if r["learner"] == learner)
 
 
-def test_two_seeds_give_a_bootstrap_over_seeds_and_prompts(tmp_path):
+def test_two_seeds_give_a_t_interval_over_the_users(tmp_path):
     board = build_leaderboard(single_results(tmp_path), bootstrap=200)
     cell = row(board, "sdpo-token")["cells"]["single"]["adaptation"]
     assert cell["mean"] == pytest.approx(7 / 12)  # mean of the seeds' AULC 1/2 and 2/3
-    # Every prompt's own AULC lies in [1/3, 2/3], so no resample can leave that range (a
-    # t-interval over the 2 seed means spanned [-0.48, 1.65] and was clipped to [0, 1]).
-    assert 1 / 3 - 1e-9 <= cell["lo"] <= cell["mean"] <= cell["hi"] <= 2 / 3 + 1e-9
-    assert (cell["n_seeds"], cell["n_runs"]) == (2, 2)
-    assert cell["method"] == "bootstrap over 2 seeds x probe prompts (200 resamples)"
+    # sd(1/2, 2/3) / sqrt(2) = 1/12, times t(0.975, 1 df) = 12.706: honest about 2 users;
+    # 7/12 ± 1.06 passes both ends of AULC's range [0, 1], so it is clipped to them.
+    half = 12.706205 / 12
+    assert 7 / 12 - half < 0 and 7 / 12 + half > 1
+    assert (cell["lo"], cell["hi"]) == (0.0, 1.0)
+    assert (cell["n_seeds"], cell["n_runs"], cell["df"]) == (2, 2, 1)
+    assert cell["method"] == ("t-interval over 2 users (seeds; 1 df) of the per-user means; "
+                              "clipped to the metric's range [0, 1]")
     cost = row(board, "sdpo-token")["cells"]["single"]["cost"]
     assert cost["lo"] is None and cost["hi"] is None
     assert cost["method"] == "mean over 2 seed(s); no interval (one timing per run)"
@@ -77,8 +80,10 @@ def test_specificity_pairs_each_learner_with_its_unrelated_feedback_twin_by_hand
     # Pairs per seed (p0, p1): (1 - 1, 1 - 0) = (0, 1) -> mean .5 over 4 pairs in 2 seeds.
     assert spec["mean"] == 0.5 and (spec["n"], spec["n_seeds"], spec["n_runs"]) == (4, 2, 2)
     assert spec["control"] == "sdpo-token+unrelated, sdpo-unrelated"
-    assert 0.0 <= spec["lo"] <= 0.5 <= spec["hi"] <= 1.0 and spec["mdd"] > 0
-    assert "paired bootstrap over 2 seeds x probe prompts (4 pairs" in spec["method"]
+    # Both users' mean difference is 0.5: no spread between users, so a zero-width interval
+    # (their prompts' spread enters through the user means, not a second time).
+    assert (spec["lo"], spec["hi"], spec["mdd"], spec["df"]) == (0.5, 0.5, 0.0, 1)
+    assert "t-interval over 2 users (seeds; 1 df)" in spec["method"] and spec["unit"] == "user"
     # Against frozen (never passes): differences 1, 1 in each seed.
     frozen = cells["vs_frozen"]
     assert (frozen["mean"], frozen["lo"], frozen["hi"], frozen["mdd"]) == (1.0, 1.0, 1.0, 0.0)
@@ -109,7 +114,7 @@ def test_baseline_rows_come_first_and_inapplicable_columns_are_left_out(tmp_path
 def test_one_seed_bootstraps_probe_prompts(tmp_path):
     board = build_leaderboard(single_results(tmp_path, seeds=(0,)), bootstrap=100)
     cell = row(board, "sdpo-token")["cells"]["single"]["adaptation"]
-    assert cell["method"] == "bootstrap over probe prompts (one seed) (100 resamples)"
+    assert cell["method"] == "one seed: bootstrap over its probe prompts (100 resamples); says nothing about other users"
     # prompt 0 has g = 0, 1, 1 (AULC 2/3), prompt 1 has g = 0, 0, 1 (AULC 1/3)
     assert cell["lo"] == pytest.approx(1 / 3) and cell["hi"] == pytest.approx(2 / 3)
     assert cell["mean"] == pytest.approx(1 / 2)
@@ -204,6 +209,50 @@ def test_resamples_count_the_adaptation_rows_the_full_sample_counts():
     keep = {(0, "concise"), (1, "elaborate")}
     assert pinned_adaptation({"adaptation": rows}, keep) == {"adaptation": 0.2, "final": 0.5}
     assert pinned_adaptation({"adaptation": rows}, set()) == {"adaptation": None, "final": None}
+
+
+def test_resamples_score_the_unlearning_rows_the_full_sample_counts():
+    """A resample whose s(τ) sits under the nothing-to-unlearn line (here s(τ) = b) still
+    scores the row the full sample kept: U = 1 where s <= b, so 1 - U = 0 after τ."""
+    from simbench.logs.schema import CheckOutcome, ProbeRecord
+    from simbench.report.leaderboard import pinned_unlearning
+
+    probes = [ProbeRecord(t=t, probe_id="p0", prompt="q", response="a",
+                          checks={"concise": CheckOutcome(passed=t <= 4)}) for t in (0, 2, 4, 6, 8)]
+    summary = {"unlearning": [{"phase": 1, "preference": "concise", "b": 1.0, "perseveration": None}]}
+    assert pinned_unlearning(summary, probes, [(1, "concise", 4, 8)]) == 0.0
+    assert pinned_unlearning(summary, probes, []) is None
+
+
+def constructed_flip_results(root, seeds=range(10)):
+    """10 seeds x 2 flip personas. Frozen passes 'concise' on prompt 0 only (b = 0.25); the
+    learner passes it on prompt 0 always and on prompt 1 up to t = 6, so s(τ=4) = 0.5 and
+    perseveration = mean(1 - U) over t = 6, 8 = mean(1, 0) = 0.5 in every run, while a third
+    of the prompt resamples lack prompt 1 and have nothing to unlearn (the case that printed
+    unlearning 0.50 [0.60, 0.85] when resamples re-decided applicability)."""
+    for seed in seeds:
+        for persona in ("flip-a", "flip-b"):
+            common = dict(seed=seed, schedule=FLIP, persona_id=persona, general=True)
+            write_run(root / f"{persona}--frozen--s{seed}", learner="frozen",
+                      passing=lambda p, t, i: p == "concise" and i == 0, **common)
+            write_run(root / f"{persona}--in-context-oracle--s{seed}", learner="in-context-oracle",
+                      passing=lambda p, t, i: (p == "concise") == (t <= 4), **common)
+            write_run(root / f"{persona}--sdpo-token--s{seed}", learner="sdpo-token",
+                      passing=lambda p, t, i: p == "concise" and (i == 0 or (i == 1 and t <= 6)), **common)
+    return root
+
+
+@pytest.mark.parametrize("seeds", [range(10), range(1)])
+def test_no_printed_mean_falls_outside_its_interval_in_the_constructed_flip_case(tmp_path, seeds):
+    board = build_leaderboard(constructed_flip_results(tmp_path, seeds), bootstrap=200)
+    cell = row(board, "sdpo-token")["cells"]["flip"]["unlearning"]
+    assert cell["mean"] == pytest.approx(0.5) and cell["n_seeds"] == len(seeds)
+    assert ("t-interval over 10 users" if len(seeds) > 1 else "one seed: bootstrap") in cell["method"]
+    for r in board["rows"]:
+        for scenario, cells in r["cells"].items():
+            for metric, cell in cells.items():
+                if cell and cell.get("lo") is not None:
+                    assert cell["lo"] - 1e-9 <= cell["mean"] <= cell["hi"] + 1e-9, (r["learner"], metric, cell)
 
 
 @pytest.mark.parametrize("folder", ["results/cpu-reference", "results/cpu-specificity", "results/cpu-specificity-logit",

@@ -130,10 +130,12 @@ def test_report_without_a_twin_says_it_is_missing(flip_results, tmp_path):
     assert "| unrelated-feedback twin | not in this folder | – |" in md
 
 
-def test_flip_report_shows_post_flip_adherence_beside_the_matching_no_flip_run(flip_results, tmp_path):
+def test_flip_report_shows_both_wishes_from_tau_beside_the_matching_no_flip_run(flip_results, tmp_path):
     # The no-flip run (concise throughout) gives the same answers up to τ = 4 and passes concise
-    # everywhere; the flip run also passes concise at t = 6 and 8 after being told "detailed":
-    # flip minus no-flip is 0 on every prompt, which the report spells out.
+    # everywhere; the flip run also passes concise at t = 6 and 8 after being told "detailed",
+    # and takes up "detailed" on 1, then 3, then 4 of 4 prompts (t = 4, 6, 8). Flip minus
+    # no-flip is 0 on every prompt; "detailed" rises by 0.75, too few prompts for an interval
+    # above 0, so the verdict is "no change" and never "moved away" from the unfallen concise.
     write_run(flip_results / "concise--sdpo-token--s0", learner="sdpo-token", schedule=SINGLE, opposites={},
               persona_id="concise", passing=always, text=PAYLOAD)
     write_run(flip_results / "concise--sdpo-logit--s0", learner="sdpo-logit", schedule=SINGLE, opposites={},
@@ -143,17 +145,14 @@ def test_flip_report_shows_post_flip_adherence_beside_the_matching_no_flip_run(f
     flip = report.pairs["flip"]
     assert flip["identical_before_flip"] is True
     assert [(r["t"], r["flip_old"], r["no_flip_old"], r["flip_new"]) for r in flip["rows"]] == [
-        (6, 1.0, 1.0, 0.75), (8, 1.0, 1.0, 1.0)]
+        (4, 1.0, 1.0, 0.25), (6, 1.0, 1.0, 0.75), (8, 1.0, 1.0, 1.0)]
     assert flip["paired"]["mean"] == 0.0 and flip["paired"]["n"] == 4
+    assert flip["new_change"]["mean"] == 0.75 and flip["old_change"]["mean"] == 0.0
+    assert flip["unlearning_applicable"] is True and flip["verdict"] == "no change"
     md = write_run_report(flip_results / RUN, tmp_path, bootstrap=100)[0].read_text()
-    assert "Flip against the matching no-flip run ('concise' → 'detailed' at τ = 4)" in md
+    assert "### Flip: 'concise' → 'detailed' at τ = 4" in md
+    assert "| 4 | 0.25 | 1.00 | 1.00 | – |" in md  # the τ probe: new wish, old wish, no-flip run (no detailed)
+    assert "- 'detailed' (the new wish) from τ to the end: +0.75 [" in md
     assert "identical up to τ = 4: yes" in md
-    assert "no evidence that the flip run moved away from 'concise'" in md
-
-
-def test_flip_verdict_reads_the_interval():
-    from simbench.report.pairs import flip_verdict
-
-    assert "moved away from 'A', as the user asked" in flip_verdict({"lo": -0.5, "hi": -0.1}, "A")
-    assert "MORE" in flip_verdict({"lo": 0.1, "hi": 0.4}, "A")
-    assert "no evidence" in flip_verdict({"lo": -0.2, "hi": 0.3}, "A")
+    assert "- verdict: no change: no evidence that the flip run followed the new wish 'detailed'" in md
+    assert "moved away" not in md

@@ -7,6 +7,7 @@ import json
 import re
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from scripted_server import ScriptedServer
 from synthetic_runs import SINGLE, always, never, write_run
@@ -49,12 +50,16 @@ def test_win_rate_counts_wins_losses_and_order_disagreements_as_half(judge):
     endpoint, server = judge
     learner = logs_with(["WIN one", "WIN two", "plain", "plain"])
     frozen = logs_with(["plain", "plain", "WIN base", "plain"])
-    cell = win_rate_cell([(0, learner, frozen)], endpoint, n_boot=200)
+    cell = win_rate_cell([(0, learner, frozen)], endpoint)
     # wins on p0, p1; loses p2; p3 has no WIN on either side: "A" both orders = a tie.
     assert cell["mean"] == pytest.approx((1 + 1 + 0 + 0.5) / 4)
     assert cell["pairs"] == 4 and cell["n_seeds"] == 1
     assert cell["ties"] == pytest.approx(0.25) and cell["position_bias"] == pytest.approx(0.25)
-    assert 0 <= cell["lo"] <= cell["mean"] <= cell["hi"] <= 1
+    # One user: a t-interval over its 4 prompts (3 df), 0.625 ± 0.76, clipped to a win rate's [0, 1].
+    half = 3.182446 * float(np.std([1, 1, 0, 0.5], ddof=1)) / 2
+    assert 0.625 - half < 0 and 0.625 + half > 1
+    assert (cell["lo"], cell["hi"]) == (0.0, 1.0)
+    assert "one user" in cell["method"]
     # Both orders of every pair; p3's two orders are the same request ("plain" vs "plain"): asked once.
     assert len(server.requests) == 7
     first = server.requests[0]["messages"][-1]["content"]
