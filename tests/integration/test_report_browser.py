@@ -122,7 +122,8 @@ def parsed(dom: str) -> tuple[set[str], list[str]]:
 @pytest.mark.parametrize("name", [name for name, _ in PAGES])
 def test_screenshot_shows_the_plots(browser, pages, tmp_path, name):
     png = tmp_path / f"{name}.png"
-    chromium(browser, tmp_path, pages[name], f"--screenshot={png}", "--window-size=1200,2000")
+    # Tall enough to reach the first plots below the tables and a flip's verdicts.
+    chromium(browser, tmp_path, pages[name], f"--screenshot={png}", "--window-size=1200,3200")
     share, drawn = painted(png)
     assert share > 0.03, f"page looks blank: {share:.1%} non-white pixels"
     assert drawn > 1000, f"the plot colours are barely drawn ({drawn} pixels)"
