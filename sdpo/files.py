@@ -45,13 +45,16 @@ def umask_modes(folder: str | Path) -> None:
 def write_replacing(path: str | Path, data: str | bytes) -> None:
     """Write `data` to a temporary file beside `path` and rename it over `path`: never a
     half-written file, and a symbolic link planted at `path` is replaced, not written
-    through. The file gets open()'s mode (mkstemp's would be 0600)."""
+    through. The file gets open()'s mode (mkstemp's would be 0600) and is fsynced before the
+    rename, so a crash leaves the old file or the new one."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

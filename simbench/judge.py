@@ -21,8 +21,7 @@ from typing import Any, Literal, Protocol, Sequence
 
 from simbench.errors import InputError, JudgeError
 from simbench.judge_cache import ReplyCache, default_cache_path, reply_key
-from simbench.keyword_options import check_keywords
-from simbench.option_types import typed_options
+from simbench.option_types import checked_options
 from simbench.registry import Registry
 from simbench.users.endpoint import ChatEndpoint, RetryPolicy, map_bounded
 from simbench.users.prompting import prompt_hash
@@ -242,8 +241,7 @@ class EndpointJudge:
 
     @classmethod
     def from_config(cls, options: dict[str, Any]) -> EndpointJudge:
-        check_keywords("--judge-option", "judge 'openai'", cls.__init__, options)
-        return cls(**typed_options("--judge-option", "judge 'openai'", cls.__init__, options))
+        return cls(**checked_options("--judge-option", "judge 'openai'", cls.__init__, options))
 
     def __repr__(self) -> str:
         return f"EndpointJudge(endpoint={self.endpoint!r}, max_tokens={self.max_tokens}, cache={self.cache!r})"

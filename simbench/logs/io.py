@@ -13,13 +13,12 @@ import json
 import math
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 from pydantic import BaseModel
 
-from sdpo.files import current_umask
+from sdpo.files import write_replacing
 from simbench.errors import InputError
 from simbench.logs.safe_load import iter_jsonl as iter_numbered
 
@@ -128,21 +127,10 @@ def truncate(path: Path, size: int) -> None:
 
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Write `text` (or bytes, e.g. a PNG) to `path` via a temporary file and rename: never a
-    half-written file, and a symbolic link at `path` is replaced, not followed."""
+    half-written file, a symbolic link at `path` is replaced, not followed, and the file gets
+    the mode open() would (a run folder is meant to be read by others)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        # mkstemp makes the file private (0600); a run folder is meant to be read by others
-        # (a shared results folder), so give it the mode open() would: 0666 minus the umask.
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_replacing(path, text)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from simbench.keyword_options import check_keywords
-from simbench.option_types import typed_options
+from simbench.option_types import checked_options
 from simbench.persona.preference import Preference
 from simbench.scoring import CHECKERS_ONLY, Scorer
 from simbench.users.base import FollowUp, FollowUpRequest, UserContext, check_minimums
@@ -74,8 +73,7 @@ class OpenAIUser:
     @classmethod
     def from_config(cls, context: UserContext) -> "OpenAIUser | NoisyUser":
         """The endpoint user role-playing the persona's background, noisy at its rate."""
-        check_keywords("--user-option", "user 'openai'", cls.__init__, context.options)
-        options = typed_options("--user-option", "user 'openai'", cls.__init__, context.options)
+        options = checked_options("--user-option", "user 'openai'", cls.__init__, context.options)
         user = cls(**{"background": context.background, **options})
         user.scorer = context.scorer
         return NoisyUser.wrap(user, context.irrelevant_rate)

@@ -300,7 +300,7 @@ def test_every_file_and_folder_of_a_run_gets_open_modes_under_the_umask(
         umask, tiny_model_dir, tmp_path, capsys, one_torch_thread):
     """Checkpoints included: peft/torch write them into private temporary folders (0700, the
     safetensors weights 0600); under umask 022 everything is 0644/0755, under 077 private."""
-    from simbench.logs.io import current_umask
+    from sdpo.files import current_umask
 
     _make_inputs(tmp_path, tiny_model_dir, interactions=4)
     previous = os.umask(umask)
