@@ -140,11 +140,11 @@ def check_text(value: Any, where: str) -> Any:
             raise too_many_digits(f"{where}: {field}" if field else where)
         elif isinstance(item, dict):
             for key, child in item.items():
-                stack.append((key, f"a key of {field or 'the top level'}"))
-                # the key is checked first (pushed last); its name must not print a huge int
+                # its name must not print a huge int; the key is checked first (pushed last)
                 printable = not isinstance(key, int) or key.bit_length() <= _MAX_INT_BITS
                 name = str(key) if printable else "?"
-                stack.insert(len(stack) - 1, (child, f"{field}.{name}" if field else name))
+                stack.append((child, f"{field}.{name}" if field else name))
+                stack.append((key, f"a key of {field or 'the top level'}"))
         elif isinstance(item, (list, tuple)):
             stack.extend((child, f"{field}[{index}]") for index, child in enumerate(item))
     return value
