@@ -58,6 +58,11 @@ class RunConfig(BaseModel):
         DEFAULTS["probe_every"], ge=1, description="Interactions between probes (a multiple of batch_size)."
     )
     probe_prompts: int = Field(DEFAULTS["probe_prompts"], ge=1, description="Held-out probe prompts per probe.")
+    probe_draw: Literal["shared", "per-user"] = Field(
+        DEFAULTS["probe_draw"], description="Which probe prompts a run answers: `shared` (the pool's "
+        "first probe_prompts suitable prompts, the same for every seed) or `per-user` (a subset drawn "
+        "from the pool with the run seed, so every simulated user has its own probes).",
+    )
     general_questions: int = Field(
         DEFAULTS["general_questions"], ge=0, description="General-capability questions per probe (collateral drift)."
     )
@@ -94,6 +99,8 @@ class RunConfig(BaseModel):
             data.pop("judge_options", None)
         if data.get("precision") == DEFAULTS["precision"]:
             data.pop("precision", None)  # likewise for runs on the default (exact) path
+        if data.get("probe_draw") == DEFAULTS["probe_draw"]:
+            data.pop("probe_draw", None)  # and for runs on the shared probe set
         return data
 
     # Field validators (not a model validator) so the error names the offending flag;

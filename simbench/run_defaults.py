@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "batch_size": 4,
     "probe_every": 8,
     "probe_prompts": 16,
+    "probe_draw": "shared",
     "general_questions": 8,
     "generation_batch_size": 16,
     "max_new_tokens": 96,

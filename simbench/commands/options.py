@@ -45,6 +45,8 @@ Turns = Annotated[Optional[int], _setting("User follow-ups per interaction", "tu
 BatchSize = Annotated[Optional[int], _setting("Interactions per update", "batch_size")]
 ProbeEvery = Annotated[Optional[int], _setting("Interactions between probes", "probe_every")]
 ProbePrompts = Annotated[Optional[int], _setting("Held-out probe prompts per probe", "probe_prompts")]
+ProbeDraw = Annotated[Optional[str], _setting("Probe prompts per run: shared (same set for every seed) | "
+                                              "per-user (drawn with the run seed)", "probe_draw")]
 GeneralQuestions = Annotated[
     Optional[int], _setting("General-capability questions per probe", "general_questions")
 ]
@@ -63,7 +65,7 @@ ConfigFile = Annotated[Optional[Path], _setting("YAML/JSON file of run settings 
 
 RUN_FLAGS = (
     "persona", "learner", "model", "user", "backend", "device", "interactions", "turns",
-    "batch_size", "probe_every", "probe_prompts", "general_questions", "checkpoint_every",
+    "batch_size", "probe_every", "probe_prompts", "probe_draw", "general_questions", "checkpoint_every",
     "max_new_tokens", "seed", "judge", "precision",
 )
 """RunConfig fields with a flag of their own (`--batch-size` for batch_size, ...)."""
@@ -76,7 +78,8 @@ FILE_ONLY = ("generation_batch_size", "temperature", "top_p", "max_failed_update
 SHARED: tuple[tuple[str, Any], ...] = (
     ("model", Model), ("user", User), ("backend", Backend), ("device", Device),
     ("interactions", Interactions), ("turns", Turns), ("batch_size", BatchSize),
-    ("probe_every", ProbeEvery), ("probe_prompts", ProbePrompts), ("general_questions", GeneralQuestions),
+    ("probe_every", ProbeEvery), ("probe_prompts", ProbePrompts), ("probe_draw", ProbeDraw),
+    ("general_questions", GeneralQuestions),
     ("checkpoint_every", CheckpointEvery), ("max_new_tokens", MaxNewTokens), ("precision", Precision),
     ("learner_option", Annotated[Optional[list[str]], _setting("Learner option KEY=VALUE (repeatable).")]),
     ("user_option", UserOptions), ("judge", Judge), ("judge_option", JudgeOptions), ("config", ConfigFile),

@@ -13,6 +13,7 @@ from simbench.registry import suggest
 _PREFERENCES = (
     Preference(
         id="lists",
+        prompt_dependent=True,
         description="Answers laid out as a bulleted or numbered list, one point per line.",
         checker=checkers.check_lists,
         keywords=("list", "bullet", "numbered", "point", "line"),
@@ -279,6 +280,7 @@ _PREFERENCES = (
     ),
     Preference(
         id="answer-first",
+        prompt_dependent=True,
         description="The direct answer in the very first sentence, with any explanation after it.",
         checker=checkers.check_answer_first,
         keywords=("answer first", "lead", "bottom line", "first sentence", "open with", "start with", "direct", "up front", "introduction", "preamble"),

@@ -15,6 +15,7 @@ from simbench.persona.preference import Preference
 PREFERENCES: tuple[Preference, ...] = (
     Preference(
         id="single-answer",
+        prompt_dependent=True,
         description="One clear recommendation: commit to the single best answer instead of laying out options.",
         checker=checkers_paper.check_single_answer,
         keywords=("one", "single", "pick", "choose", "choice", "commit", "decide", "call", "recommend", "best"),
@@ -34,6 +35,7 @@ PREFERENCES: tuple[Preference, ...] = (
     ),
     Preference(
         id="alternatives",
+        prompt_dependent=True,
         description="A few options to choose from: at least two distinct alternatives, each briefly explained.",
         checker=checkers_paper.check_alternatives,
         keywords=("option", "alternative", "choice", "choose", "compare", "approach", "different", "several", "few"),
@@ -115,6 +117,7 @@ PREFERENCES: tuple[Preference, ...] = (
     ),
     Preference(
         id="clarify-first",
+        prompt_dependent=True,
         description="When a request is ambiguous, a clarifying question to the user before any answer.",
         checker=checkers_paper.check_clarify_first,
         keywords=("clarif", "ask me", "ask what", "asking", "check with me", "question", "guess", "before answering", "before you answer"),

@@ -34,6 +34,7 @@ PREFERENCES: tuple[Preference, ...] = (
     ),
     Preference(
         id="no-sycophancy",
+        prompt_dependent=True,
         description=(
             "Honest answers that question a shaky assumption in the request and disagree when "
             "warranted, rather than agreeing to please."
@@ -78,6 +79,7 @@ PREFERENCES: tuple[Preference, ...] = (
     ),
     Preference(
         id="opinionated",
+        prompt_dependent=True,
         description="Answers that take a clear stance and recommend one thing, instead of surveying trade-offs.",
         rubric=(
             "The answer takes a clear position: it commits to a recommendation or an opinion and "

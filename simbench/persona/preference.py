@@ -51,6 +51,11 @@ class Preference:
     "disagrees instead of flattering") has no regex that could decide it: an LLM judge scores
     it against the rubric (simbench/scoring.py), and without a judge it is *not scored*
     (never silently passed or failed). `check` refuses such a preference.
+
+    `prompt_dependent`: only some prompts give an answer the chance to satisfy it (a list
+    needs several points, a clarifying question an ambiguous request); probe draws from a
+    tagged pool keep the prompts tagged with it (prompts/draws.py). Style wishes any answer
+    can meet (length, tone, emojis) leave it False.
     """
 
     id: str
@@ -63,6 +68,7 @@ class Preference:
     keywords: tuple[str, ...] = ()
     applies_to_user: bool = False
     rubric: str | None = None
+    prompt_dependent: bool = False
 
     def __post_init__(self) -> None:
         if (self.checker is None) == (self.rubric is None):

@@ -1,6 +1,7 @@
 """Prompt pools (training prompts, held-out probes), general-capability questions, signal cases.
 
-Builtin pools ship as JSONL package data ("builtin:train", "builtin:probe"); user pools are
+Builtin pools ship as JSONL package data ("builtin:train", "builtin:probe", the 410-prompt
+"builtin:everyday-probe" tagged for per-user probe draws, ...); user pools are
 JSONL files validated line by line, so a bad line fails early with its file, line and field.
 """
 
@@ -20,13 +21,14 @@ from simbench.paths import check_path_length
 from simbench.registry import suggest
 
 BUILTIN_PREFIX = "builtin:"
-PROMPT_POOLS = ("train", "probe", "ambiguous-train", "ambiguous-probe")
+PROMPT_POOLS = ("train", "probe", "everyday-probe", "ambiguous-train", "ambiguous-probe")
 GENERAL_SETS = ("general",)
 DRIFT_SETS = ("drift",)
 SIGNAL_SETS = ("signal_cases",)
 SIGNAL_KINDS = ("constraining", "reinforcing")
 
-_PROMPT_FIELDS = ("id", "text", "category")
+_PROMPT_FIELDS = ("id", "text", "category", "tags")
+MAX_TAGS = 64
 _GENERAL_FIELDS = ("id", "question", "answer", "aliases")
 _SIGNAL_FIELDS = ("id", "preference", "kind", "prompt", "response", "relevant", "unrelated")
 
@@ -35,11 +37,17 @@ _Item = TypeVar("_Item", "Prompt", "GeneralQuestion", "SignalCase")
 
 @dataclass(frozen=True)
 class Prompt:
-    """One user prompt of a pool. `category` is free text ("how-to", "summary", ...)."""
+    """One user prompt of a pool. `category` is free text ("how-to", "summary", ...).
+
+    `tags` name the prompt-dependent preferences the prompt can exercise (`lists` needs a
+    question with several points, `clarify-first` an ambiguous request, ...): probe draws
+    keep only prompts tagged with every such preference a persona holds (prompts/draws.py).
+    """
 
     id: str
     text: str
     category: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,19 @@ def _prompt_item(where: str, obj: dict[str, Any], number: int, stem: str) -> Pro
     text = _string(where, obj, "text")
     prompt_id = _string(where, obj, "id", required=False) or f"{stem}-{number}"
     category = _string(where, obj, "category", required=False)
-    return Prompt(id=prompt_id, text=text, category=category)
+    return Prompt(id=prompt_id, text=text, category=category, tags=_tags(where, obj))
+
+
+def _tags(where: str, obj: dict[str, Any]) -> tuple[str, ...]:
+    """The optional `tags` list: distinct non-empty strings (preference ids)."""
+    value = obj.get("tags", [])
+    if (not isinstance(value, list) or len(value) > MAX_TAGS
+            or not all(isinstance(tag, str) and tag.strip() for tag in value)):
+        raise InputError(f"{where}, field 'tags'", f"must be a list of at most {MAX_TAGS} non-empty strings",
+                         'e.g. "tags": ["lists", "answer-first"]')
+    if len(set(value)) != len(value):
+        raise InputError(f"{where}, field 'tags'", "repeats a tag", "list each tag once")
+    return tuple(value)
 
 
 def normalise_text(text: str) -> str:

@@ -21,6 +21,7 @@ from simbench.persona.engine import PersonaEngine
 from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
 from simbench.persona.preference import token_cap_warnings, token_floors
 from simbench.prompts import GeneralQuestion, Prompt, load_drift_texts, load_general
+from simbench.prompts.draws import draw_probes
 from simbench.runner.episode import EpisodeSpec, probe_times
 from simbench.judge import build_judge
 from simbench.scoring import Scorer
@@ -102,12 +103,10 @@ def resolve_inputs(config: RunConfig) -> Inputs:
         source = persona.source
         persona = parse_persona(data, f"--interactions {config.interactions} with {path}")
         persona._source = source
-    train, probe = load_persona_prompts(persona)
-    if config.probe_prompts > len(probe):
-        raise InputError(
-            "--probe-prompts",
-            f"{config.probe_prompts} requested but the persona's probe pool has {len(probe)}",
-        )
+    train, pool = load_persona_prompts(persona)
+    engine = PersonaEngine(persona)
+    probe = draw_probes(pool, config.probe_prompts, config.probe_draw, config.seed,
+                        [persona.preference(pid) for pid in engine.ever()])
     judge = resolve_judge(config)
     general = load_general()
     if config.general_questions > len(general):
@@ -119,9 +118,9 @@ def resolve_inputs(config: RunConfig) -> Inputs:
         config=config,
         persona=persona,
         persona_path=path,
-        engine=PersonaEngine(persona),
+        engine=engine,
         train=train,
-        probe=probe[: config.probe_prompts],
+        probe=probe,
         general=general[: config.general_questions],
         drift_texts=load_drift_texts(),
         judge=judge,
