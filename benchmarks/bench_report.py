@@ -196,7 +196,7 @@ def render(results: dict[str, Any]) -> str:
         f"- Memory: {m['memory_gb']:.1f} GB; Python {m['python']}; torch {m['torch']}, {results['threads']} intra-op threads",
         f"- Load average (1/5/15 min): {_load(m['load'])} at the start, {_load(results['load_after'])} at the end",
         f"- Model: `{s['model']}` ({results['parameters'] / 1e6:.1f} M parameters, fp32, CPU)", "",
-        "## Targets (issue 6)", "",
+        "## Targets", "",
     ]
     lines += _table(["target", "measured", "verdict", "cause"], targets(results))
     loss_gap = abs(update.sdpo_loss - update.reference_loss)
@@ -272,7 +272,7 @@ def render(results: dict[str, Any]) -> str:
     )
     lines += [
         "", "## GPU", "",
-        "Not measured in this run: no GPU was lent to the task that produced this file. "
+        "Not measured in this run: no GPU was available to the run that produced this file. "
         "`python benchmarks/gpu_check.py` prints the update-step and vLLM-vs-transformers tables on a CUDA machine.",
         "",
     ]

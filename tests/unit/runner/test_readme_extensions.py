@@ -1,6 +1,6 @@
-"""The README's "Adding a user simulator, learner or backend" examples, run as written: each
-file block becomes that module, each registry line is executed against the real registries,
-and a real episode (tiny Llama) runs with all three by name."""
+"""The "Adding a user simulator, learner or backend" examples of docs/extending.md, run as
+written: each file block becomes that module, each registry line is executed against the real
+registries, and a real episode (tiny Llama) runs with all three by name."""
 
 from __future__ import annotations
 
@@ -20,20 +20,20 @@ from simbench.runner.build import resolve_inputs
 from simbench.runner.episode import EpisodeSpec, InteractionDone, run_episode
 from simbench.runner.parts import build_parts
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+EXTENDING = Path(__file__).resolve().parents[3] / "docs" / "extending.md"
 REGISTRIES = {"users": simbench.users.USERS, "learners": simbench.learners.LEARNERS,
               "backends": simbench.backends.BACKENDS}
 
 
 def blocks() -> list[str]:
-    section = README.read_text(encoding="utf-8").split("### Adding a user simulator, learner or backend")[1]
+    section = EXTENDING.read_text(encoding="utf-8").split("## Adding a user simulator, learner or backend")[1]
     section = section.split("\n## ")[0]
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 
 @pytest.fixture
 def registered(monkeypatch):
-    """Modules and registry lines of the README, undone after the test."""
+    """Modules and registry lines of the page, undone after the test."""
     for registry in REGISTRIES.values():
         monkeypatch.setattr(registry, "_entries", dict(registry._entries))
     found = {}
