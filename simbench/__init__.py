@@ -12,7 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 API = (
-    "RunConfig", "RunFolder", "RunResult", "SweepResult", "distill", "leaderboard",
+    "RunConfig", "RunFolder", "RunResult", "SweepResult", "convert_data", "distill", "leaderboard",
     "manifest_schema", "power", "read_run", "report", "run", "run_config", "sweep",
 )
 __all__ = ["__version__", *API]

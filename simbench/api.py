@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from simbench.config import RunConfig, build_config, load_config_file
+from simbench.data import CONVERTERS, Converted, convert
 from simbench.distillation import distill_conversations
 from simbench.errors import InputError
 from simbench.logs.run_folder import RunFolder, read_run
@@ -34,7 +35,7 @@ from simbench.runner.run import RunResult, execute
 from simbench.runner.sweep import SweepResult, run_sweep
 
 __all__ = [
-    "RunConfig", "RunFolder", "RunResult", "SweepResult", "distill", "leaderboard",
+    "RunConfig", "RunFolder", "RunResult", "SweepResult", "convert_data", "distill", "leaderboard",
     "manifest_schema", "power", "read_run", "report", "run", "run_config", "sweep",
 ]
 
@@ -121,6 +122,16 @@ def power(results_dir: str | Path, target_mdd: float = 0.10, probes: Sequence[in
 def manifest_schema() -> dict[str, Any]:
     """The JSON Schema of a run folder's manifest.json."""
     return Manifest.model_json_schema()
+
+
+def convert_data(name: str, src: str, out: str | Path, *, split: str = "train", limit: int | None = None) -> Converted:
+    """Convert a data set of the papers into a simbench input: "helpsteer2" and "tldr" into a
+    prompt pool, "wildchat" and "wildfeedback" into `distill` conversations. `src` is a hub id
+    or a local json/jsonl/parquet file or folder (read through `datasets`, the `data` extra).
+    On bad input nothing is written."""
+    if name not in CONVERTERS:
+        raise InputError("data set", f"unknown data set {name!r}", f"choose one of {', '.join(CONVERTERS)}")
+    return convert(name, src, out, split=split, limit=limit)
 
 
 def distill(

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "simbench.commands.distill",
     "simbench.commands.preset",
     "simbench.commands.schema",
+    "simbench.commands.data",
 ]
 
 app = typer.Typer(

@@ -17,6 +17,8 @@ from simbench.registry import suggest
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 PACKAGE_DATA_DIR = PACKAGE_DIR / "prompts" / "data"
+# The wheel maps the repository's personas/ folder here (pyproject.toml); a checkout has no copy.
+PACKAGED_PERSONAS = PACKAGE_DIR / "personas"
 # Conciseness is the preference SmolLM2-135M measurably learns from hindsight (design.md §5).
 DEFAULT_PERSONA = "concise"
 PERSONA_SUFFIXES = (".yaml", ".yml")
@@ -52,12 +54,13 @@ def check_can_create(path: Path, flag: str, hint: str) -> None:
 
 
 def personas_dir() -> Path:
-    """The repository's personas/ folder (present in a source checkout or editable install)."""
-    folder = REPO_ROOT / "personas"
-    if not folder.is_dir():
-        hint = "install simbench from a source checkout (pip install -e .) or pass a persona file path"
-        raise InputError(str(folder), "shipped personas folder not found", hint)
-    return folder
+    """The shipped personas: package data `simbench/personas/` in an installed wheel, else the
+    repository's top-level personas/ folder (a source checkout or editable install)."""
+    for folder in (PACKAGED_PERSONAS, REPO_ROOT / "personas"):
+        if folder.is_dir():
+            return folder
+    hint = "reinstall simbench-online, or pass a persona file path"
+    raise InputError(str(PACKAGED_PERSONAS), "shipped personas folder not found", hint)
 
 
 def shipped_personas() -> list[Path]:
@@ -78,6 +81,9 @@ def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
         return path
     if path.exists():
         raise InputError(f"{flag} {str(ref)!r}", "is not a file")
+    shipped = _shipped_path(path)
+    if shipped is not None:
+        return shipped
     text = str(ref)
     if _ID.match(text):
         for suffix in PERSONA_SUFFIXES:
@@ -85,6 +91,22 @@ def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
             if candidate.is_file():
                 return candidate
 
-    ids = [p.stem for p in shipped_personas()] if (REPO_ROOT / "personas").is_dir() else []
+    ids = [p.stem for p in shipped_personas()] if _has_personas() else []
     hint = suggest(text, ids, list_when_close=False) if ids else None
     raise InputError(f"{flag} {text!r}", "no such persona file or shipped persona id", hint)
+
+
+def _has_personas() -> bool:
+    return PACKAGED_PERSONAS.is_dir() or (REPO_ROOT / "personas").is_dir()
+
+
+def _shipped_path(path: Path) -> Path | None:
+    """`personas/...` (as README commands write it) read from the shipped personas when the
+    cwd holds no such file, so those commands also work from an installed wheel."""
+    parts = path.parts
+    if path.is_absolute() or len(parts) < 2 or parts[0] != "personas" or ".." in parts:
+        return None
+    if not _has_personas():
+        return None
+    candidate = personas_dir().joinpath(*parts[1:])
+    return candidate if candidate.is_file() else None

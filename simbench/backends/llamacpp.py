@@ -1,4 +1,4 @@
-"""The llama.cpp policy backend (CPU; `pip install 'simbench[llamacpp]'`).
+"""The llama.cpp policy backend (CPU; `pip install 'simbench-online[llamacpp]'`).
 
 The run's GGUF weights are decoded by llama.cpp, many chats per decode step (one llama.cpp
 sequence and KV stream each). The learner trains its LoRA adapter on the transformers
@@ -24,6 +24,7 @@ from sdpo.errors import ModelNotFoundError
 from sdpo.gguf_lora import lora_tensors, write_lora_gguf
 from sdpo.models import gguf_source
 from simbench.backends.base import BackendContext, Generation, GenerationRequest
+from simbench.distribution import install_hint
 from simbench.backends.hf import (
     GenerationConfig,
     chat_prompt_ids,
@@ -34,7 +35,7 @@ from simbench.backends.hf import (
 )
 from simbench.errors import InputError, PolicyError, missing_package
 
-INSTALL_HINT = "pip install 'simbench[llamacpp]'"
+INSTALL_HINT = install_hint("llamacpp")
 PREFILL_CHUNK = 512  # prompt tokens per llama_decode call while filling the KV cache
 _QUIET_LOG: Any = None  # the one llama.cpp log callback (kept alive for the process)
 

@@ -1,4 +1,4 @@
-"""The vLLM policy backend (GPU; `pip install 'simbench[vllm]'`): fast batched generation with LoRA.
+"""The vLLM policy backend (GPU; `pip install 'simbench-online[vllm]'`): fast batched generation with LoRA.
 
 The learner saves every updated adapter to disk; each `generate` asks for the current adapter
 folder and sends vLLM a LoRARequest whose integer id is new whenever the adapter changed, so
@@ -14,10 +14,11 @@ from typing import Any, Callable, Mapping, Sequence
 from sdpo.errors import ModelNotFoundError
 from sdpo.models import resolve_model_folder
 from simbench.backends.base import BackendContext, Generation, GenerationRequest
+from simbench.distribution import install_hint
 from simbench.backends.hf import GenerationConfig, chat_prompt_ids, resolve_stop_ids
 from simbench.errors import InputError, PolicyError, missing_package
 
-INSTALL_HINT = "pip install 'simbench[vllm]'"
+INSTALL_HINT = install_hint("vllm")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # what peft saves
 # In a run the learner trains its copy of the model on the same GPU (pick the GPU with
 # CUDA_VISIBLE_DEVICES): vLLM's default of reserving 90% of its memory would starve it.

@@ -19,11 +19,12 @@ from typing import Any
 
 from sdpo.precision import cpu_flags as read_cpu_flags
 from simbench import __version__
+from simbench.distribution import DIST_NAME
 from simbench.learners.unrelated import ALIASES, feedback_of
 from simbench.logs.schema import Manifest, PersonaProvenance, PhaseInfo, PoolProvenance, PromptsProvenance
 from simbench.prompts import pool_hash
 
-PACKAGES = ("simbench", "torch", "transformers", "peft", "openai", "pydantic", "vllm")
+PACKAGES = (DIST_NAME, "torch", "transformers", "peft", "openai", "pydantic", "vllm")
 
 
 # The SIMD extensions that choose torch's (and llama.cpp's) CPU kernels: the low bits of fp32

@@ -31,7 +31,7 @@ QUESTIONS = ("Why is the sky blue?", "How do vaccines work?", "What is a prime n
 def policy():
     """A private SmolLM2 copy (the LoRA tests attach an adapter to it in place)."""
     if importlib.util.find_spec("llama_cpp") is None:
-        _missing("llama-cpp-python is not installed: pip install 'simbench[llamacpp]'")
+        _missing("llama-cpp-python is not installed: pip install 'simbench-online[llamacpp]'")
     from sdpo.adapters import attach_lora
     from sdpo.config import SDPOConfig
     from sdpo.models import load_policy
@@ -188,7 +188,7 @@ def test_non_gguf_models_are_refused_in_one_line(tmp_path) -> None:
 
 def test_short_run_end_to_end(tmp_path) -> None:
     if importlib.util.find_spec("llama_cpp") is None:
-        _missing("llama-cpp-python is not installed: pip install 'simbench[llamacpp]'")
+        _missing("llama-cpp-python is not installed: pip install 'simbench-online[llamacpp]'")
     from simbench.api import run
 
     result = run(out=tmp_path / "run", backend="llama-cpp", interactions=4, batch_size=2, probe_every=2,

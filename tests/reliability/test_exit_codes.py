@@ -99,11 +99,11 @@ def test_every_error_class_exits_with_a_code_of_the_table_and_none_with_the_bug_
 
 
 @pytest.mark.parametrize("module, args, flag, install", [
-    ("vllm", ["run", "--backend", "vllm", "--quiet"], "--backend vllm", "pip install 'simbench[vllm]'"),
+    ("vllm", ["run", "--backend", "vllm", "--quiet"], "--backend vllm", "pip install 'simbench-online[vllm]'"),
     ("llama_cpp", ["run", "--backend", "llama-cpp", "--quiet"], "--backend llama-cpp",
-     "pip install 'simbench[llamacpp]'"),
+     "pip install 'simbench-online[llamacpp]'"),
     ("ray", ["sweep", "--personas", "concise-only", "--learners", "frozen", "--executor", "ray", "--quiet"],
-     "--executor ray", "pip install 'simbench[ray]'"),
+     "--executor ray", "pip install 'simbench-online[ray]'"),
 ])
 def test_a_missing_optional_package_is_one_line_exit_2_with_the_install_command_and_no_folder(
         module, args, flag, install, tmp_path, monkeypatch, capsys):

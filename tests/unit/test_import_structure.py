@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("simbench", "sdpo")
 HEAVY = {"torch", "transformers", "peft", "vllm", "openai", "safetensors", "matplotlib",
-         "huggingface_hub", "gguf", "accelerate", "llama_cpp", "ray", "scipy",
+         "huggingface_hub", "gguf", "accelerate", "llama_cpp", "ray", "scipy", "datasets",
          "fcntl"}  # not heavy but POSIX-only: imported where it is used
 CLI_LAYER = ("simbench/cli.py", "simbench/commands/")
 # `import simbench` loads the API (and with it pydantic and numpy) on first attribute use.

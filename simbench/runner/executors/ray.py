@@ -1,4 +1,4 @@
-"""The Ray executor (`pip install 'simbench[ray]'`): every sweep cell is a Ray task.
+"""The Ray executor (`pip install 'simbench-online[ray]'`): every sweep cell is a Ray task.
 
 Each task declares `--cpus-per-run` CPUs (its torch thread count) and `--gpus-per-run` GPUs
 (fractions let several small-model runs share one GPU), and Ray places it on any node with
@@ -19,11 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
+from simbench.distribution import install_hint
 from simbench.errors import InputError, missing_package
 from simbench.runner.executors.base import CellReport, SweepDisplay, input_error_report, run_cell, this_node
 from simbench.runner.sweep import SWEEP_FILE
 
-INSTALL_HINT = "pip install 'simbench[ray]'"
+INSTALL_HINT = install_hint("ray")
 TASK_PREFIX = "simbench-cell:"  # task name = prefix + cell name, as Ray's state API lists it
 MAX_RETRIES = 3  # worker deaths per cell before Ray gives up (run failures are never retried)
 POLL_SECONDS = 0.5  # how often the driver wakes from ray.wait, so Ctrl-C is handled promptly

@@ -47,7 +47,7 @@ def test_without_ray_the_flag_is_one_line_with_the_install_command(tmp_path, mon
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: --executor ray: Ray cannot be imported")
-    assert "pip install 'simbench[ray]'" in err
+    assert "pip install 'simbench-online[ray]'" in err
     assert not (tmp_path / "out").exists()
 
 
