@@ -17,7 +17,8 @@ from simbench.registry import suggest
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 PACKAGE_DATA_DIR = PACKAGE_DIR / "prompts" / "data"
-# Conciseness is the preference SmolLM2-135M measurably learns from hindsight (design.md §5).
+# Conciseness is the preference SmolLM2-135M measurably learns from hindsight
+# (docs/LOG.md, 2026-11-26).
 DEFAULT_PERSONA = "concise"
 PERSONA_SUFFIXES = (".yaml", ".yml")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -2,7 +2,7 @@
 
 Records persona and prompt-pool hashes, the schedule, package versions, the git commit and
 the seed, as a typed `logs.schema.Manifest`. Secrets never enter it: the options named in
-`secrets.SECRET_OPTIONS` are dropped (the OpenAI-compatible user reads its key from an
+`redaction.SECRET_OPTIONS` are dropped (the OpenAI-compatible user reads its key from an
 environment variable named in the config).
 """
 
