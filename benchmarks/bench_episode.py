@@ -224,7 +224,6 @@ def breakdown(run: EpisodeRun, repeats: int = 3) -> dict[str, Any]:
     interactions = len(_records(run.run_dir, "interactions"))
     teacher = sum(run.teacher.seconds) if run.teacher else 0.0
     lines = sum(len(_records(run.run_dir, name)) for name in ("interactions", "updates", "probes", "general", "signals"))
-    manifest = json.loads((run.run_dir / "manifest.json").read_text())
     with tempfile.TemporaryDirectory() as scratch:
         save_seconds = median_seconds(lambda: run.learner.save(Path(scratch) / "ckpt"), repeats)
         sample = _records(run.run_dir, "interactions")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from machine_facts import machine_cpu_seconds  # benchmarks/, the script's folder
+
 from simbench.runner.provenance import cpu_flags
 
 HERE = Path(__file__).resolve().parent

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import torch
-
 from reference_sdpo import ReferenceUpdater
+
 from sdpo import losses
 from sdpo.config import SDPOConfig
 from sdpo.hindsight import HindsightSample, build_contexts, student_batch, teacher_batch
 from sdpo.scoring import pad_token_id
 from sdpo.updater import SDPOUpdater
 
-# Follow-ups in the rules user's style: they say what to do, as design.md §5 recommends.
+# Follow-ups in the rules user's style: they say what to do, like the ones measured in
+# docs/LOG.md (2026-11-26).
 FOLLOW_UPS = (
     "Too long. Give me the gist in one or two sentences.",
     "Shorter please: just the answer, no preamble.",

@@ -31,13 +31,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
+from machine_facts import process_cpu_seconds  # noqa: E402  (benchmarks/)
+
 from simbench.persona.library import get_preference  # noqa: E402
 from simbench.prompts import load_prompts  # noqa: E402
+from simbench.runner.provenance import cpu_flags  # noqa: E402
 from simbench.users.base import FollowUpRequest  # noqa: E402
 from simbench.users.openai_compat import OpenAIUser  # noqa: E402
-
-from machine_facts import process_cpu_seconds  # noqa: E402  (benchmarks/)
-from simbench.runner.provenance import cpu_flags  # noqa: E402
 
 ALIAS = "smollm2-135m"
 LONG_ANSWER = (

@@ -215,8 +215,8 @@ def update_rows(layers, device, dtype, tokenizer, batch, response_tokens, prompt
     import statistics
 
     import torch
-
     from reference_sdpo import ReferenceUpdater
+
     from sdpo.hindsight import HindsightSample
     from sdpo.updater import SDPOUpdater
 

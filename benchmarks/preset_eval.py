@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)

@@ -84,11 +84,16 @@ def log(message: str) -> None:
 def measure(settings: dict[str, Any], threads: int, scratch: Path) -> dict[str, Any]:
     """All in-process measurements, then the memory subprocesses."""
     import torch
-
     from bench_episode import (
-        breakdown, episode_config, generation_speed, loader_for, memory_run, run_instrumented,
+        breakdown,
+        episode_config,
+        generation_speed,
+        loader_for,
+        memory_run,
+        run_instrumented,
     )
     from bench_update import compare_updates, matmul_peak, synthetic_samples
+
     from simbench.prompts import load_prompts
 
     out: dict[str, Any] = {"settings": settings}

@@ -24,7 +24,7 @@ TEACHERS = ("live", "ema", "trust_region")
 
 @dataclass(frozen=True)
 class SDPOConfig:
-    """Configuration of `SDPOUpdater` (defaults: design.md §5, worked on SmolLM2-135M)."""
+    """Configuration of `SDPOUpdater` (defaults worked out on SmolLM2-135M: docs/LOG.md, 2026-11-26)."""
 
     loss: str = "token"
     """"token" (paper 1: −A_t·log π), "logit" (paper 2: top-K+tail divergence) or

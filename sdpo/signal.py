@@ -1,8 +1,8 @@
 """Signal analysis: how much a follow-up moves each response token's log-prob (A_t), relevant vs
 unrelated follow-ups, and how it moves the stop-or-continue decision after every sentence end.
 
-design.md §5: SmolLM2's real hindsight signal sits on ending the turn, not on the tokens that
-break a preference, so the end-of-turn probability shift is reported next to mean |A|.
+Measured on SmolLM2 (docs/LOG.md, 2026-11-26): its real hindsight signal sits on ending the
+turn, not on the tokens that break a preference, so the end-of-turn probability shift is reported next to mean |A|.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sdpo.hindsight import (
 )
 from sdpo.offline import encode_response
 from sdpo.scoring import TokenScores, pad_token_id, response_logits
+
 SIGNAL_FORMAT = 1
 
 # A sentence ends in . ! ? or … possibly followed by closing quotes, brackets or markdown.

@@ -9,7 +9,9 @@ transformers, vllm and openai are imported lazily inside the parts that need the
 
 from typing import Any
 
-__version__ = "0.1.0"
+from simbench.distribution import version
+
+__version__ = version()
 
 API = (
     "RunConfig", "RunFolder", "RunResult", "SweepResult", "convert_data", "distill", "leaderboard",

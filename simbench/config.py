@@ -13,12 +13,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer
 
 from simbench.errors import InputError
-from simbench.logs.safe_load import (check_text, decode_utf8, load_plain_yaml, parse_json, read_bounded,
+from simbench.safe_load import (check_text, decode_utf8, load_plain_yaml, parse_json, read_bounded,
                                      too_many_digits)
 from simbench.paths import check_path_length
 from simbench.registry import suggest
 from simbench.run_defaults import DEFAULTS, MAX_BATCH
-from simbench.runner.secrets import redact
+from simbench.redaction import redact
 from simbench.seeding import MAX_SEED
 
 

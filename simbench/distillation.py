@@ -13,12 +13,20 @@ from typing import Any, Callable
 
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError, SDPOError
-from sdpo.offline import ADAPTER_DIR, CHECKPOINT_DIR, LOG_FILE, MANIFEST_FILE, DistillResult, distill, parse_conversations
+from sdpo.offline import (
+    ADAPTER_DIR,
+    CHECKPOINT_DIR,
+    LOG_FILE,
+    MANIFEST_FILE,
+    DistillResult,
+    distill,
+    parse_conversations,
+)
 from simbench.errors import InputError
-from simbench.logs.safe_load import POOL_BYTES, read_bounded
 from simbench.registry import suggest
-from simbench.runner.preflight import check_device, check_model_available, check_out_dir, out_path
 from simbench.runner.parts import load_model
+from simbench.runner.preflight import check_device, check_model_available, check_out_dir, out_path
+from simbench.safe_load import POOL_BYTES, read_bounded
 
 ON_ERROR_CHOICES = ("skip", "reject")
 LOSS_CHOICES = ("token", "logit", "sequence")

@@ -21,8 +21,8 @@ from typing import Mapping, Sequence
 
 from simbench.errors import InputError
 from simbench.logs.io import open_nofollow
-from simbench.logs.safe_load import iter_jsonl
 from simbench.paths import check_can_create, check_path_length
+from simbench.safe_load import iter_jsonl
 
 
 def default_cache_path() -> Path:

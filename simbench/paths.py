@@ -19,7 +19,8 @@ REPO_ROOT = PACKAGE_DIR.parent
 PACKAGE_DATA_DIR = PACKAGE_DIR / "prompts" / "data"
 # The wheel maps the repository's personas/ folder here (pyproject.toml); a checkout has no copy.
 PACKAGED_PERSONAS = PACKAGE_DIR / "personas"
-# Conciseness is the preference SmolLM2-135M measurably learns from hindsight (design.md §5).
+# Conciseness is the preference SmolLM2-135M measurably learns from hindsight
+# (docs/LOG.md, 2026-11-26).
 DEFAULT_PERSONA = "concise"
 PERSONA_SUFFIXES = (".yaml", ".yml")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from simbench.errors import InputError
-from simbench.logs.safe_load import check_text, parse_json
+from simbench.safe_load import check_text, parse_json
 from simbench.run_defaults import default_of
 from simbench.seeding import MAX_SEED
 

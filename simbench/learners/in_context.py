@@ -21,8 +21,8 @@ from simbench.errors import InputError
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.learners.frozen import FrozenLearner
 from simbench.learners.oracle_examples import compliant_examples
-from simbench.logs.safe_load import load_json
 from simbench.persona.preference import Preference
+from simbench.safe_load import load_json
 
 ORACLE_HEADER = "You are a helpful assistant. This user has told you how they like answers:"
 USER_NOTE_HEADER = "How I like answers:"

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from sdpo.files import write_replacing
 from simbench.errors import InputError
-from simbench.logs.safe_load import iter_jsonl as iter_numbered
+from simbench.safe_load import iter_jsonl as iter_numbered
 
 _LINK_HINT = ("simbench writes only regular files here; replace the link with the file itself "
               "or choose another folder")

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ValidationError
 
 from simbench.errors import InputError
 from simbench.logs.invariants import check_run_invariants, refuse_if_violated
-from simbench.logs.safe_load import iter_jsonl, load_json
 from simbench.logs.schema import (
     SCHEMA_VERSION,
     DriftRecord,
@@ -29,6 +28,7 @@ from simbench.logs.schema import (
     SignalRecord,
     UpdateLogRecord,
 )
+from simbench.safe_load import iter_jsonl, load_json
 
 MANIFEST_FILE = "manifest.json"
 LOG_RECORDS: dict[str, type[BaseModel]] = {

@@ -1,4 +1,4 @@
-"""Metrics computed from a run folder's logs alone (design.md §4), so runs can be re-scored.
+"""Metrics computed from a run folder's logs alone (docs/metrics.md), so runs can be re-scored.
 
 This module holds `RunLogs` and its loader (over `logs.run_folder.read_run`); the math lives in
 curves / adaptation / unlearning / forgetting / cost / summary as pure functions.
@@ -23,6 +23,7 @@ from simbench.metrics.curves import Curve, PhaseWindow, adherence_curves, bootst
 from simbench.metrics.forgetting import ForgettingResult, forgetting_metrics, general_drift
 from simbench.metrics.summary import baselines_from_runs, detect_scenario, summarise_run
 from simbench.metrics.unlearning import UnlearningResult, unlearning_in_phase, unlearning_score
+
 
 @dataclass(frozen=True)
 class RunLogs:

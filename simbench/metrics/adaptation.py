@@ -1,5 +1,5 @@
 """Adaptation to a newly active preference: normalised gain g(t), sustained steps-to-threshold
-N_k, AULC and final adherence within its phase (design.md §4)."""
+N_k, AULC and final adherence within its phase (docs/metrics.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What a flip did: the new and the old wish's adherence from τ, and the old wish beside the
-matching no-flip run (design.md §4); metrics/flip_verdict.py reads them as one verdict.
+matching no-flip run (docs/metrics.md); metrics/flip_verdict.py reads them as one verdict.
 
 A flip run (A, then opposite(A) from τ) and a no-flip run (A throughout) of the same learner,
 seed and settings are the same run up to τ. After τ the flip run is told the opposite; if it

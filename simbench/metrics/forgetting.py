@@ -1,5 +1,5 @@
 """Forgetting when preferences accumulate (A, then A+B, ...): the R matrix, ACC, BWT,
-Chaudhry forgetting F and min-ACC (design.md §4), plus drift of general capability."""
+Chaudhry forgetting F and min-ACC (docs/metrics.md), plus drift of general capability."""
 
 from __future__ import annotations
 

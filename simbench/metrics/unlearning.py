@@ -1,5 +1,5 @@
 """Unlearning a preference the user stopped holding (flipped to its opposite, or dropped):
-U(t), sustained steps-to-unlearn and perseveration area (design.md §4).
+U(t), sustained steps-to-unlearn and perseveration area (docs/metrics.md).
 
 The probe at the change point τ is the reference s(τ): it was answered under the old phase
 with the pre-change weights, so only probes strictly after τ measure unlearning.
@@ -13,7 +13,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from simbench.metrics.adaptation import (
-    SUSTAIN, THRESHOLD, FlaggedResult, has_headroom, last_or_nan, probe_count_flags,
+    SUSTAIN,
+    THRESHOLD,
+    FlaggedResult,
+    has_headroom,
+    last_or_nan,
+    probe_count_flags,
     sustained_steps,
 )
 from simbench.metrics.curves import Curve, PhaseWindow, mean_finite

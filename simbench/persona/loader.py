@@ -12,11 +12,11 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from simbench.errors import InputError
-from simbench.logs.safe_load import TEXT_BYTES, decode_utf8, parse_yaml, read_bounded
 from simbench.paths import PACKAGE_DATA_DIR
 from simbench.persona.spec import RULE_ERROR, Persona
 from simbench.prompts import check_disjoint, load_prompts
 from simbench.registry import suggest
+from simbench.safe_load import TEXT_BYTES, decode_utf8, parse_yaml, read_bounded
 
 MAX_BYTES = TEXT_BYTES
 BUILTIN_PREFIX = "builtin:"

@@ -3,19 +3,17 @@
 Words and sentences are counted exactly as the built-in checkers count them (code ignored,
 list items and headings are sentences), so `max_sentences: 2` agrees with `concise`. The
 regexes run under a time budget (`safe_regex`): a search that runs out of it fails the check.
+The file format (`spec.py`) builds these checkers, so this module never names its models.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-from simbench.persona.text import prose, sentences, words
-from simbench.persona.preference import CheckResult, Preference
+from simbench.persona.preference import CheckResult
 from simbench.persona.safe_regex import MatchTimeout, search
-
-if TYPE_CHECKING:
-    from simbench.persona.spec import LocalCheck, LocalPreference
+from simbench.persona.text import prose, sentences, words
 
 EVIDENCE_CHARS = 60
 
@@ -67,22 +65,3 @@ class DeclarativeChecker:
             except MatchTimeout as timeout:
                 problems.append(f"require_regex: {timeout}")
         return CheckResult(passed=not problems, evidence="; ".join(problems))
-
-
-def build_checker(check: LocalCheck) -> DeclarativeChecker:
-    """The checker a persona file's `check:` block describes."""
-    return DeclarativeChecker(**check.model_dump())
-
-
-def to_preference(local: LocalPreference) -> Preference:
-    """A persona-local definition as the `Preference` every user simulator and probe uses."""
-    return Preference(
-        id=local.id,
-        description=local.description,
-        checker=build_checker(local.check) if local.check is not None else None,
-        rubric=local.rubric,
-        opposite=local.opposite,
-        complaints=tuple(local.complaints),
-        praise=tuple(local.praise),
-        min_tokens=(local.check.min_words or 0) if local.check is not None else 0,
-    )

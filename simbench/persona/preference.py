@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import Iterable, Mapping, Protocol
 
 
 class NotVerifiable(TypeError):
@@ -60,7 +59,7 @@ class Preference:
 
     id: str
     description: str
-    checker: Callable[[str], CheckResult] | None = None
+    checker: Checker | None = None
     opposite: str | None = None
     complaints: tuple[str, ...] = ()
     praise: tuple[str, ...] = field(default=())

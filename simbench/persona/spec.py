@@ -9,20 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from simbench.errors import InputError
 from simbench.persona.library import BUILTIN, builtin_ids
-from simbench.persona.local import to_preference
+from simbench.persona.local import DeclarativeChecker
+from simbench.persona.preference import Preference
 from simbench.persona.safe_regex import UnsafePattern, check_pattern
 from simbench.persona.scenario import are_opposites
 from simbench.registry import suggest
-
-if TYPE_CHECKING:
-    from simbench.persona.preference import Preference
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG, max_length=64)]
@@ -163,6 +161,25 @@ class LocalPreference(_Model):
         if (self.check is None) == (self.rubric is None):
             raise PydanticCustomError("scorer", "give exactly one of check (a checker) and rubric (judge-scored)")
         return self
+
+
+def build_checker(check: LocalCheck) -> DeclarativeChecker:
+    """The checker a persona file's `check:` block describes."""
+    return DeclarativeChecker(**check.model_dump())
+
+
+def to_preference(local: LocalPreference) -> Preference:
+    """A persona-local definition as the `Preference` every user simulator and probe uses."""
+    return Preference(
+        id=local.id,
+        description=local.description,
+        checker=build_checker(local.check) if local.check is not None else None,
+        rubric=local.rubric,
+        opposite=local.opposite,
+        complaints=tuple(local.complaints),
+        praise=tuple(local.praise),
+        min_tokens=(local.check.min_words or 0) if local.check is not None else 0,
+    )
 
 
 class Persona(_Model):

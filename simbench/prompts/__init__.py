@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from simbench.errors import InputError
-from simbench.logs.safe_load import POOL_BYTES, parse_json, read_bounded
+from simbench.safe_load import POOL_BYTES, parse_json, read_bounded
 from simbench.paths import check_path_length
 from simbench.registry import suggest
 

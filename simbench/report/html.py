@@ -21,7 +21,6 @@ from simbench.report.plots import adherence_svg, interval_bars_svg
 from simbench.report.run_notes import (
     gate_note,
     glossary_sections,
-    run_warnings,
     schedule_section,
     user_quality_section,
 )
@@ -31,6 +30,7 @@ from simbench.report.run_report import (
     metric_sections,
     run_facts,
     run_title,
+    run_warnings,
 )
 
 # No scripts, no fetches: inline styles and inline SVG only.

@@ -20,7 +20,6 @@ from simbench.report.rubric import rubric_lines
 from simbench.report.run_notes import (
     gate_note,
     glossary_sections,
-    run_warnings,
     schedule_section,
     user_quality_section,
 )
@@ -31,6 +30,7 @@ from simbench.report.run_report import (
     metric_sections,
     run_facts,
     run_title,
+    run_warnings,
 )
 
 

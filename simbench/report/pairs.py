@@ -102,13 +102,6 @@ def paired_cell(pairs: Sequence[tuple[int, Mapping[str, float], Mapping[str, flo
     return result.to_dict() if result is not None else None
 
 
-def frozen_of(manifest: Mapping[str, Any], candidates: Sequence[tuple[Path, dict[str, Any]]]) -> Path | None:
-    """The frozen arm's run comparable to `manifest` (None for the frozen run itself)."""
-    if manifest.get("learner") == FROZEN:
-        return None
-    return matching_run(manifest, candidates, (FROZEN,))
-
-
 def run_pairs(logs: Any, candidates: Sequence[tuple[Path, dict[str, Any]]], frozen: Any,
               unlearning: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """What a run report shows about the runs it pairs with: specificity against its control

@@ -18,8 +18,8 @@ from simbench.errors import InputError
 from simbench.metrics.summary import NOT_SCORED_NO_JUDGE
 from simbench.persona.library import BUILTIN
 from simbench.persona.loader import load_persona
-from simbench.persona.local import to_preference
 from simbench.persona.preference import Preference
+from simbench.persona.spec import to_preference
 from simbench.scoring import Scorer
 
 AFTER = "after the run"

@@ -1,21 +1,17 @@
-"""The parts of a run report that say what the numbers rest on: the schedule, the warnings a
-reader must see first (unprobed phases, unfinished runs and baselines, an unfit user
-simulator), the user simulator's follow-up quality and the glossary. Format-neutral
-`Section`s; report.markdown and report.html render them.
+"""The parts of a run report that say what the numbers rest on: the schedule, the user
+simulator's follow-up quality and the glossary. Format-neutral `Section`s; report.markdown and
+report.html render them. Built from the summary alone, so this module sits below run_report
+(which holds the warnings that need the whole `RunReport`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from simbench.metrics.user_quality import UNFIT_SHARE
 from simbench.persona.scenario import transition
 from simbench.report.format import Section, fmt
 from simbench.report.glossary import GLOSSARY_HEADERS, PHASES, flag_rows, glossary_rows
 from simbench.users.gate import REASONS
-
-if TYPE_CHECKING:
-    from simbench.report.run_report import RunReport
 
 
 def probe_times(summary: Mapping[str, Any]) -> list[int]:
@@ -49,39 +45,6 @@ def schedule_section(summary: Mapping[str, Any], opposites: Mapping[str, str | N
     notes = [PHASES, f"scenario type: {summary['scenario']}"]
     return Section("Schedule", ["phase", "interactions", "active preferences", "change",
                                 "probes measuring it (t)"], rows, notes, numeric_from=None)
-
-
-def run_warnings(report: RunReport) -> list[str]:
-    """What a reader must know before trusting the numbers, in words."""
-    manifest, summary, live = report.manifest, report.summary, report.live
-    out = [f"at the start of the run: {w}" for w in manifest.get("warnings") or []]
-    total = manifest.get("interactions", "?")
-    status = manifest.get("status", "unknown")
-    if status != "complete":
-        out.append(
-            f"this run is {status}: {live['interactions']} of {total} interactions, "
-            f"{live['probe_times']} probe time(s) and {live['updates']} update(s) logged so far; "
-            "every number below covers only what is logged"
-        )
-    for role, state in report.baseline_states.items():
-        if state["status"] != "complete":
-            out.append(
-                f"the {role} baseline ../{state['run']} is {state['status']} ({state['interactions']} of "
-                f"{state['total']} interactions logged): its numbers may change when it finishes"
-            )
-    times = probe_times(summary)
-    for k, phase in enumerate(summary["phases"]):
-        if not phase_probes(phase, times) and (status == "complete" or live["interactions"] >= phase["end"]):
-            out.append(f"phase {k + 1} (interactions {phase['start']}–{phase['end'] - 1}) has no probe "
-                       "after it starts: nothing measures what it taught")
-    quality = summary.get("user_quality") or {}
-    if quality.get("unfit"):
-        out.append(
-            f"{quality['share']:.0%} of the user simulator's follow-ups ({quality['flagged']} of "
-            f"{quality['gated']}) failed its quality gate (more than {UNFIT_SHARE:.0%}): this user "
-            "simulator is not fit for this persona, so the feedback the learner saw is suspect"
-        )
-    return out
 
 
 def user_quality_section(summary: Mapping[str, Any]) -> Section:

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from simbench.errors import InputError
 from simbench.logs.run_folder import read_run
 from simbench.metrics import load_run_logs, summarise_run
+from simbench.metrics.user_quality import UNFIT_SHARE
 from simbench.persona.scenario import SCENARIO_WORDS
 from simbench.report.format import Section, fmt, fmt_interval
 from simbench.report.glossary import flag_words
@@ -22,7 +23,7 @@ from simbench.report.calibration import judged
 from simbench.report.pairs import run_pairs
 from simbench.report.peers import FROZEN, ORACLE, comparable_key
 from simbench.report.rubric import score_after_run, scored_during_run
-from simbench.report.run_notes import cost_rows, row_flags, steps_words
+from simbench.report.run_notes import cost_rows, phase_probes, probe_times, row_flags, steps_words
 
 SAMPLE_INTERACTIONS = 6
 SAMPLE_UPDATES = 3
@@ -242,6 +243,39 @@ def run_facts(report: RunReport) -> list[tuple[str, Any]]:
         ("git commit", m.get("git_commit", "unknown")),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "unknown"),
     ]
+
+
+def run_warnings(report: RunReport) -> list[str]:
+    """What a reader must know before trusting the numbers, in words."""
+    manifest, summary, live = report.manifest, report.summary, report.live
+    out = [f"at the start of the run: {w}" for w in manifest.get("warnings") or []]
+    total = manifest.get("interactions", "?")
+    status = manifest.get("status", "unknown")
+    if status != "complete":
+        out.append(
+            f"this run is {status}: {live['interactions']} of {total} interactions, "
+            f"{live['probe_times']} probe time(s) and {live['updates']} update(s) logged so far; "
+            "every number below covers only what is logged"
+        )
+    for role, state in report.baseline_states.items():
+        if state["status"] != "complete":
+            out.append(
+                f"the {role} baseline ../{state['run']} is {state['status']} ({state['interactions']} of "
+                f"{state['total']} interactions logged): its numbers may change when it finishes"
+            )
+    times = probe_times(summary)
+    for k, phase in enumerate(summary["phases"]):
+        if not phase_probes(phase, times) and (status == "complete" or live["interactions"] >= phase["end"]):
+            out.append(f"phase {k + 1} (interactions {phase['start']}–{phase['end'] - 1}) has no probe "
+                       "after it starts: nothing measures what it taught")
+    quality = summary.get("user_quality") or {}
+    if quality.get("unfit"):
+        out.append(
+            f"{quality['share']:.0%} of the user simulator's follow-ups ({quality['flagged']} of "
+            f"{quality['gated']}) failed its quality gate (more than {UNFIT_SHARE:.0%}): this user "
+            "simulator is not fit for this persona, so the feedback the learner saw is suspect"
+        )
+    return out
 
 
 def general_count(manifest: dict[str, Any]) -> int | None:

@@ -7,7 +7,6 @@ a second, not a model load followed by a traceback.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from pathlib import Path

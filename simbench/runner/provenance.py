@@ -2,7 +2,7 @@
 
 Records persona and prompt-pool hashes, the schedule, package versions, the git commit and
 the seed, as a typed `logs.schema.Manifest`. Secrets never enter it: the options named in
-`secrets.SECRET_OPTIONS` are dropped (the OpenAI-compatible user reads its key from an
+`redaction.SECRET_OPTIONS` are dropped (the OpenAI-compatible user reads its key from an
 environment variable named in the config).
 """
 
@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sdpo.precision import cpu_flags as read_cpu_flags
-from simbench import __version__
-from simbench.distribution import DIST_NAME
+from simbench.distribution import DIST_NAME, version
 from simbench.learners.unrelated import ALIASES, feedback_of
 from simbench.logs.schema import Manifest, PersonaProvenance, PhaseInfo, PoolProvenance, PromptsProvenance
 from simbench.prompts import pool_hash
@@ -73,7 +72,7 @@ def manifest_for(inputs: Any) -> Manifest:
     """The manifest of a new run (status running until the run layer finishes it)."""
     persona, engine = inputs.persona, inputs.engine
     return Manifest(
-        simbench_version=__version__,
+        simbench_version=version(),
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         config=inputs.config.redacted(),
         learner=inputs.config.learner,

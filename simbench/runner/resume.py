@@ -18,7 +18,7 @@ from simbench.errors import InputError
 from simbench.logs.invariants import LOGS
 from simbench.logs.invariants import check_run_invariants, refuse_if_violated
 from simbench.logs.run_folder import read_run
-from simbench.logs.safe_load import TEXT_BYTES, iter_jsonl, load_json, read_bounded
+from simbench.safe_load import TEXT_BYTES, iter_jsonl, load_json, read_bounded
 from simbench.prompts import pool_hash
 
 _CHECKPOINT = re.compile(r"^ckpt-\d{7}$")

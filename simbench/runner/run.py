@@ -43,7 +43,7 @@ from simbench.runner.parts import build_parts
 from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
 from simbench.runner.provenance import manifest_for
 from simbench.runner.resume import Checkpoint, check_resume, read_checkpoint
-from simbench.runner.secrets import resolved_secrets, scrubber
+from simbench.redaction import resolved_secrets, scrubber
 
 KEEP_CHECKPOINTS = 2
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import simbench.learners
-from simbench.config import RunConfig, build_config
+from simbench.config import build_config
 from simbench.errors import InputError
 from simbench.learners.base import LEARNERS
 from simbench.logs.io import write_json
@@ -24,7 +24,7 @@ from simbench.paths import resolve_persona
 from simbench.registry import suggest
 from simbench.runner.build import resolve_inputs
 from simbench.runner.executors import make_executor
-from simbench.runner.executors.base import NO_DISPLAY
+from simbench.runner.executors.base import NO_DISPLAY, SweepCell
 from simbench.runner.lock import FolderLock
 from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
 from simbench.runner.resume import config_diff
@@ -34,22 +34,6 @@ if TYPE_CHECKING:
     from simbench.runner.executors.base import SweepDisplay
 
 SWEEP_FILE = "sweep.json"
-
-
-@dataclass(frozen=True)
-class SweepCell:
-    """One run of the grid and the folder it lives in."""
-
-    persona_id: str
-    learner: str
-    seed: int
-    config: RunConfig
-    run_dir: Path
-    state: str  # "new" | "resume" | "complete": what the folder holds before the sweep
-
-    @property
-    def name(self) -> str:
-        return self.run_dir.name
 
 
 @dataclass

@@ -19,8 +19,9 @@ SATURATED = 0.8
 """Frozen adherence at or above which there is little left to learn."""
 
 # The decision each preference's behaviour turns on where the signal can be read at one token:
-# length preferences hinge on ending the turn after a sentence (design.md §5). Others are
-# spread over many tokens; their end-of-turn shift is still reported, as generic drift.
+# length preferences hinge on ending the turn after a sentence (docs/LOG.md, 2026-11-26 and
+# 2026-12-06). Others are spread over many tokens; their end-of-turn shift is still reported,
+# as generic drift.
 HINGES_ON_END_OF_TURN = frozenset({"concise", "detailed", "elaborate"})
 
 VERDICTS = {

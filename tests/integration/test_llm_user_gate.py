@@ -11,8 +11,8 @@ import json
 import random
 
 import pytest
-
 from cli_inprocess import run_main
+
 from simbench.persona.library import get_preference
 from simbench.users import gate
 from simbench.users.base import FollowUpRequest

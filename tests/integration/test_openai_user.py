@@ -11,13 +11,13 @@ import threading
 import time
 
 import pytest
+from scripted_server import ScriptedServer
 
 from simbench.errors import UserSimulatorError
 from simbench.judge import EndpointJudge
 from simbench.persona.library import get_preference
 from simbench.users.base import FollowUpRequest
 from simbench.users.openai_compat import OpenAIUser
-from scripted_server import ScriptedServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from raycluster import LocalRayCluster, LoopbackNamespace, free_port, netns_available
 
 from simbench.runner.executors.base import checkpoint_position
 from simbench.runner.executors.ray import TASK_PREFIX as CELL_PREFIX
-
-from raycluster import LocalRayCluster, LoopbackNamespace, free_port, netns_available
 
 REPO = Path(__file__).resolve().parents[2]
 LEARNERS = ("sdpo-token", "in-context-oracle")

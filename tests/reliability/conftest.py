@@ -11,7 +11,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from reliability_helpers import POISON_TOKEN, save_tiny_model
 from tinymodels import single_torch_thread
 

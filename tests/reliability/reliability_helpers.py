@@ -35,7 +35,6 @@ def save_tiny_model(folder: Path, tokenizer: Any, poison: str | None = None) -> 
     the model still scores (and never prefers) the token while any context holding it goes NaN.
     """
     import torch
-
     from tinymodels import make_tiny_llama
 
     model = make_tiny_llama(tokenizer, layers=1, hidden=32)

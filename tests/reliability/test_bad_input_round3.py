@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from test_bad_input_table import (  # noqa: F401 - `base` is the fixture the rows run against
     NEW_RUN,
     RESUME,
@@ -27,7 +26,6 @@ from test_bad_input_table import (  # noqa: F401 - `base` is the fixture the row
     write,
 )
 from test_bad_input_table import test_bad_input_exits_2_with_one_line_and_changes_nothing as check_row
-
 
 # ---- readers and preflight rows
 # Integers beyond Python's 4300-digit conversion limit and lone surrogates (valid JSON escapes

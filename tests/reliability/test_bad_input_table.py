@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-
 from reliability_helpers import run_config, write_run_config
+
 from simbench.cli import main
 
 DEEP = 100_000  # far beyond Python's recursion limit: every parser used to overflow here

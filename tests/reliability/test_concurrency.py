@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from reliability_helpers import cli_env, manifest, simbench_command, write_run_config
+
 from simbench.cli import main
 from simbench.runner.lock import LOCK_FILE, FolderLock
 

@@ -9,7 +9,6 @@ the server is back. The policy is a tiny random model; only the user is a real L
 from __future__ import annotations
 
 import pytest
-
 from reliability_helpers import (
     LOGS,
     TINY_RUN,

@@ -27,11 +27,11 @@ from typing import Any
 
 import pytest
 import yaml
-
 from fuzz_mutations import BAD_REGEXES, JSON_RAW, YAML_RAW, Mutator, dump_json, dump_yaml, serialize
 from reliability_helpers import LOGS, TINY_RUN
-from simbench.cli import main
 from test_bad_input_table import base, snapshot  # noqa: F401  (`base`: the real tiny run fixture)
+
+from simbench.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -19,6 +19,7 @@ from reliability_helpers import (
     run_config,
     write_run_config,
 )
+
 from simbench.cli import main
 from simbench.users.base import follow_up_each
 

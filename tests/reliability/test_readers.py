@@ -10,11 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from reliability_helpers import REPO
+
 from simbench.cli import main
 from simbench.errors import InputError
-from simbench.logs.safe_load import iter_jsonl, load_plain_yaml, nesting_depth, parse_json
+from simbench.safe_load import iter_jsonl, load_plain_yaml, nesting_depth, parse_json
 
 REFERENCE = REPO / "results" / "cpu-reference"
 REFERENCE_RUNS = sorted(p for p in REFERENCE.iterdir() if (p / "manifest.json").is_file())
@@ -111,7 +111,7 @@ def test_an_integer_beyond_4300_digits_is_one_error_naming_the_line():
 
 
 def test_a_yaml_integer_beyond_4300_digits_is_refused_in_every_spelling():
-    from simbench.logs.safe_load import parse_yaml
+    from simbench.safe_load import parse_yaml
 
     with pytest.raises(InputError, match=r"f.yaml: line 2, column 4: .*integer with more than 4300 digits"):
         parse_yaml("a: 1\nb: " + "1" * 4301 + "\n", "f.yaml")
@@ -129,7 +129,7 @@ def test_a_lone_surrogate_anywhere_is_refused_naming_line_and_field():
 
 
 def test_a_yaml_lone_surrogate_is_refused_and_a_jsonl_one_names_its_line(tmp_path):
-    from simbench.logs.safe_load import parse_yaml
+    from simbench.safe_load import parse_yaml
 
     with pytest.raises(InputError, match=r"f.yaml: a.b\[1\] holds a lone surrogate"):
         parse_yaml('a:\n  b: [ok, "\\udfff"]\n', "f.yaml")

@@ -17,10 +17,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from reliability_helpers import all_files, manifest, run_config, write_run_config
-from simbench.cli import main
 from scripted_server import ScriptedServer
+
+from simbench.cli import main
 
 KEY_ENV = "SIMBENCH_TEST_API_KEY"
 SCRIPT = '<script>alert("xss-script")</script>'
@@ -303,7 +303,7 @@ def test_a_key_the_endpoint_echoes_in_its_reply_never_reaches_a_file_or_the_lear
 
 def test_every_record_written_is_scrubbed_of_the_key_wherever_it_sits(tmp_path):
     from simbench.logs.io import JsonlWriter, write_json
-    from simbench.runner.secrets import redact, scrubber
+    from simbench.redaction import redact, scrubber
 
     key = "sk-" + secrets.token_hex(12)
     scrub = scrubber([key, "abc"])

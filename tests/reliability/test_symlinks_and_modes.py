@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from cli_inprocess import run_main
 from reliability_helpers import run_config, write_run_config
 from test_bad_input_table import PERSONA, POOL_PROBE, POOL_TRAIN, _jsonl

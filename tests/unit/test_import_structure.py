@@ -6,7 +6,9 @@
   first-party module that imports one at its own top (torch via sdpo.updater, ...); and the
   command modules' per-command imports, which keep `simbench --help` and `simbench list`
   from loading pydantic, the metrics or the model code;
-- sdpo never imports simbench.
+- sdpo never imports simbench;
+- every module sits in one layer of LAYERS and imports only its own layer or lower ones
+  (every import counted: `TYPE_CHECKING` blocks and function bodies too).
 """
 
 from __future__ import annotations
@@ -22,6 +24,25 @@ HEAVY = {"torch", "transformers", "peft", "vllm", "openai", "safetensors", "matp
          "huggingface_hub", "gguf", "accelerate", "llama_cpp", "ray", "scipy", "datasets",
          "fcntl"}  # not heavy but POSIX-only: imported where it is used
 CLI_LAYER = ("simbench/cli.py", "simbench/commands/")
+# Lowest first. A module belongs to the layer of its longest matching prefix (`simbench` alone
+# is the package face). A new package or base module is one entry here.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("sdpo", ("sdpo",)),
+    ("base", ("simbench.errors", "simbench.paths", "simbench.seeding", "simbench.safe_load",
+              "simbench.redaction", "simbench.registry", "simbench.run_defaults", "simbench.option_types",
+              "simbench.distribution")),
+    ("data", ("simbench.persona", "simbench.prompts", "simbench.logs", "simbench.config")),
+    ("components", ("simbench.backends", "simbench.users", "simbench.learners", "simbench.judge",
+                    "simbench.judge_cache", "simbench.scoring", "simbench.metrics")),
+    ("runner", ("simbench.runner",)),
+    ("products", ("simbench.report", "simbench.teachability", "simbench.preset", "simbench.distillation",
+                  "simbench.data")),
+    ("api", ("simbench", "simbench.api")),
+    ("cli", ("simbench.commands", "simbench.cli", "simbench.__main__")),
+)
+# (importer, imported) edges that break the order today, each with what removes it; the test
+# fails once an entry no longer occurs, so this table only shrinks.
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 # `import simbench` loads the API (and with it pydantic and numpy) on first attribute use.
 LAZY_BY_DESIGN = {"simbench/__init__.py"}
 
@@ -116,6 +137,55 @@ def heavy_modules(edges: dict[str, set[str]], trees: dict[str, ast.Module]) -> s
                 heavy.add(name)
                 changed = True
     return heavy
+
+
+def layer_of(module: str) -> int | None:
+    """Index in LAYERS of the layer `module` belongs to (longest matching prefix), or None."""
+    best: tuple[int, int] | None = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
+    return best[0] if best else None
+
+
+def upward_imports(sources: dict[str, tuple[str, ast.Module, bool]]) -> list[str]:
+    """Every import of a module from a higher layer, as 'path:line importer (layer) -> target (layer)'.
+
+    `sources` maps a module name to (its path, its tree, whether it is a package's __init__)."""
+    found = []
+    for name, (path, tree, is_package) in sources.items():
+        own = layer_of(name)
+        for node in ast.walk(tree):
+            for target in imported(node, name, is_package):
+                theirs = layer_of(target) if target in sources else None
+                if own is not None and theirs is not None and theirs > own:
+                    found.append(f"{path}:{node.lineno} {name} ({LAYERS[own][0]}) -> {target} ({LAYERS[theirs][0]})")
+    return found
+
+
+def sources() -> dict[str, tuple[str, ast.Module, bool]]:
+    return {name: (path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8")),
+                   path.name == "__init__.py") for name, path in modules().items()}
+
+
+def test_every_module_sits_in_a_layer():
+    assert [name for name in modules() if layer_of(name) is None] == []
+
+
+def test_no_module_imports_from_a_higher_layer():
+    found = upward_imports(sources())
+    known = [line for line in found if tuple(line.split(" ")[1::3]) in KNOWN_UPWARD]
+    assert [line for line in found if line not in known] == []
+    assert {tuple(line.split(" ")[1::3]) for line in known} == set(KNOWN_UPWARD), "a KNOWN_UPWARD entry is gone: drop it"
+
+
+def test_layer_check_names_the_offending_import():
+    tree = ast.parse("import os\nif TYPE_CHECKING:\n    from simbench.runner.sweep import SweepCell\n")
+    base = ast.parse("")
+    found = upward_imports({"simbench.config": ("simbench/config.py", tree, False),
+                            "simbench.runner.sweep": ("simbench/runner/sweep.py", base, False)})
+    assert found == ["simbench/config.py:3 simbench.config (data) -> simbench.runner.sweep (runner)"]
 
 
 def test_there_are_no_import_cycles():

@@ -6,18 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+from scripted_server import ScriptedServer
 
 from simbench.judge import (
+    EndpointJudge,
     JudgeError,
     JudgeResult,
-    EndpointJudge,
     combine_votes,
     parse_choice,
     render_judge_messages,
     vote,
     win_rate,
 )
-from scripted_server import ScriptedServer
 
 
 @pytest.mark.parametrize(

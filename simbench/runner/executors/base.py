@@ -13,16 +13,30 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Protocol, Sequence
+from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
+from simbench.config import RunConfig
 from simbench.errors import InputError, SimbenchError
-from simbench.logs.safe_load import TEXT_BYTES, load_json, read_bounded
 from simbench.registry import Registry
 from simbench.runner.lock import FolderInUse
 from simbench.runner.run import execute
+from simbench.safe_load import TEXT_BYTES, load_json, read_bounded
 
-if TYPE_CHECKING:
-    from simbench.runner.sweep import SweepCell
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One run of the grid and the folder it lives in (planned by `runner/sweep.py`, run here)."""
+
+    persona_id: str
+    learner: str
+    seed: int
+    config: RunConfig
+    run_dir: Path
+    state: str  # "new" | "resume" | "complete": what the folder holds before the sweep
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
 
 
 class SweepDisplay(Protocol):
@@ -76,14 +90,14 @@ class Executor(Protocol):
 
     name: str
 
-    def open(self, cells: Sequence["SweepCell"]) -> None:
+    def open(self, cells: Sequence[SweepCell]) -> None:
         """Check the executor's settings against the cells and connect; raises InputError."""
 
     def describe(self) -> dict[str, Any]:
         """What sweep.json records about this executor (name, resources per cell, ...)."""
 
     def run(
-        self, cells: Sequence["SweepCell"], parts_factory: Optional[Callable[[Any], Any]],
+        self, cells: Sequence[SweepCell], parts_factory: Optional[Callable[[Any], Any]],
         display: SweepDisplay,
     ) -> Iterator["CellReport"]:
         """Run `cells`, yielding one report per cell as it ends (completion order).
@@ -143,7 +157,7 @@ def checkpoint_position(run_dir: Path) -> Optional[int]:
 
 
 def run_cell(
-    cell: "SweepCell",
+    cell: SweepCell,
     parts_factory: Optional[Callable[[Any], Any]] = None,
     on_event: Optional[Callable[[Any, dict[str, Any]], None]] = None,
     node: Optional[dict[str, Any]] = None,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from test_metrics_paired import toy_log
 
 from simbench.errors import InputError
 from simbench.metrics.curves import PhaseWindow, adherence_curves
 from simbench.metrics.drift import collateral_drift
 from simbench.metrics.flip import first_flip, flip_against_no_flip, identical_before
-
-from test_metrics_paired import toy_log
 
 # τ = 4. Both runs are identical at t <= 4; after it the no-flip run keeps A on p0 and p1 and
 # the flip run drops A on p0 only (t = 8), then everywhere (t = 12; the no-flip run ends at 8).

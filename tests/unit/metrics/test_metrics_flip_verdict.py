@@ -8,7 +8,12 @@ import itertools
 import pytest
 
 from simbench.metrics.flip_verdict import (
-    LEARNED_NEW, MOVED_AWAY, NO_CHANGE, SLOWED_OLD, flip_verdict, verdict_words,
+    LEARNED_NEW,
+    MOVED_AWAY,
+    NO_CHANGE,
+    SLOWED_OLD,
+    flip_verdict,
+    verdict_words,
 )
 
 

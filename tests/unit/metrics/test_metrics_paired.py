@@ -12,7 +12,12 @@ import pytest
 from simbench.logs.schema import CheckOutcome, ProbeRecord
 from simbench.metrics.curves import PhaseWindow, adherence_curves
 from simbench.metrics.paired import (
-    after_scores, clip_interval, cluster_se, minimum_detectable_difference, paired_differences, paired_interval,
+    after_scores,
+    clip_interval,
+    cluster_se,
+    minimum_detectable_difference,
+    paired_differences,
+    paired_interval,
     phase_end_scores,
 )
 

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_inprocess import run_main
+
 from simbench.metrics.paired import minimum_detectable_difference, paired_interval
 from simbench.metrics.power import (
-    VarianceComponents, design_mdd, mean_variance, users_needed, variance_components,
+    VarianceComponents,
+    design_mdd,
+    mean_variance,
+    users_needed,
+    variance_components,
 )
 
 RESULTS = Path(__file__).resolve().parents[3] / "results"

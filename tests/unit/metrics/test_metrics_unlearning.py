@@ -7,7 +7,11 @@ import pytest
 
 from simbench.metrics.curves import Curve, PhaseWindow
 from simbench.metrics.unlearning import (
-    MIN_TO_UNLEARN, UnlearningEvent, unlearning_events, unlearning_in_phase, unlearning_score,
+    MIN_TO_UNLEARN,
+    UnlearningEvent,
+    unlearning_events,
+    unlearning_in_phase,
+    unlearning_score,
 )
 
 FLIP = UnlearningEvent("A", 0, 1, "flip", "not_A")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cli_inprocess import run_main
+
 from simbench.errors import InputError
 from simbench.persona.loader import load_persona
 from simbench.persona.local import DeclarativeChecker

@@ -207,7 +207,7 @@ def test_declarative_checker_counts_words_sentences_and_required_pattern():
     assert count_sentences("Steps:\n- first\n- second\n- third") == 4
     check = LocalCheck(min_words=2, max_sentences=1, require_regex=r"(?i)^yes")
     assert LocalCheck.model_validate({"max_words": 3}).max_words == 3
-    from simbench.persona.local import build_checker
+    from simbench.persona.spec import build_checker
 
     checker = build_checker(check)
     assert checker("Yes, it works.").passed

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tinymodels import make_tiny_llama, single_torch_thread
 
 PERSONA = """\

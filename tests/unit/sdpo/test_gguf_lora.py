@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tinymodels import set_lora_b
 
 from sdpo.adapters import attach_lora
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError
 from sdpo.gguf_lora import lora_tensors, rope_permute, write_lora_gguf
-from tinymodels import set_lora_b
 
 
 @pytest.mark.parametrize("heads, kv_heads", [(4, 4), (4, 2)])

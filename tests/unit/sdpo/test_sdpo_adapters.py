@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from tinymodels import make_tiny_llama
+
 from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
 from sdpo.config import SDPOConfig
 from sdpo.errors import CheckpointError, ConfigError

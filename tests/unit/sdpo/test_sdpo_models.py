@@ -7,8 +7,8 @@ import time
 
 import pytest
 import torch
-
 from tinymodels import make_tiny_llama
+
 from sdpo import models
 from sdpo.errors import ModelNotFoundError
 

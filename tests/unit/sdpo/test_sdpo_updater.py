@@ -8,8 +8,8 @@ import math
 
 import pytest
 import torch
-
 from tinymodels import make_tiny_llama
+
 from sdpo.config import SDPOConfig
 from sdpo.errors import CheckpointError, SampleError
 from sdpo.hindsight import HindsightSample

@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from scripted_server import ScriptedServer
 
 from simbench.persona.library import BUILTIN
 from simbench.users import gate
 from simbench.users.openai_compat import OpenAIUser
-from scripted_server import ScriptedServer
 
 ANSWER = ("Plants make food through photosynthesis. They take in sunlight with chlorophyll, absorb "
           "water through their roots and carbon dioxide through their leaves, and turn them into sugar.")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
+from scripted_server import ScriptedServer
 
 from simbench.errors import InputError, UserSimulatorError
 from simbench.persona.preference import CheckResult, Preference
@@ -19,7 +20,6 @@ from simbench.users.base import USERS, FollowUpRequest
 from simbench.users.endpoint import RetryPolicy, backoff_delay, map_bounded, parse_retry_after
 from simbench.users.openai_compat import OpenAIUser
 from simbench.users.prompting import prompt_hash, render_user_messages
-from scripted_server import ScriptedServer
 
 SECRET = "sk-test-SECRET-7f3a9c"
 

@@ -13,8 +13,16 @@ import pytest
 
 from simbench.persona.library import BUILTIN, verifiable_ids
 from simbench.users.rules import (
-    _CLOSERS, _CONNECTORS, _OPENERS, THANKS, RulesUser, _attach, _as_sentence, compose_complaint,
-    consistent, voiced_by_user,
+    _CLOSERS,
+    _CONNECTORS,
+    _OPENERS,
+    THANKS,
+    RulesUser,
+    _as_sentence,
+    _attach,
+    compose_complaint,
+    consistent,
+    voiced_by_user,
 )
 
 VOICED = [p for p in BUILTIN.values() if p.applies_to_user]

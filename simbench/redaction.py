@@ -5,6 +5,8 @@ setting (kept in the manifest and checked on resume), `api_key` is a secret. The
 itself is resolved from the environment variable the user options name, and every string
 of every record, manifest and message is scrubbed of it before it is written, so an
 endpoint that echoes the key back in its reply cannot leak it into a run folder.
+
+A base module, not part of `runner/`: the config drops secrets too, and sits below the runner.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ for Python to convert, a string that is not valid Unicode) ends in one `InputErr
 naming the file (and line), never a traceback. Depth is bounded because Python's parsers and
 everything downstream (pydantic, json.dumps of the manifest) recurse; lone surrogates are
 refused because they parse fine and only crash the first writer, after folders exist.
+
+A base module, not part of `logs/`: config, personas, prompts and the logs all read through it.
 """
 
 from __future__ import annotations
