@@ -10,11 +10,14 @@ loss equals simbench's only when every prompt and follow-up has the same length;
 uses one prompt and one follow-up for the whole batch. One timed
 step = `training_step` (teacher context, teacher pass, student pass, loss, backward) +
 gradient clipping + the optimizer step, which is what one `SDPOUpdater.step` does.
+`bf16=True` is TRL's own CPU mixed precision: the step runs under its accelerator's autocast,
+as `Trainer.train` would run it.
 """
 
 from __future__ import annotations
 
 import tempfile
+from contextlib import nullcontext
 from typing import Any, Sequence
 
 import torch
@@ -37,7 +40,7 @@ class TRLStep:
 
     def __init__(self, model: Any, tokenizer: Any, samples: Sequence[HindsightSample], lr: float = 5e-4,
                  lora_r: int = 8, lora_alpha: float = 16.0, generations: int = 2,
-                 hindsight_template: str = DEFAULT_HINDSIGHT_TEMPLATE) -> None:
+                 hindsight_template: str = DEFAULT_HINDSIGHT_TEMPLATE, bf16: bool = False) -> None:
         from datasets import Dataset
         from peft import LoraConfig
         from trl.experimental.sdpo import SDPOConfig, SDPOTrainer
@@ -52,7 +55,7 @@ class TRLStep:
         args = SDPOConfig(
             output_dir=self._folder.name, per_device_train_batch_size=len(samples), num_generations=generations,
             max_completion_length=max(len(c) for c in self.completions), learning_rate=lr, max_grad_norm=1.0,
-            gradient_checkpointing=False, use_cpu=True, bf16=False, report_to=[], logging_steps=10**9,
+            gradient_checkpointing=False, use_cpu=True, bf16=bf16, report_to=[], logging_steps=10**9,
             distillation_mode="sampled_token", teacher_model_kind="live", use_successful_as_teacher=False,
             include_environment_feedback=True, distillation_is_clip=None, beta=0.0, seed=0,
             feedback_template="{feedback_raw}", reprompt_template=hindsight_template.replace("{follow_up}", "{feedback}"),
@@ -68,6 +71,7 @@ class TRLStep:
         self.trainer.create_optimizer()
         self.trainer.current_gradient_accumulation_steps = 1  # set by Trainer.train's loop
         self.model = self.trainer.model
+        self.bf16 = bf16
         self.inputs = [row for row in rows for _ in range(generations)]
 
     def _fixed_completions(self, prompt_ids: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
@@ -77,7 +81,9 @@ class TRLStep:
         """One update (the caller times it); returns its loss."""
         trainer = self.trainer
         trainer.model.train()
-        loss = trainer.training_step(trainer.model, list(self.inputs), num_items_in_batch=None)
+        # training_step outside Trainer.train does not enter the accelerator's autocast itself.
+        with trainer.accelerator.autocast() if self.bf16 else nullcontext():
+            loss = trainer.training_step(trainer.model, list(self.inputs), num_items_in_batch=None)
         params = [p for p in trainer.model.parameters() if p.requires_grad]
         torch.nn.utils.clip_grad_norm_(params, trainer.args.max_grad_norm)
         trainer.optimizer.step()

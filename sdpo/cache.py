@@ -20,11 +20,15 @@ from sdpo.files import umask_modes
 CACHE_MARKER = "sdpo-cache.json"
 
 
+def cache_base() -> Path:
+    """The user cache folder: `$SIMBENCH_CACHE`, else `~/.cache/simbench`."""
+    base = os.environ.get("SIMBENCH_CACHE")
+    return Path(base).expanduser() if base else Path.home() / ".cache" / "simbench"
+
+
 def cache_root() -> Path:
     """Folder holding cached models: `$SIMBENCH_CACHE/models`, else `~/.cache/simbench/models`."""
-    base = os.environ.get("SIMBENCH_CACHE")
-    root = Path(base).expanduser() if base else Path.home() / ".cache" / "simbench"
-    return root / "models"
+    return cache_base() / "models"
 
 
 def ensure_folder(name: str, root: Path, write: Callable[[Path], None]) -> Path:

@@ -66,8 +66,9 @@ class SDPOConfig:
     seed: int = 0
     """Seed for the LoRA initialisation."""
     matmul_precision: str = "fp32"
-    """Matmuls of the update passes: "fp32" (exact), "bf16" (bf16 inputs, fp32 accumulation
-    and output, fp32 weights; sdpo/precision.py) or "auto" (bf16 on CPUs with native bf16)."""
+    """Matmuls of the update passes: "fp32" (exact), "bf16" (bf16 copies of the frozen weights,
+    fp32 LoRA, optimizer and losses; sdpo/precision.py) or "auto" (the faster path that passes
+    the known-error probe, measured once per machine; sdpo/precision_choice.py)."""
     kl_every: int = 1
     """Log the full-vocabulary KL(student ‖ teacher) diagnostic every this many steps (other
     steps record none); it reads all (B, T, V) logits twice, which is not free on CPU."""

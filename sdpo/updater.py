@@ -23,7 +23,7 @@ import torch
 from sdpo import __version__, losses
 from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
 from sdpo.config import SDPOConfig
-from sdpo.errors import CheckpointError
+from sdpo.errors import CheckpointError, ConfigError
 from sdpo.files import umask_modes
 from sdpo.hindsight import (
     HindsightContexts,
@@ -33,7 +33,8 @@ from sdpo.hindsight import (
     student_batch,
     teacher_batch,
 )
-from sdpo.precision import bf16_matmuls, resolve
+from sdpo.precision import bf16_weight_shadows
+from sdpo.precision_choice import PrecisionUnavailable, resolve
 from sdpo.scoring import gather_targets, pad_token_id, response_logits, sampled_logprobs
 from sdpo.teacher import make_teacher
 
@@ -102,8 +103,14 @@ class SDPOUpdater:
         self.applied_steps = 0
         self._vocab = self.model.get_output_embeddings().weight.shape[0]
         device = str(next(self.model.parameters()).device)
-        self.matmul_path = resolve(self.config.matmul_precision, device)
+        try:
+            choice = resolve(self.config.matmul_precision, device)
+        except PrecisionUnavailable as error:
+            raise ConfigError("matmul_precision", str(error), "use fp32 or auto") from None
+        self.matmul_path = choice.path
         """The matmul path the update passes use ("fp32" or "bf16", `matmul_precision` resolved)."""
+        self.matmul_reason = choice.reason
+        """Why that path (asked for, or what the start-up measurement showed)."""
 
     def step(self, batch: Sequence[HindsightSample]) -> UpdateRecord:
         """One optimizer update from `batch` (split into `grad_accum` micro-batches)."""
@@ -123,15 +130,17 @@ class SDPOUpdater:
         loss_total, kl_total, advantages = 0.0, 0.0, []
         with_kl = self.steps % cfg.kl_every == 0
         reason = ""
-        for lo, hi in zip(bounds, bounds[1:]):
-            with bf16_matmuls(self.matmul_path):
+        # One set of bf16 weight copies serves every micro-batch's teacher and student passes:
+        # the frozen weights do not change within a step.
+        with bf16_weight_shadows(self.model, self.matmul_path):
+            for lo, hi in zip(bounds, bounds[1:]):
                 loss, kl_sum, chunk_adv = self._micro_step(batch[lo:hi], contexts[lo:hi], normaliser, with_kl)
-            advantages.extend(chunk_adv)
-            loss_total += loss
-            kl_total += kl_sum
-            if not math.isfinite(loss):
-                reason = "non-finite loss"
-                break
+                advantages.extend(chunk_adv)
+                loss_total += loss
+                kl_total += kl_sum
+                if not math.isfinite(loss):
+                    reason = "non-finite loss"
+                    break
 
         grad_norm, reason = apply_step(
             self.optimizer, list(self.parameters.values()), cfg.max_grad_norm, loss_reason=reason

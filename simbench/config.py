@@ -85,8 +85,9 @@ class RunConfig(BaseModel):
     )
     precision: Literal["fp32", "bf16", "auto"] = Field(
         DEFAULTS["precision"], description="Matmul path on CPU: fp32 (exact, reproducible across "
-        "machines), bf16 (bf16 matmuls around fp32 weights; sdpo/precision.py) or auto (bf16 where "
-        "the CPU has native bf16). The manifest records the path used.",
+        "machines), bf16 (bf16 copies of the frozen weights, fp32 LoRA and losses; refused where it does "
+        "not compute in bf16) or auto (the faster of the two, measured once per machine). The manifest "
+        "records the path used and why.",
     )
 
     @model_serializer(mode="wrap")

@@ -58,8 +58,8 @@ UserOptions = Annotated[Optional[list[str]], _setting("User option KEY=VALUE (re
 Judge = Annotated[Optional[str], _setting("LLM judge for judge-scored preferences: openai (default: none, "
                                           "they are not scored)")]
 JudgeOptions = Annotated[Optional[list[str]], _setting("Judge option KEY=VALUE (repeatable): base_url, model, ...")]
-Precision = Annotated[Optional[str], _setting("Matmul path on CPU: fp32 (exact) | bf16 | auto (bf16 where the CPU "
-                                              "has native bf16)", "precision")]
+Precision = Annotated[Optional[str], _setting("Matmul path on CPU: fp32 (exact) | bf16 | auto (the faster, "
+                                              "measured once per machine)", "precision")]
 ConfigFile = Annotated[Optional[Path], _setting("YAML/JSON file of run settings (flags override it).")]
 
 

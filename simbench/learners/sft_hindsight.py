@@ -15,7 +15,7 @@ import torch
 
 from sdpo.adapters import attach_lora, load_adapter, save_adapter, trainable_parameters
 from sdpo.hindsight import HindsightSample, build_contexts, end_of_turn_id, hindsight_messages, student_batch
-from sdpo.precision import bf16_matmuls
+from sdpo.precision import bf16_weight_shadows
 from sdpo.scoring import gather_logprobs, pad_token_id, response_logits
 from sdpo.updater import apply_step
 from simbench.learners.base import LearnerContext, Turn, UpdateResult
@@ -73,7 +73,7 @@ class SFTHindsightLearner(FrozenLearner):
         self.model.train()
         device = next(self.model.parameters()).device
         try:
-            with bf16_matmuls(self.config.matmul_precision):
+            with bf16_weight_shadows(self.model, self.config.matmul_precision):
                 logits = response_logits(self.model, batch)
                 logprobs = gather_logprobs(logits, batch.targets.to(device))
                 mask = batch.mask.to(device=device, dtype=logprobs.dtype)

@@ -252,6 +252,9 @@ class Manifest(_Strict):
     matmul_path: Optional[str] = Field(
         None, description='The matmul path the run used ("fp32" or "bf16", from config.precision and '
         "the CPU); absent for runs on the default fp32 path.")
+    matmul_reason: Optional[str] = Field(
+        None, description="Why that path: asked for, or the start-up measurement auto chose by (the "
+        "known-error probe and fp32-vs-bf16 timings, with the CPU and date); absent with matmul_path.")
     position: Optional[int] = Field(None, description="Interactions done at the last session end.")
     sessions: list[Session] = Field(default_factory=list, description="Every session, in order.")
     peak_rss_mb: Optional[float] = Field(None, description="Highest peak_rss_mb over the sessions.")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdpo import precision
+from sdpo.precision_choice import PathChoice, PrecisionUnavailable, resolve as resolve_precision
 from simbench.backends import BACKENDS
 from simbench.config import RunConfig
 from simbench.errors import InputError
@@ -45,6 +45,8 @@ class Inputs:
     """The run's judge (simbench.judge.Judge) when `--judge` names one; built without a request."""
     matmul_path: str = "fp32"
     """What `--precision` resolves to on this machine and device ("fp32" or "bf16"), once."""
+    matmul_reason: str = "asked for"
+    """Why that path: asked for, or what the start-up measurement showed (sdpo/precision_choice.py)."""
 
     @property
     def interactions(self) -> int:
@@ -108,6 +110,7 @@ def resolve_inputs(config: RunConfig) -> Inputs:
     probe = draw_probes(pool, config.probe_prompts, config.probe_draw, config.seed,
                         [persona.preference(pid) for pid in engine.ever()])
     judge = resolve_judge(config)
+    matmul = resolve_matmul_path(config)
     general = load_general()
     if config.general_questions > len(general):
         raise InputError(
@@ -124,8 +127,17 @@ def resolve_inputs(config: RunConfig) -> Inputs:
         general=general[: config.general_questions],
         drift_texts=load_drift_texts(),
         judge=judge,
-        matmul_path=precision.resolve(config.precision, config.device),
+        matmul_path=matmul.path,
+        matmul_reason=matmul.reason,
     )
+
+
+def resolve_matmul_path(config: RunConfig) -> PathChoice:
+    """The path `--precision` takes here; "auto" is measured once per machine (cached)."""
+    try:
+        return resolve_precision(config.precision, config.device)
+    except PrecisionUnavailable as exc:
+        raise InputError("--precision", str(exc), "use --precision fp32 or auto") from None
 
 
 def resolve_judge(config: RunConfig) -> Any:

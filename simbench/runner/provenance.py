@@ -83,6 +83,7 @@ def manifest_for(inputs: Any) -> Manifest:
         judge=inputs.judge.identity() if inputs.judge is not None else None,
         # Recorded once a run chose a path; default-path (fp32) manifests stay as they were.
         matmul_path=None if inputs.config.precision == "fp32" else inputs.matmul_path,
+        matmul_reason=None if inputs.config.precision == "fp32" else inputs.matmul_reason,
         model=inputs.config.model,
         user=inputs.config.user,
         seed=inputs.config.seed,
