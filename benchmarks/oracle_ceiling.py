@@ -28,8 +28,8 @@ def arm_options(arm: str) -> tuple[str, dict[str, str]]:
 def measure(model_name: str, preferences: list[str], probes: int, max_new_tokens: int, seed: int,
             arms: list[str], device: str = "cpu") -> dict[str, dict[str, float]]:
     """{arm: {preference: share of probe answers passing}}."""
-    import simbench.learners  # noqa: F401  (registers the arms)
-    from simbench.learners.base import LEARNERS, LearnerContext
+    from simbench.learners import LEARNERS
+    from simbench.learners.base import LearnerContext
     from simbench.persona.library import get_preference
     from simbench.prompts import load_prompts
     from simbench.runner.episode import EpisodeSpec, probe

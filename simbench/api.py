@@ -27,10 +27,12 @@ from simbench.errors import InputError
 from simbench.logs.run_folder import RunFolder, read_run
 from simbench.judge import build_judge
 from simbench.logs.schema import Manifest
+from simbench.plugins import load_plugins
 from simbench.report.leaderboard import write_leaderboard
 from simbench.report.pages import write_run_report
 from simbench.report.power import PowerCell, power_cells
 from simbench.runner.preflight import out_path
+from simbench.runner.resume import recorded_plugins
 from simbench.runner.run import RunResult, execute
 from simbench.runner.sweep import SweepResult, run_sweep
 
@@ -66,6 +68,8 @@ def run(
 
     `settings` are RunConfig fields (persona, learner, interactions, ...); `on_event(event,
     context)` hears every interaction, update, probe and batch end (progress displays)."""
+    if resume and out is not None:
+        load_plugins(recorded_plugins(Path(out)), where="--resume")
     return execute(run_config(config, **settings), out=out_path(out), resume=resume, on_event=on_event)
 
 

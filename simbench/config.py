@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer,
+                      model_validator)
 
+from simbench.arms import FEEDBACK, Feedback, parse_arm, twin_name
 from simbench.errors import InputError
 from simbench.safe_load import (check_text, decode_utf8, load_plain_yaml, parse_json, read_bounded,
                                      too_many_digits)
 from simbench.paths import check_path_length
+from simbench.plugins import load_plugins, loaded_plugins
 from simbench.registry import suggest
 from simbench.run_defaults import DEFAULTS, MAX_BATCH
 from simbench.redaction import redact
@@ -32,6 +35,16 @@ class RunConfig(BaseModel):
         description="Persona YAML file, or the id of a persona shipped in personas/.",
     )
     learner: str = Field(DEFAULTS["learner"], description="Learning arm (`simbench list learners`).")
+    feedback: Feedback = Field(
+        "user", description="What a feedback-driven learner learns from: `user` follow-ups, or `unrelated` "
+        "user messages in their place (its control arm). `unrelated` names the run's learner "
+        "`<learner>+unrelated`, which is how the config and manifest record it.",
+    )
+    plugins: list[str] = Field(
+        default_factory=loaded_plugins,
+        description="Plugins (dotted modules or .py files) imported before the run resolves names, "
+        "also on sweep workers and on resume; default: those `--plugin` loaded in this process.",
+    )
     model: str = Field(
         DEFAULTS["model"], description="Policy model: `smollm2-135m`, a local folder or a HF id."
     )
@@ -102,6 +115,9 @@ class RunConfig(BaseModel):
             data.pop("precision", None)  # likewise for runs on the default (exact) path
         if data.get("probe_draw") == DEFAULTS["probe_draw"]:
             data.pop("probe_draw", None)  # and for runs on the shared probe set
+        data.pop("feedback", None)  # the learner's name says it (`+unrelated`): one way to store it
+        if not data.get("plugins"):
+            data.pop("plugins", None)
         return data
 
     # Field validators (not a model validator) so the error names the offending flag;
@@ -116,6 +132,30 @@ class RunConfig(BaseModel):
                 "(probes happen between update batches)"
             )
         return value
+
+    @field_validator("feedback")
+    @classmethod
+    def _feedback_agrees_with_learner(cls, value: str, info: ValidationInfo) -> str:
+        learner = str(info.data.get("learner") or "")
+        if value not in FEEDBACK:
+            return value  # the Literal check names it
+        if value == "user" and parse_arm(learner).feedback == "unrelated":
+            raise ValueError(f"learner {learner!r} is an unrelated-feedback control; use --feedback unrelated "
+                             "or the learner without `+unrelated`")
+        return value
+
+    @field_validator("plugins")
+    @classmethod
+    def _import_plugins(cls, value: list[str]) -> list[str]:
+        # Imported here, so every name the config goes on to resolve can be a plugin's.
+        return load_plugins(value, where="plugins")
+
+    @model_validator(mode="after")
+    def _arm_name_says_the_feedback(self) -> RunConfig:
+        if self.feedback == "unrelated" and parse_arm(self.learner).feedback != "unrelated":
+            self.learner = twin_name(self.learner)
+        self.feedback = parse_arm(self.learner).feedback
+        return self
 
     @field_validator("precision")
     @classmethod

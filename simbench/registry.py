@@ -1,4 +1,5 @@
-"""Name -> implementation registries for the extension points (users, backends, learners).
+"""Name -> implementation registries for the extension points (users, backends, learners,
+judges, executors, preferences).
 
 Entries are registered by decorator or lazily as "module:attr" strings, so listing the
 names never imports torch, vllm or openai. An unknown name raises `InputError` with the
@@ -7,7 +8,9 @@ closest registered name as a suggestion; registering a name twice raises `ValueE
 
 Every registered object builds itself: the Protocol of each kind declares a
 `from_config(context)` class method (see users/base.py, backends/base.py, learners/base.py),
-so the runner never switches on names.
+so the runner never switches on names. Installed plugins (the `simbench.plugins` entry-point
+group, simbench/plugins.py) are imported the first time any registry is asked for a name, so
+their entries are there before a name is resolved.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import importlib
 from typing import Callable, Generic, TypeVar
 
 from simbench.errors import InputError
+from simbench.plugins import load_installed
 
 T = TypeVar("T")
 
@@ -57,18 +61,22 @@ class Registry(Generic[T]):
         raise ValueError(f"{self.kind} {name!r} is registered twice: {_describe(current)} and {_describe(entry)}")
 
     def names(self) -> list[str]:
+        load_installed()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        load_installed()
         return name in self._entries
 
     def target(self, name: str) -> T | str:
         """The registered object, or its "module:attr" string if not imported yet (no import)."""
+        load_installed()
         if name not in self._entries:
             raise InputError(self.flag, f"unknown {self.kind} {name!r}", suggest(name, self.names()))
         return self._entries[name]
 
     def get(self, name: str) -> T:
+        load_installed()
         if name not in self._entries:
             raise InputError(self.flag, f"unknown {self.kind} {name!r}", suggest(name, self.names()))
         entry = self._entries[name]
@@ -84,7 +92,10 @@ def _target_of(obj: object) -> str:
 
 
 def _describe(entry: object) -> str:
-    return entry if isinstance(entry, str) else _target_of(entry)
+    if isinstance(entry, str):
+        return entry
+    # a class or function names itself; a plain object (a Preference) by its type
+    return _target_of(entry) if hasattr(entry, "__qualname__") else f"a {type(entry).__name__} object"
 
 
 def suggest(name: str, choices: list[str], list_when_close: bool = True) -> str:

@@ -66,9 +66,11 @@ ConfigFile = Annotated[Optional[Path], _setting("YAML/JSON file of run settings 
 RUN_FLAGS = (
     "persona", "learner", "model", "user", "backend", "device", "interactions", "turns",
     "batch_size", "probe_every", "probe_prompts", "probe_draw", "general_questions", "checkpoint_every",
-    "max_new_tokens", "seed", "judge", "precision",
+    "max_new_tokens", "seed", "judge", "precision", "feedback",
 )
 """RunConfig fields with a flag of their own (`--batch-size` for batch_size, ...)."""
+PLUGIN_FIELD = "plugins"
+"""The RunConfig field the `--plugin` flag of every command fills (simbench/cli.py)."""
 OPTION_FLAGS = {"learner_options": "learner_option", "user_options": "user_option", "judge_options": "judge_option"}
 """RunConfig dict fields and their repeatable KEY=VALUE flags."""
 FILE_ONLY = ("generation_batch_size", "temperature", "top_p", "max_failed_updates")

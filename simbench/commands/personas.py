@@ -73,6 +73,8 @@ def validate(files: List[str] = typer.Argument(
     for path in persona_files(files):
         persona = load_persona(path, check_prompts=True)
         phases = len(persona.schedule)
+        for warning in persona.warnings():
+            typer.echo(f"warning: {path}: {warning}", err=True)
         typer.echo(f"ok {path} ({persona.id}: {phases} phase(s), {persona.interactions} interactions)")
 
 

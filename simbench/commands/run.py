@@ -19,6 +19,8 @@ from simbench.run_defaults import default_of
 def run_command(
     persona: Optional[str] = typer.Option(None, help=f"Persona YAML file or shipped persona id (default: {default_of('persona')})."),
     learner: Optional[str] = typer.Option(None, help=f"Learning arm (default: {default_of('learner')}); see `simbench list`."),
+    feedback: Optional[str] = typer.Option(None, help="What the learner learns from: user | unrelated (its "
+                                           "control arm, the same as `--learner LEARNER+unrelated`) (default: user)."),
     seed: Optional[int] = typer.Option(None, help=f"Run seed (default: {default_of('seed')})."),
     out: Optional[str] = typer.Option(None, help="Run folder (default: runs/<persona>--<learner>--s<seed>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),

@@ -18,7 +18,6 @@ from typing import Any, Callable, Protocol, Sequence
 
 from simbench.backends.base import with_system_prompt
 from simbench.persona.preference import Preference
-from simbench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -119,6 +118,3 @@ def framed_messages(
         return [dict(m) for m in frame(messages, active)]
 
     return with_system_prompt(messages, learner.system_prompt(active))
-
-
-LEARNERS: Registry = Registry("learner", flag="--learner")

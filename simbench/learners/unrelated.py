@@ -14,51 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from simbench.errors import InputError
-from simbench.learners.base import LEARNERS, LearnerContext, Turn, UpdateResult
+from simbench.learners.base import LearnerContext, Turn, UpdateResult
 from simbench.persona.preference import Preference
 from simbench.seeding import derive_rng
 from simbench.users.rules import unrelated_message
-
-UNRELATED = "+unrelated"
-# Learners that learn from the content of follow-ups, and so have an unrelated-feedback twin.
-FEEDBACK_DRIVEN = ("in-context-memory", "sft-hindsight", "sdpo-token", "sdpo-logit")
-# Older names of twins; results written under them still pair with their learner.
-ALIASES = {"sdpo-unrelated": "sdpo-token" + UNRELATED}
-
-
-def twin_name(learner: str) -> str:
-    """The name of `learner`'s unrelated-feedback control run."""
-    return learner + UNRELATED
-
-
-def control_names(learner: str) -> tuple[str, ...]:
-    """Learner names whose runs are `learner`'s unrelated-feedback control (aliases too)."""
-    twin = twin_name(learner)
-    return (twin, *(old for old, new in ALIASES.items() if new == twin))
-
-
-def base_learner(learner: str) -> str:
-    """The learner a control twin wraps (`sdpo-logit+unrelated` -> `sdpo-logit`); other names
-    are returned as they are."""
-    learner = ALIASES.get(learner, learner)
-    return learner[: -len(UNRELATED)] if learner.endswith(UNRELATED) else learner
-
-
-def feedback_of(learner: str) -> str | None:
-    """"unrelated" for a control arm, "user" for a feedback-driven learner, else None."""
-    learner = ALIASES.get(learner, learner)
-    if learner.endswith(UNRELATED):
-        return "unrelated"
-    return "user" if learner in FEEDBACK_DRIVEN else None
-
-
-def check_twin_name(learner: str) -> None:
-    """Raise a one-line InputError for `<arm>+unrelated` of an arm that ignores feedback."""
-    base = learner[: -len(UNRELATED)] if learner.endswith(UNRELATED) else None
-    if base is not None and base in LEARNERS and base not in FEEDBACK_DRIVEN:
-        raise InputError("--learner", f"{base} does not learn from follow-ups, so it has no unrelated-feedback "
-                         f"twin", f"twins exist for: {', '.join(twin_name(n) for n in FEEDBACK_DRIVEN)}")
 
 
 def unrelated_turn(turn: Turn, seed: int) -> Turn:
@@ -69,11 +28,13 @@ def unrelated_turn(turn: Turn, seed: int) -> Turn:
 class UnrelatedFeedback:
     """Wraps a learner: it sees every follow-up replaced by an unrelated user message.
 
-    `twin_class(learner)` makes a subclass naming the wrapped learner, whose `from_config`
-    and `check_options` hooks build and check through that learner's own hooks."""
+    `twin_class(learner, registry)` makes a subclass naming the wrapped learner, whose
+    `from_config` and `check_options` hooks build and check through that learner's own hooks."""
 
     base: str = ""
     """Registry name of the wrapped learner (set by `twin_class`)."""
+    registry: Any = None
+    """The learner registry `base` is looked up in (set by `twin_class`)."""
 
     def __init__(self, inner: Any, seed: int) -> None:
         self.inner = inner
@@ -81,11 +42,11 @@ class UnrelatedFeedback:
 
     @classmethod
     def from_config(cls, context: LearnerContext) -> UnrelatedFeedback:
-        return cls(LEARNERS.get(cls.base).from_config(context), context.seed)
+        return cls(cls.registry.get(cls.base).from_config(context), context.seed)
 
     @classmethod
     def check_options(cls, context: LearnerContext) -> None:
-        LEARNERS.get(cls.base).check_options(context)
+        cls.registry.get(cls.base).check_options(context)
 
     @property
     def policy(self) -> Any:
@@ -123,16 +84,7 @@ class UnrelatedFeedback:
         return getattr(self.__dict__["inner"], name)
 
 
-def twin_class(learner: str, doc: str | None = None) -> type[UnrelatedFeedback]:
-    """The `UnrelatedFeedback` subclass wrapping registered learner `learner`."""
+def twin_class(learner: str, registry: Any, doc: str | None = None) -> type[UnrelatedFeedback]:
+    """The `UnrelatedFeedback` subclass wrapping learner `learner` of `registry`."""
     doc = doc or f"Control: {learner} with every follow-up swapped for an unrelated user message."
-    return type(f"Unrelated[{learner}]", (UnrelatedFeedback,), {"base": learner, "__doc__": doc})
-
-
-def register_twins() -> None:
-    """Register `<learner>+unrelated` for every feedback-driven learner, and the aliases."""
-    for learner in FEEDBACK_DRIVEN:
-        LEARNERS.register(twin_name(learner))(twin_class(learner))
-    for old, new in ALIASES.items():
-        LEARNERS.register(old)(twin_class(new[: -len(UNRELATED)],
-                                          f"Alias of {new} (the control's name in earlier results)."))
+    return type(f"Unrelated[{learner}]", (UnrelatedFeedback,), {"base": learner, "registry": registry, "__doc__": doc})

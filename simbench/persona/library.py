@@ -1,14 +1,18 @@
 """The built-in preferences: id, what the user wants, checker, opposite and feedback phrasings.
 
 Personas refer to these by id; complaints say what to do next time and never quote the
-unwanted phrase, because small models get primed by whatever a follow-up mentions.
+unwanted phrase, because small models get primed by whatever a follow-up mentions. All of
+them, and any a plugin adds, live in the `PREFERENCES` registry.
 """
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 from simbench.persona import checkers, library_paper, library_rubric
 from simbench.persona.preference import Preference
-from simbench.registry import suggest
+from simbench.registry import Registry, suggest
 
 _PREFERENCES = (
     Preference(
@@ -351,24 +355,37 @@ _PREFERENCES = (
 )
 
 _ALL = (*_PREFERENCES, *library_paper.PREFERENCES, *library_rubric.PREFERENCES)
-BUILTIN: dict[str, Preference] = {pref.id: pref for pref in _ALL}
-if len(BUILTIN) != len(_ALL):  # a second definition must not silently replace the first
-    raise ValueError(f"duplicate built-in preference ids: {sorted({p.id for p in _ALL if sum(q.id == p.id for q in _ALL) > 1})}")
+
+PREFERENCES: Registry[Preference] = Registry("preference", flag="preference")
+"""Every preference a persona schedule may name: the built-ins below and those plugins add
+with `register_preference` (a second definition of an id is an error, as in every registry)."""
+
+
+def register_preference(preference: Preference) -> Preference:
+    """Register `preference` under its id, for every persona file to name."""
+    return PREFERENCES.register(preference.id)(preference)
+
+
+for _preference in _ALL:
+    register_preference(_preference)
+
+BUILTIN: Mapping[str, Preference] = MappingProxyType(PREFERENCES._entries)  # type: ignore[arg-type]
+"""Read-only, live view of PREFERENCES by id (built-in and plugin-registered preferences);
+add preferences with `register_preference`, never by writing here."""
 
 
 def verifiable_ids() -> list[str]:
-    """The built-in ids a checker decides (the rest are scored by a judge's rubric), sorted."""
-    return sorted(pid for pid, pref in BUILTIN.items() if pref.verifiable)
+    """The registered ids a checker decides (the rest are scored by a judge's rubric), sorted."""
+    return [pid for pid in PREFERENCES.names() if BUILTIN[pid].verifiable]
 
 
 def builtin_ids() -> list[str]:
-    """The built-in preference ids, sorted."""
-    return sorted(BUILTIN)
+    """The registered preference ids (built-in and plugin-registered), sorted."""
+    return PREFERENCES.names()
 
 
 def get_preference(pid: str) -> Preference:
-    """The built-in preference `pid`; an unknown id raises KeyError naming the closest id."""
-    try:
-        return BUILTIN[pid]
-    except KeyError:
-        raise KeyError(f"unknown preference {pid!r} ({suggest(pid, builtin_ids())})") from None
+    """The registered preference `pid`; an unknown id raises KeyError naming the closest id."""
+    if pid not in PREFERENCES:
+        raise KeyError(f"unknown preference {pid!r} ({suggest(pid, builtin_ids())})")
+    return PREFERENCES.get(pid)

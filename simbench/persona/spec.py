@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from pydantic_core import PydanticCustomError
 
 from simbench.errors import InputError
-from simbench.persona.library import BUILTIN, builtin_ids
+from simbench.persona.library import PREFERENCES, builtin_ids
 from simbench.persona.local import DeclarativeChecker
 from simbench.persona.preference import Preference
 from simbench.persona.safe_regex import UnsafePattern, check_pattern
@@ -236,11 +236,18 @@ class Persona(_Model):
         for local in self.preferences:
             if local.id == pid:
                 return to_preference(local)
-        if pid in BUILTIN:
-            return BUILTIN[pid]
+        if pid in PREFERENCES:
+            return PREFERENCES.get(pid)
         raise InputError(
             f"persona {self.id!r}", f"unknown preference {pid!r}", suggest(pid, self.known_ids(), list_when_close=False)
         )
+
+    def warnings(self) -> list[str]:
+        """One line per local preference that shares its id with a registered (built-in or
+        plugin) preference: the persona keeps its own definition, which a reader may not expect."""
+        return [f"preferences[{i}].id: {local.id!r} is also a built-in preference id; this persona uses its "
+                "own definition (rename it to silence this)"
+                for i, local in enumerate(self.preferences) if local.id in PREFERENCES]
 
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of this persona: provenance that ignores formatting."""
@@ -258,16 +265,12 @@ def _check_local_preferences(persona: Persona) -> None:
     seen: set[str] = set()
     for i, local in enumerate(persona.preferences):
         field = f"preferences[{i}].id"
-        if local.id in BUILTIN:
-            raise rule_error(
-                field,
-                f"{local.id!r} is a built-in preference id",
-                "pick another id, or drop the local definition and use the built-in",
-            )
+        # A local id equal to a registered one is the persona's own definition (a warning,
+        # `Persona.warnings`): adding a built-in must never invalidate a valid persona file.
         if local.id in seen:
             raise rule_error(field, f"duplicate local preference id {local.id!r}")
         seen.add(local.id)
-    known = sorted(seen | set(BUILTIN))
+    known = sorted(seen | set(PREFERENCES.names()))
     for i, local in enumerate(persona.preferences):
         field = f"preferences[{i}].opposite"
         if local.opposite == local.id:

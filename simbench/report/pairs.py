@@ -13,7 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from simbench.learners.unrelated import control_names, feedback_of
+from simbench.arms import control_names
+from simbench.learners import LEARNERS
 from simbench.metrics import load_run_logs
 from simbench.metrics.adaptation import NO_HEADROOM
 from simbench.metrics.curves import adherence_curves, phase_windows
@@ -39,12 +40,18 @@ def matching_run(manifest: Mapping[str, Any], candidates: Sequence[tuple[Path, d
     return min(matches)[2] if matches else None
 
 
+def feedback_of(manifest: Mapping[str, Any]) -> str | None:
+    """What a run's learner learned from ("user", "unrelated" or None), as its manifest records
+    it; by the learner's registration for manifests written before the field (or a plugin's
+    learner reported without its plugin, whose manifest still says)."""
+    return manifest.get("feedback") or LEARNERS.feedback_of(str(manifest.get("learner")))
+
+
 def control_of(manifest: Mapping[str, Any], candidates: Sequence[tuple[Path, dict[str, Any]]]) -> Path | None:
     """The unrelated-feedback twin of a feedback-driven learner's run, if one was made."""
-    learner = str(manifest.get("learner"))
-    if feedback_of(learner) != "user":
+    if feedback_of(manifest) != "user":
         return None
-    return matching_run(manifest, candidates, control_names(learner))
+    return matching_run(manifest, candidates, control_names(str(manifest.get("learner"))))
 
 
 def no_flip_match(manifest: Mapping[str, Any], candidates: Sequence[tuple[Path, dict[str, Any]]],
@@ -107,7 +114,7 @@ def run_pairs(logs: Any, candidates: Sequence[tuple[Path, dict[str, Any]]], froz
     """What a run report shows about the runs it pairs with: specificity against its control
     twin and against frozen, and for a flip its curves, the matching no-flip run (when here)
     and the verdict (report/flip_report.py; `unlearning`: the run summary's unlearning rows)."""
-    out: dict[str, Any] = {"feedback": feedback_of(logs.learner), "control": None, "vs_control": None,
+    out: dict[str, Any] = {"feedback": feedback_of(logs.manifest), "control": None, "vs_control": None,
                            "vs_frozen": None, "no_flip": None, "flip": None}
     control = control_of(logs.manifest, candidates)
     if control is not None:
@@ -230,7 +237,7 @@ def specificity_notes(entries: Sequence[Any]) -> list[str]:
     """How specificity is read, and which feedback-driven learners lack their control twin."""
     candidates = [(entry.path, entry.manifest) for entry in entries]
     missing = sorted({entry.manifest["learner"] for entry in entries
-                      if feedback_of(entry.manifest["learner"]) == "user"
+                      if feedback_of(entry.manifest) == "user"
                       and control_of(entry.manifest, candidates) is None})
     out = ["specificity and vs_frozen: mean paired difference in adherence (pass rate at each "
            "phase's end on that phase's preferences) [95% t-interval with the simulated user (seed) as "

@@ -15,7 +15,7 @@ from simbench.backends import BACKENDS
 from simbench.config import RunConfig
 from simbench.errors import InputError
 from simbench.learners import LEARNERS
-from simbench.learners.unrelated import check_twin_name
+from simbench.plugins import load_plugins
 from simbench.paths import resolve_persona
 from simbench.persona.engine import PersonaEngine
 from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
@@ -59,7 +59,7 @@ class Inputs:
     def warnings(self) -> list[str]:
         """Settings that make part of the run meaningless, e.g. a preference no answer
         within the token cap can pass; printed before the run and kept in its manifest."""
-        warnings = token_cap_warnings(self.token_floors(), self.config.max_new_tokens)
+        warnings = self.persona.warnings() + token_cap_warnings(self.token_floors(), self.config.max_new_tokens)
         warnings += unscored_warnings(self.engine.ever(), self.persona.preference, self.judge is not None)
         return warnings + unprobed_phase_warnings(self.engine.phase_bounds(), self.probe_times())
 
@@ -92,8 +92,9 @@ def unprobed_phase_warnings(bounds: list[tuple[int, int]], times: list[int]) -> 
 
 def resolve_inputs(config: RunConfig) -> Inputs:
     """Load the persona and prompt pools, check every registry name and that the backend can
-    run here (vLLM installed), all before any model is loaded."""
-    check_twin_name(config.learner)
+    run here (vLLM installed), all before any model is loaded. The config's plugins are
+    imported first: a sweep cell on a Ray worker or a resumed run starts here too."""
+    load_plugins(config.plugins, where="plugins")
     for registry, name in ((LEARNERS, config.learner), (USERS, config.user)):
         registry.target(name)  # raises InputError with a did-you-mean hint
     BACKENDS.get(config.backend).preflight()

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from sdpo.precision import cpu_flags as read_cpu_flags
+from simbench.arms import alias_of
 from simbench.distribution import DIST_NAME, version
-from simbench.learners.unrelated import ALIASES, feedback_of
+from simbench.learners import LEARNERS
 from simbench.logs.schema import Manifest, PersonaProvenance, PhaseInfo, PoolProvenance, PromptsProvenance
 from simbench.prompts import pool_hash
 
@@ -78,8 +79,8 @@ def manifest_for(inputs: Any) -> Manifest:
         learner=inputs.config.learner,
         # What the learner learns from: "user" follow-ups, "unrelated" messages (a control
         # arm, learners/unrelated.py), or None for arms that ignore feedback.
-        feedback=feedback_of(inputs.config.learner),
-        learner_alias_of=ALIASES.get(inputs.config.learner),
+        feedback=LEARNERS.feedback_of(inputs.config.learner),
+        learner_alias_of=alias_of(inputs.config.learner),
         judge=inputs.judge.identity() if inputs.judge is not None else None,
         # Recorded once a run chose a path; default-path (fp32) manifests stay as they were.
         matmul_path=None if inputs.config.precision == "fp32" else inputs.matmul_path,

@@ -49,6 +49,17 @@ def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
+def recorded_plugins(run_dir: Path) -> list[str]:
+    """The plugins a run's config records, imported before `--resume` rebuilds the config so
+    its names resolve; none when the manifest is missing or unreadable (the resume check then
+    says why)."""
+    try:
+        plugins = load_json(run_dir / "manifest.json", kind=dict).get("config", {}).get("plugins", [])
+    except (InputError, AttributeError):
+        return []
+    return [p for p in plugins if isinstance(p, str)] if isinstance(plugins, list) else []
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     """The run's manifest, which must exist and hold a `config` mapping."""
     path = run_dir / "manifest.json"

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import simbench.learners
 from simbench.config import build_config
 from simbench.errors import InputError
-from simbench.learners.base import LEARNERS
+from simbench.learners import LEARNERS
 from simbench.logs.io import write_json
 from simbench.logs.run_folder import MANIFEST_FILE, read_run
 from simbench.paths import resolve_persona

@@ -165,6 +165,21 @@ def test_a_sweep_through_ray_writes_exactly_the_logs_of_the_same_sweep_run_local
     assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4", "[3/4", "[4/4"]
 
 
+def test_ray_workers_import_the_plugin_the_cell_config_records(inputs, cluster, tmp_path):
+    example = REPO / "examples" / "plugins" / "outside_arm.py"
+    out = tmp_path / "results"
+    cell = out / "two-phase--outside-sdpo+unrelated--s0"
+    result = run_in(cluster, ["sweep", "--plugin", str(example), "--personas", str(inputs["persona"]),
+                              "--learners", "outside-sdpo+unrelated", "--seeds", "0", "--config", str(inputs["config"]),
+                              "--interactions", "16", "--out", str(out), "--executor", "ray",
+                              "--address", cluster.address, "--quiet"])
+    assert result.returncode == 0, result.stderr
+    assert sweep_record(out)["runs"][cell.name]["node"]["pid"] != os.getpid()  # built on a worker
+    manifest = json.loads((cell / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["feedback"] == "unrelated"
+    assert manifest["config"]["plugins"] == [str(example)]
+
+
 # Runs in the cluster's namespace next to the sweep: polls Ray's task state and SIGKILLs the
 # worker of the first running cell whose run has checkpointed between interactions LOW and
 # HIGH (so it is mid-cell, with a checkpoint to resume from), then prints what it killed.

@@ -49,7 +49,6 @@ PERSONA_CASES = {
     "missing-background.yaml": ["missing required field 'background'"],
     "noise-out-of-range.yaml": ["noise.irrelevant_rate", "must be <= 1.0, got 1.5"],
     "bad-local-regex.yaml": ["preferences[0].check.forbid_regex", "invalid regex '(unclosed'"],
-    "local-shadows-builtin.yaml": ["preferences[0].id", "'concise' is a built-in preference id"],
     "bad-slug-id.yaml": ["id", "'My Persona' is not a lowercase slug"],
     "prompt-path-escapes.yaml": ["prompts.train", "resolves outside the persona's folder",
                                  "allow_outside_paths"],

@@ -30,14 +30,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sdpo", ("sdpo",)),
     ("base", ("simbench.errors", "simbench.paths", "simbench.seeding", "simbench.safe_load",
               "simbench.redaction", "simbench.registry", "simbench.run_defaults", "simbench.option_types",
-              "simbench.distribution")),
+              "simbench.distribution", "simbench.arms", "simbench.plugins")),
     ("data", ("simbench.persona", "simbench.prompts", "simbench.logs", "simbench.config")),
     ("components", ("simbench.backends", "simbench.users", "simbench.learners", "simbench.judge",
                     "simbench.judge_cache", "simbench.scoring", "simbench.metrics")),
     ("runner", ("simbench.runner",)),
     ("products", ("simbench.report", "simbench.teachability", "simbench.preset", "simbench.distillation",
                   "simbench.data")),
-    ("api", ("simbench", "simbench.api")),
+    ("api", ("simbench", "simbench.api", "simbench.extend")),
     ("cli", ("simbench.commands", "simbench.cli", "simbench.__main__")),
 )
 # (importer, imported) edges that break the order today, each with what removes it; the test

@@ -170,3 +170,15 @@ def test_show_prints_the_whole_header_and_axis_of_a_short_persona(capsys, tmp_pa
     header = next(line for line in out.splitlines() if "preference" in line)
     assert re.search(r"\b0 +12\b", header) and "(interactions)" in header
     assert "12 inte" not in header  # the old header cut "0 .. 12 interactions" to "0 .. 12 inte"
+
+
+def test_validate_accepts_a_local_preference_with_a_builtin_id_and_warns_in_one_line(capsys, tmp_path):
+    path = tmp_path / "shadow.yaml"
+    path.write_text("id: shadow\nname: Shadow\nbackground: Redefines a built-in preference.\ninteractions: 8\n"
+                    "preferences:\n  - id: concise\n    description: My own concise.\n"
+                    "    complaints: [Shorter.]\n    check: {max_words: 20}\n"
+                    "schedule:\n  - at: 0\n    preferences: [concise]\n")
+    code, out, err = run_main(capsys, "personas", "validate", path)
+    assert code == 0 and out.startswith(f"ok {path} (shadow:")
+    assert err == (f"warning: {path}: preferences[0].id: 'concise' is also a built-in preference id; this persona "
+                   "uses its own definition (rename it to silence this)\n")

@@ -10,11 +10,11 @@ from simbench.commands.report import sweep_command
 from simbench.commands.run import run_command
 from simbench.config import RunConfig
 
-GRID = {"persona", "learner", "seed"}  # sweep: chosen by --personas/--learners/--seeds
+GRID = {"persona", "learner", "seed", "feedback"}  # sweep: chosen by --personas/--learners/--seeds
 
 
 def test_flags_options_and_file_only_fields_are_exactly_the_config_fields():
-    named = [*opts.RUN_FLAGS, *opts.OPTION_FLAGS, *opts.FILE_ONLY]
+    named = [*opts.RUN_FLAGS, *opts.OPTION_FLAGS, *opts.FILE_ONLY, opts.PLUGIN_FIELD]
     assert len(named) == len(set(named))
     assert set(named) == set(RunConfig.model_fields)
 

@@ -14,7 +14,7 @@ from tinymodels import make_tiny_llama, single_torch_thread
 import simbench.learners  # noqa: F401  (registers the arms)
 from simbench.config import build_config
 from simbench.errors import InputError
-from simbench.learners.base import LEARNERS
+from simbench.learners import LEARNERS
 from simbench.runner.build import resolve_inputs
 from simbench.runner.episode import EpisodeSpec, InteractionDone, ProbeDone, UpdateDone, run_episode
 from simbench.runner.parts import build_parts

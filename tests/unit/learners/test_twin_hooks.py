@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import pytest
 
+from simbench.arms import twin_name
 from simbench.errors import InputError
 from simbench.learners import LEARNERS
-from simbench.learners.unrelated import FEEDBACK_DRIVEN, UnrelatedFeedback, twin_name
+from simbench.learners.unrelated import UnrelatedFeedback
 from simbench.runner.preflight import check_learner_options
+
+FEEDBACK_DRIVEN = ("in-context-memory", "sft-hindsight", "sdpo-token", "sdpo-logit")
 
 
 @pytest.mark.parametrize("learner", FEEDBACK_DRIVEN)
-def test_every_twin_is_registered_as_a_hooked_wrapper_of_its_learner(learner):
+def test_every_feedback_driven_learner_has_a_hooked_twin(learner):
+    assert LEARNERS.learns_from_feedback(learner) and twin_name(learner) in LEARNERS.names()
     twin = LEARNERS.get(twin_name(learner))
     assert issubclass(twin, UnrelatedFeedback) and twin.base == learner
     assert LEARNERS.get("sdpo-unrelated").base == "sdpo-token"

@@ -128,3 +128,23 @@ def test_token_floors_match_what_the_checkers_demand():
     (line,) = token_cap_warnings(token_floors(BUILTIN.values()), 64)
     assert "'detailed' needs answers of at least 150 words (so at least 150 tokens, usually more) but max_new_tokens is 64" in line
     assert token_cap_warnings(token_floors(BUILTIN.values()), DETAILED_MIN_WORDS) == []
+
+
+def test_a_registered_preference_is_one_a_persona_can_name_and_an_id_registers_once():
+    from plugin_sandbox import sandbox
+
+    from simbench.persona.library import PREFERENCES, register_preference
+    from simbench.persona.spec import Persona
+
+    with sandbox():
+        ascii_only = Preference(id="plain-ascii", description="Plain ASCII only.", complaints=("ASCII please.",),
+                                checker=lambda text: CheckResult(text.isascii()))
+        register_preference(ascii_only)
+        persona = Persona.model_validate({"id": "p", "name": "P", "background": "A tester.", "interactions": 4,
+                                          "schedule": [{"at": 0, "preferences": ["plain-ascii"]}]})
+        assert persona.preference("plain-ascii") is ascii_only and "plain-ascii" in builtin_ids()
+        with pytest.raises(ValueError, match="preference 'concise' is registered twice"):
+            register_preference(Preference(id="concise", description="x", checker=ascii_only.checker))
+        with pytest.raises(TypeError):
+            BUILTIN["x"] = ascii_only  # type: ignore[index]  # read-only: add through the registry
+    assert "plain-ascii" not in PREFERENCES

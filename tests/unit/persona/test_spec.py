@@ -148,10 +148,15 @@ def test_phase_repeating_the_previous_one_is_rejected(tmp_path):
 # ------------------------------------------------------------------ local preferences
 
 
-def test_local_preference_id_clashing_with_builtin_is_rejected(tmp_path):
+def test_local_preference_with_a_builtin_id_keeps_its_own_definition_with_a_warning(tmp_path):
     data = base()
     data["preferences"] = [local_pref(id="concise")]
-    assert error(tmp_path, data).startswith("preferences[0].id: 'concise' is a built-in preference id")
+    persona = Persona.model_validate(data)
+    assert persona.preference("concise").description == data["preferences"][0]["description"]
+    assert persona.preference("concise").check("one two three four").passed
+    assert persona.warnings() == ["preferences[0].id: 'concise' is also a built-in preference id; this persona "
+                                  "uses its own definition (rename it to silence this)"]
+    assert Persona.model_validate(base()).warnings() == []
 
 
 def test_duplicate_local_preference_ids_are_rejected(tmp_path):

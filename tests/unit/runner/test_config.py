@@ -136,3 +136,19 @@ def test_interactions_flag_shortens_the_persona_and_is_checked_against_its_sched
     assert resolve_inputs(build_config({"persona": str(persona), "interactions": 12})).interactions == 12
     with pytest.raises(InputError, match="^--interactions 6 with"):
         resolve_inputs(build_config({"persona": str(persona), "interactions": 6}))
+
+
+def test_feedback_unrelated_names_the_learners_control_arm_as_the_suffix_does():
+    by_flag = build_config({"learner": "sdpo-logit", "feedback": "unrelated"})
+    by_name = build_config({"learner": "sdpo-logit+unrelated"})
+    assert by_flag == by_name and (by_flag.learner, by_flag.feedback) == ("sdpo-logit+unrelated", "unrelated")
+    assert build_config({"learner": "sdpo-unrelated"}).feedback == "unrelated"  # the old alias
+    # stored once, in the learner's name: configs and manifests read as before the setting existed
+    assert "feedback" not in by_flag.model_dump() and "plugins" not in by_flag.model_dump()
+    assert RunConfig.model_validate(by_flag.model_dump()) == by_flag
+
+
+def test_feedback_user_on_a_control_arm_is_one_line_naming_the_flag():
+    assert error_of({"learner": "sdpo-token+unrelated", "feedback": "user"}).startswith(
+        "--feedback: learner 'sdpo-token+unrelated' is an unrelated-feedback control")
+    assert error_of({"feedback": "other"}).startswith("--feedback: Input should be 'user' or 'unrelated'")
