@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from simbench.errors import InputError
-from simbench.registry import suggest
+from simbench.registry import closest
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -92,8 +92,7 @@ def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
             if candidate.is_file():
                 return candidate
 
-    ids = [p.stem for p in shipped_personas()] if _has_personas() else []
-    hint = suggest(text, ids, list_when_close=False) if ids else None
+    hint = _persona_hint(text) if _has_personas() else None
     raise InputError(f"{flag} {text!r}", "no such persona file or shipped persona id", hint)
 
 
@@ -111,3 +110,26 @@ def _shipped_path(path: Path) -> Path | None:
         return None
     candidate = personas_dir().joinpath(*parts[1:])
     return candidate if candidate.is_file() else None
+
+
+def _persona_hint(text: str) -> str:
+    """"did you mean" over the shipped ids and the personas in sub-folders, which are named
+    here as "<folder>-<id>" (how users write them: "paper-no-emojis") but suggested by their
+    path, the only way to pass them; a top-level id never stands in for a sub-folder's one."""
+    names: dict[str, str] = {p.stem: p.stem for p in shipped_personas()}
+    for folder in sorted(d for d in personas_dir().iterdir() if d.is_dir()):
+        for path in sorted(p for p in folder.iterdir() if p.suffix in PERSONA_SUFFIXES and p.is_file()):
+            names[f"{folder.name}-{path.stem}"] = _shown(path)
+    key = text.removesuffix(Path(text).suffix) if Path(text).suffix in PERSONA_SUFFIXES else text
+    close = closest(key.replace("/", "-").removeprefix("personas-"), list(names))
+    if close is None:
+        return f"shipped persona ids: {', '.join(p.stem for p in shipped_personas())}"
+    return f"did you mean {names[close]!r}?"
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working folder when it is inside it (shorter to copy), else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

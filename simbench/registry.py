@@ -102,8 +102,14 @@ def suggest(name: str, choices: list[str], list_when_close: bool = True) -> str:
     """The one "did you mean" hint of simbench: the closest choice, and the list of choices
     (left out after a close match when `list_when_close` is false, for long lists such as
     preference ids or persona fields)."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    close = closest(name, choices)
     listing = f"choices: {', '.join(choices)}"
-    if not close:
+    if close is None:
         return listing
-    return f"did you mean {close[0]!r}?" + (f" {listing}" if list_when_close else "")
+    return f"did you mean {close!r}?" + (f" {listing}" if list_when_close else "")
+
+
+def closest(name: str, choices: list[str]) -> str | None:
+    """The choice most like `name`, or None when none is close enough to suggest."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return close[0] if close else None

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 from rich.progress import (
     BarColumn,
@@ -23,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from simbench.commands.console import make_console
 from simbench.logs.schema import RunStatus
 from simbench.report.summary_table import adherence_columns
 from simbench.runner.episode import BatchDone, InteractionDone, ProbeDone
@@ -49,7 +49,7 @@ class RunDisplay:
     """Rich progress: interaction, active preferences, latest adherence, s/interaction."""
 
     def __init__(self, enabled: bool) -> None:
-        self.console = Console(stderr=True)
+        self.console = make_console(stderr=True)
         self.enabled = enabled
         self.progress: Progress | None = None
         self.task: Any = None
@@ -104,7 +104,7 @@ class _CountedBar:
     """A rich bar over `total` units, or one `[k/N] info` line per unit off a terminal."""
 
     def __init__(self, label: str, enabled: bool, *columns: Any) -> None:
-        console = Console(stderr=True)
+        console = make_console(stderr=True)
         self.lines = enabled and not console.is_terminal
         self.progress = Progress(
             TextColumn(f"[bold]{label}"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(), *columns,

@@ -22,6 +22,8 @@ personas_app = typer.Typer(
 )
 
 TIMELINE_WIDTH = 60
+# Marks a judge-scored (rubric) wish in `personas show`; a checker decides the others.
+JUDGE_MARK = "(judge)"
 
 
 def register(app: typer.Typer) -> None:
@@ -33,9 +35,9 @@ def register(app: typer.Typer) -> None:
 def list_personas() -> None:
     """Table of the shipped personas: id and name, scenario, phases, episode length, noise."""
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
+    from simbench.commands.console import make_console
     from simbench.paths import DEFAULT_PERSONA, shipped_personas
     from simbench.persona.engine import PersonaEngine
     from simbench.persona.loader import load_persona
@@ -61,21 +63,40 @@ def list_personas() -> None:
             str(persona.interactions),
             f"{persona.noise.irrelevant_rate:g}",
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 @personas_app.command("validate")
 def validate(files: List[str] = typer.Argument(
     ..., help="Persona files, folders of persona files (*.yaml, *.yml) or shipped persona ids.")) -> None:
-    """Validate persona files (schema, schedule rules, prompt pools); stop at the first bad one."""
+    """Validate persona files (schema, schedule rules, prompt pools): one line per file, every
+    bad one reported on stderr; exit 2 at the end when any was bad."""
+    import sys
+
+    from simbench.errors import EXIT_INPUT, InputError
     from simbench.persona.loader import load_persona
 
-    for path in persona_files(files):
-        persona = load_persona(path, check_prompts=True)
-        phases = len(persona.schedule)
-        for warning in persona.warnings():
-            typer.echo(f"warning: {path}: {warning}", err=True)
-        typer.echo(f"ok {path} ({persona.id}: {phases} phase(s), {persona.interactions} interactions)")
+    bad = 0
+    for ref in files:
+        try:
+            paths = persona_files([ref])
+        except InputError as exc:
+            bad += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        for path in paths:
+            try:
+                persona = load_persona(path, check_prompts=True)
+            except InputError as exc:
+                bad += 1
+                print(f"error: {exc}", file=sys.stderr)
+                continue
+            phases = len(persona.schedule)
+            for warning in persona.warnings():
+                typer.echo(f"warning: {path}: {warning}", err=True)
+            typer.echo(f"ok {path} ({persona.id}: {phases} phase(s), {persona.interactions} interactions)")
+    if bad:
+        raise typer.Exit(EXIT_INPUT)
 
 
 def persona_files(refs: List[str]) -> list:
@@ -103,16 +124,16 @@ def persona_files(refs: List[str]) -> list:
 @personas_app.command("show")
 def show(file: str = typer.Argument(..., help="A persona file or shipped persona id.")) -> None:
     """Timeline of a persona's preferences over the episode, one row per preference."""
-    from rich.console import Console
     from rich.table import Table
 
+    from simbench.commands.console import make_console
     from simbench.paths import resolve_persona
     from simbench.persona.engine import PersonaEngine
     from simbench.persona.loader import load_persona
 
     persona = load_persona(resolve_persona(file, flag="FILE"), check_prompts=False)
     engine = PersonaEngine(persona)
-    console = Console()
+    console = make_console()
     # Printed as separate lines that the console may wrap, never crop.
     console.print(f"[bold]{persona.id}[/bold]: {escape(persona.name)}", overflow="fold")
     console.print(
@@ -123,7 +144,7 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
     console.print(escape(persona.background.strip()), style="dim")
     spans = {pid: spans_text(engine, pid) for pid in engine.ever()}
     # Fit the bar into the terminal next to the other two columns (borders and padding: ~10).
-    pid_width = max(len("preference"), *map(len, spans))
+    pid_width = max(len("preference"), *(len(preference_label(persona, pid)) for pid in spans))
     span_width = max(len("active during"), *map(len, spans.values()))
     room = console.width - pid_width - span_width - 10
     width = max(1, min(TIMELINE_WIDTH, persona.interactions, room))
@@ -132,10 +153,14 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
     table.add_column(axis_text(engine, width), no_wrap=True)
     table.add_column("active during\n(interactions)", no_wrap=True)
     for pid in engine.ever():
-        table.add_row(pid, timeline_bar(engine, pid, width), spans[pid])
+        table.add_row(preference_label(persona, pid), timeline_bar(engine, pid, width), spans[pid])
     console.print(table)
     for pid in engine.ever():
-        console.print(f"  [bold]{pid}[/bold]: {escape(persona.preference(pid).description)}")
+        console.print(f"  [bold]{preference_label(persona, pid)}[/bold]: "
+                      f"{escape(persona.preference(pid).description)}")
+    if any(not persona.preference(pid).verifiable for pid in engine.ever()):
+        console.print(f"{JUDGE_MARK}: scored by an LLM judge's rubric (run with --judge; without one it is not "
+                      "scored)", overflow="fold")
 
 
 @personas_app.command("schema")
@@ -144,6 +169,11 @@ def schema() -> None:
     from simbench.persona.spec import Persona
 
     typer.echo(json.dumps(Persona.model_json_schema(), indent=2))
+
+
+def preference_label(persona: Persona, pid: str) -> str:
+    """`pid`, followed by JUDGE_MARK when an LLM judge scores it (a rubric, no checker)."""
+    return pid if persona.preference(pid).verifiable else f"{pid} {JUDGE_MARK}"
 
 
 def phases_text(persona: Persona) -> str:

@@ -21,14 +21,14 @@ def power_command(
 ) -> None:
     """What RESULTS_DIR's specificity cells can detect, and the users x probes a target MDD needs."""
     from rich import box
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from simbench import api
+    from simbench.commands.console import make_console
     from simbench.report.format import fmt
 
-    console = Console()
+    console = make_console()
     for cell in api.power(results_dir, target_mdd=target_mdd, probes=probes or ()):
         c = cell.components
         sigma_p = fmt(c.prompt ** 0.5, 3) if c.prompt is not None else "– (not separable)"

@@ -21,9 +21,9 @@ def train_preset_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Train the feedback-reading adapter from the base model's own answers (~25 CPU-minutes)."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from simbench.commands.console import make_console, quiet_libraries
     from simbench.preset.train import RecipeSettings, train_preset
     from simbench.runner.preflight import check_model_available, check_out_dir, out_path
 
@@ -35,7 +35,7 @@ def train_preset_command(
         raise InputError("--targets", f"unknown value {targets!r}", "use rewrite or self")
     settings = RecipeSettings(seed=seed, epochs=epochs, targets=targets)
     check_model_available(settings.model)
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     bar = Progress(TextColumn("[bold]{task.description}"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
                    console=console, disable=quiet)
     tasks: dict[str, int] = {}
@@ -45,7 +45,7 @@ def train_preset_command(
             tasks[stage] = bar.add_task(stage, total=total)
         bar.update(tasks[stage], completed=done)
 
-    with bar:
+    with bar, quiet_libraries(quiet):
         record = train_preset(settings, folder, progress=progress)
     typer.echo(f"wrote {folder} (recipe {record['digest']}, {sum(record['examples'].values())} examples, "
                f"loss {record['epoch_losses'][-1]}, {record['seconds']:.0f} s)")

@@ -73,6 +73,7 @@ def sweep_command(
 ) -> None:
     """Run every persona x learner x seed; complete runs are skipped, unfinished ones resumed."""
     from simbench import api
+    from simbench.commands.console import quiet_libraries
     from simbench.commands.display import SweepProgress
     from simbench.runner.executors import make_executor
     from simbench.runner.preflight import out_path
@@ -82,8 +83,9 @@ def sweep_command(
             raise typer.BadParameter(f"the --config file sets '{grid_key}'; the sweep's grid flags choose it")
     command = shlex.join(["simbench", *sys.argv[1:]])
     runner = make_executor(executor, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    result = api.sweep(personas, learners, seeds, out_path(out), settings, command=command,
-                       display=SweepProgress(enabled=not quiet), executor=runner)
+    with quiet_libraries(quiet):
+        result = api.sweep(personas, learners, seeds, out_path(out), settings, command=command,
+                           display=SweepProgress(enabled=not quiet), executor=runner)
     for outcome in result.outcomes:
         note = f": {outcome.message}" if outcome.message else ""
         typer.echo(f"{outcome.status:>15}  {outcome.cell.name}{note}")

@@ -29,10 +29,11 @@ def run_command(
 ) -> None:
     """Run one episode: the persona talks to the policy, which learns as it goes."""
     from simbench import api
+    from simbench.commands.console import quiet_libraries
     from simbench.commands.display import RunDisplay
 
     display = RunDisplay(enabled=not quiet)
-    with display:
+    with display, quiet_libraries(quiet):
         result = api.run(settings, out=out, resume=resume, on_event=display.on_event)
     display.finish(result)
     if result.status != "complete":

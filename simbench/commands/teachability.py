@@ -38,6 +38,7 @@ def teachability_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Which preferences can MODEL teach itself? One row per preference, before a long run."""
+    from simbench.commands.console import quiet_libraries
     from simbench.commands.display import UnitProgress
     from simbench.commands.options import parse_options
     from simbench.runner.preflight import check_out_dir, out_path
@@ -55,7 +56,7 @@ def teachability_command(
         learner_options=tuple(parse_options(learner_option, "--learner-option").items()),
     )
     command = shlex.join(["simbench", *sys.argv[1:]]) if sys.argv[1:2] == ["teachability"] else ""
-    with UnitProgress("teachability", settings.units(), enabled=not quiet) as bar:
+    with UnitProgress("teachability", settings.units(), enabled=not quiet) as bar, quiet_libraries(quiet):
         rows, paths = teachability(model, settings, folder, device=device, command=command, on_unit=bar.step)
     for row in rows:
         gap = row.micro.gap

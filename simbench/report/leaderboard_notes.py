@@ -72,6 +72,12 @@ def notes(entries: Sequence[Entry], skipped: Sequence[dict[str, str]], bootstrap
     if len({int(e.manifest['seed']) for e in entries}) < 2:
         out.append(f"one seed: intervals bootstrap probe prompts only ({bootstrap} resamples); "
                    "runs of one seed share a trajectory, so they say nothing about another seed")
+    noisy = sorted({(str(persona.get("id")), float(persona["irrelevant_rate"])) for persona in
+                    ((e.manifest.get("persona") or {}) for e in entries)
+                    if isinstance(persona.get("irrelevant_rate"), (int, float)) and persona["irrelevant_rate"] > 0})
+    if noisy:
+        out.append("noisy users: " + ", ".join(f"{pid} ({rate:.0%} of follow-ups unrelated to the answer by design)"
+                                               for pid, rate in noisy))
     out += specificity_notes(entries)
     if not any(e.metrics["drift"] is not None for e in entries):
         out.append("drift (KL to the frozen model) not measured: these runs were made before "

@@ -53,6 +53,55 @@ def figure_svg(fig: Any, salt: str) -> str:
     return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" role="img" ', 1)
 
 
+# Line styles and markers cycle with the colours, so curves stay apart in greyscale and an
+# identical curve drawn over another still shows its own dashes and markers.
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+# Phase labels: estimated width of one character, as a share of the axes' width (7.5 pt text
+# on the ~6 in wide axes), and the height of one row of labels, as a share of its height.
+LABEL_CHAR_WIDTH = 0.0098
+LABEL_ROW_HEIGHT = 0.075
+
+
+def curve_styles(adherence: Mapping[str, Mapping[str, Sequence[float | None]]]) -> list[dict[str, Any]]:
+    """Plot keywords of each curve, in sorted preference order.
+
+    Colour, line style and marker all differ between curves; earlier curves are drawn wider
+    and lower, so a later identical curve sits visibly on top of them; a curve equal to an
+    earlier one says so in its legend label ("no-lists (= concise)").
+    """
+    styles, seen = [], {}
+    for k, (pref, curve) in enumerate(sorted(adherence.items())):
+        key = (tuple(curve["t"]), tuple(curve["s"]))
+        label = f"{pref} (= {seen[key]})" if key in seen else pref
+        seen.setdefault(key, pref)
+        styles.append({
+            "label": label, "color": COLOURS[k % len(COLOURS)], "linestyle": LINESTYLES[k % len(LINESTYLES)],
+            "marker": MARKERS[k % len(MARKERS)], "markersize": max(6.5 - 1.0 * k, 3.0),
+            "linewidth": max(3.0 - 0.5 * k, 1.0), "zorder": 2 + k,
+        })
+    return styles
+
+
+def label_rows(spans: Sequence[tuple[float, float]], widths: Sequence[float]) -> list[int]:
+    """Row of each phase label (0: just above the axes), so that no two labels in a row overlap.
+
+    `spans` are the phases' (start, end) as shares of the axes' width and `widths` the labels'
+    widths in the same unit; a label is centred on its phase and takes the lowest free row.
+    """
+    taken: list[list[tuple[float, float]]] = []
+    rows = []
+    for (start, end), width in zip(spans, widths):
+        middle = (start + end) / 2
+        left, right = middle - width / 2, middle + width / 2
+        row = next((r for r, used in enumerate(taken) if all(right <= a or left >= b for a, b in used)), len(taken))
+        if row == len(taken):
+            taken.append([])
+        taken[row].append((left, right))
+        rows.append(row)
+    return rows
+
+
 def adherence_svg(
     adherence: Mapping[str, Mapping[str, Sequence[float | None]]],
     phases: Sequence[Mapping[str, Any]],
@@ -64,31 +113,34 @@ def adherence_svg(
     `adherence` maps a preference id to {"t": [...], "s": [...]} (a run summary's
     "adherence"; None marks a probe without a check); `phases` are the summary's phases
     ({"index", "start", "end", "preferences"}). Each switch gets a dashed vertical line, and
-    every phase a label with its active preferences (numbered from 1).
+    every phase a label with its active preferences (numbered from 1), stacked in rows where
+    short phases would make labels overlap.
     """
     fig, ax = _figure(7.5, 3.6)
-    for k, (pref, curve) in enumerate(sorted(adherence.items())):
+    for k, ((pref, curve), style) in enumerate(zip(sorted(adherence.items()), curve_styles(adherence))):
         t = list(curve["t"])
         s = [math.nan if v is None else float(v) for v in curve["s"]]
-        ax.plot(t, s, marker="o", markersize=3.5, linewidth=1.6,
-                color=COLOURS[k % len(COLOURS)], label=pref)
-    for phase in phases:
+        ax.plot(t, s, gid=f"curve-{k}", **style)
+    end = max((p["end"] for p in phases), default=1)
+    span = max(end, 1)
+    # Phases are numbered from 1 everywhere a reader sees them (report/glossary.py).
+    labels = [f"phase {p['index'] + 1}: " + (", ".join(p["preferences"]) or "none") for p in phases]
+    rows = label_rows([(p["start"] / span, p["end"] / span) for p in phases],
+                      [len(label) * LABEL_CHAR_WIDTH for label in labels])
+    for phase, label, row in zip(phases, labels, rows):
         if phase["start"] > 0:
             # The id lets a test (or a reader of the SVG) find the switch and its position.
             ax.axvline(phase["start"], color=SWITCH_COLOUR, linestyle="--", linewidth=1.0,
                        gid=f"phase-switch-t{phase['start']}")
         middle = (phase["start"] + phase["end"]) / 2
-        # Phases are numbered from 1 everywhere a reader sees them (report/glossary.py).
-        label = f"phase {phase['index'] + 1}: " + (", ".join(phase["preferences"]) or "none")
-        ax.text(middle, 1.04, label, ha="center", va="bottom", fontsize=7.5,
-                transform=ax.get_xaxis_transform(), color="#333333")
-    end = max((p["end"] for p in phases), default=1)
-    ax.set_xlim(0, max(end, 1))
+        ax.text(middle, 1.04 + row * LABEL_ROW_HEIGHT, label, ha="center", va="bottom", fontsize=7.5,
+                transform=ax.get_xaxis_transform(), color="#333333", gid=f"phase-label-{phase['index']}-row{row}")
+    ax.set_xlim(0, span)
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel("interactions seen (t)")
     ax.set_ylabel("adherence (share of probes passing)")
     if title:
-        ax.set_title(title, pad=18, fontsize=10)
+        ax.set_title(title, pad=18 + 20 * max(rows, default=0), fontsize=10)
     ax.grid(alpha=0.3)
     if adherence:
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)

@@ -234,6 +234,7 @@ def run_facts(report: RunReport) -> list[tuple[str, Any]]:
         ("learner", m.get("learner", "unknown")),
         ("model", m.get("model", "unknown")),
         ("user simulator", simulator_of(m)),
+        ("user noise", noise_of(persona)),
         ("seed", m.get("seed", "unknown")),
         ("interactions", f"{report.live['interactions']} of {m.get('interactions', 'unknown')} logged "
                          f"(status: {m.get('status', 'unknown')})"),
@@ -282,6 +283,14 @@ def general_count(manifest: dict[str, Any]) -> int | None:
     """How many general-capability questions each probe asked (None when not recorded)."""
     n = ((manifest.get("prompts") or {}).get("general") or {}).get("n")
     return n if isinstance(n, int) and n > 0 else None
+
+
+def noise_of(persona: dict[str, Any]) -> str:
+    """The persona's share of follow-ups that are unrelated to the answer on purpose, in words."""
+    rate = persona.get("irrelevant_rate")
+    if not isinstance(rate, (int, float)):
+        return "not recorded"
+    return f"{rate:.0%} of follow-ups unrelated to the answer by design" if rate > 0 else "none"
 
 
 def simulator_of(manifest: dict[str, Any]) -> str:

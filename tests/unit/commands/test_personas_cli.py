@@ -48,18 +48,37 @@ def test_validate_accepts_a_shipped_persona_id(capsys):
     assert code == 0 and out.startswith("ok ") and "concise.yaml" in out
 
 
-def test_validate_stops_at_first_bad_file_with_one_line_and_exit_2(tmp_path):
-    bad = tmp_path / "bad.yaml"
+def test_validate_reports_every_bad_file_one_line_each_then_exits_2(tmp_path, capsys):
     data = yaml.safe_load(default_persona_path().read_text(encoding="utf-8"))
     data["schedule"][0]["preferences"] = ["consice"]
+    bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    data["interactions"] = "many"
+    worse = tmp_path / "worse.yaml"
+    worse.write_text(yaml.safe_dump(data), encoding="utf-8")
     before = sorted(tmp_path.iterdir())
-    result = run_cli("personas", "validate", str(default_persona_path()), str(bad), str(default_persona_path()))
-    assert result.returncode == 2
-    assert result.stdout.count("ok ") == 1
-    assert result.stderr == f"error: {bad}: schedule[0].preferences[0]: unknown preference 'consice' (did you mean 'concise'?)\n"
-    assert "Traceback" not in result.stderr
+    code, out, err = run_main(capsys, "personas", "validate", bad, default_persona_path(), "concize", worse,
+                              default_persona_path())
+    assert code == 2
+    assert out.count("ok ") == 2  # the good files after the first bad one are still checked
+    lines = err.splitlines()
+    assert lines == [
+        f"error: {bad}: schedule[0].preferences[0]: unknown preference 'consice' (did you mean 'concise'?)",
+        "error: FILE 'concize': no such persona file or shipped persona id (did you mean 'concise'?)",
+        lines[2],
+    ]
+    assert lines[2].startswith(f"error: {worse}: interactions: ") and "Traceback" not in err
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_validate_of_a_folder_reports_each_bad_file_in_it(tmp_path, capsys):
+    data = yaml.safe_load(default_persona_path().read_text(encoding="utf-8"))
+    for name in ("a.yaml", "b.yaml"):
+        broken = dict(data, colour="blue")
+        (tmp_path / name).write_text(yaml.safe_dump(broken), encoding="utf-8")
+    code, out, err = run_main(capsys, "personas", "validate", tmp_path)
+    assert code == 2 and out == ""
+    assert [line.split(": ")[1] for line in err.splitlines()] == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]
 
 
 def test_validate_unknown_reference_suggests_a_shipped_persona(capsys):
@@ -182,3 +201,34 @@ def test_validate_accepts_a_local_preference_with_a_builtin_id_and_warns_in_one_
     assert code == 0 and out.startswith(f"ok {path} (shadow:")
     assert err == (f"warning: {path}: preferences[0].id: 'concise' is also a built-in preference id; this persona "
                    "uses its own definition (rename it to silence this)\n")
+
+
+@pytest.mark.parametrize("ref", ["paper-no-emojis", "paper/no-emojis", "personas/paper/no-emojs.yaml"])
+def test_a_paper_persona_named_by_its_id_suggests_its_file(capsys, ref):
+    code, _, err = run_main(capsys, "personas", "validate", ref)
+    assert code == 2 and err.count("\n") == 1
+    # The file's path (relative to the working folder when inside it), not the top-level no-emojis.
+    assert re.search(r"\(did you mean '(/.*/)?personas/paper/no-emojis\.yaml'\?\)$", err.strip())
+
+
+def test_show_marks_judge_scored_wishes(capsys):
+    code, out, _ = run_main(capsys, "personas", "show", "personas/paper/opinionated.yaml")
+    assert code == 0
+    rows = [line for line in out.splitlines() if "█" in line]
+    assert any("opinionated (judge)" in row for row in rows)
+    assert any("single-answer" in row and "(judge)" not in row for row in rows)
+    assert "(judge): scored by an LLM judge's rubric" in out
+
+
+def test_show_of_checker_only_persona_has_no_judge_mark(capsys):
+    code, out, _ = run_main(capsys, "personas", "show", "concise")
+    assert code == 0 and "(judge)" not in out
+
+
+def test_tables_off_a_terminal_are_not_cut_at_80_columns(capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    code, out, _ = run_main(capsys, "personas", "show", "personas/paper/opinionated.yaml")
+    assert code == 0
+    description = "One clear recommendation: commit to the single best answer instead of laying out options."
+    assert any(description in line for line in out.splitlines())  # one line, not folded at 80
+    assert max(map(len, out.splitlines())) > 80

@@ -267,3 +267,14 @@ def test_committed_leaderboards_hold_each_mean_inside_its_interval(folder):
                 cell = cells.get(metric)
                 if cell and cell.get("lo") is not None:
                     assert cell["lo"] - 1e-9 <= cell["mean"] <= cell["hi"] + 1e-9, (row["learner"], scenario, metric)
+
+
+def test_a_noisy_users_rate_is_noted(tmp_path):
+    root = single_results(tmp_path)
+    assert not any(note.startswith("noisy users") for note in build_leaderboard(root)["notes"])
+    for manifest_path in root.glob("*/manifest.json"):
+        manifest = json.loads(manifest_path.read_text())
+        manifest["persona"]["irrelevant_rate"] = 0.3
+        manifest_path.write_text(json.dumps(manifest))
+    notes = build_leaderboard(root)["notes"]
+    assert "noisy users: solo (30% of follow-ups unrelated to the answer by design)" in notes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from simbench.report.plots import adherence_svg, interval_bars_svg
+from simbench.report.plots import adherence_svg, curve_styles, interval_bars_svg, label_rows
 
 from synthetic_runs import XSS
 
@@ -30,8 +30,8 @@ def test_adherence_svg_is_a_bare_svg_element_with_drawn_curves():
 def test_each_phase_switch_gets_one_dashed_vertical_line():
     one = adherence_svg(CURVES, phases((0, ["concise"])))
     three = adherence_svg(CURVES, phases((0, ["concise"]), (3, ["detailed"]), (6, ["concise"])))
-    assert one.count("stroke-dasharray") == 0
-    assert three.count("stroke-dasharray") == 2
+    assert one.count('id="phase-switch-t') == 0
+    assert three.count('id="phase-switch-t3"') == 1 and three.count('id="phase-switch-t6"') == 1
 
 
 def test_label_text_never_appears_in_the_svg_source():
@@ -59,3 +59,27 @@ def test_interval_bars_leave_a_gap_for_a_missing_value():
     assert with_gap.startswith("<svg ")
     # every drawn bar is one patch: the missing value leaves one bar out
     assert with_gap.count('id="patch_') < full.count('id="patch_')
+
+
+def test_labels_of_short_phases_stack_in_rows_instead_of_overlapping():
+    # Three phases of 2 interactions out of 60: their centred labels would overlap in one row.
+    short = label_rows([(0.0, 0.9), (0.9, 0.933), (0.933, 0.967), (0.967, 1.0)], [0.2] * 4)
+    assert short[0] == 0 and len(set(short[1:])) == 3
+    assert label_rows([(0.0, 0.5), (0.5, 1.0)], [0.2, 0.2]) == [0, 0]
+
+
+def test_short_phases_draw_their_labels_on_separate_rows():
+    svg = adherence_svg(CURVES, phases((0, ["concise"]), (7, ["detailed"]), (7.5, ["concise"]), end=8))
+    rows = [int(r) for r in re.findall(r'id="phase-label-\d+-row(\d+)"', svg)]
+    assert len(rows) == 3 and rows[1] != rows[2]
+
+
+def test_identical_curves_differ_in_style_and_say_so_in_the_legend():
+    same = {"concise": CURVES["concise"], "no-lists": dict(CURVES["concise"])}
+    first, second = curve_styles(same)
+    assert (first["linestyle"], first["marker"]) != (second["linestyle"], second["marker"])
+    # The earlier curve is wider and below, so the later one is drawn visibly on top of it.
+    assert first["linewidth"] > second["linewidth"] and first["zorder"] < second["zorder"]
+    assert first["label"] == "concise" and second["label"] == "no-lists (= concise)"
+    svg = adherence_svg(same, phases((0, ["concise", "no-lists"])))
+    assert 'id="curve-0"' in svg and 'id="curve-1"' in svg

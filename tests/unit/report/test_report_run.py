@@ -13,7 +13,7 @@ from simbench.errors import InputError
 from simbench.metrics import load_run_logs, summarise_run
 from simbench.report.html import fmt_interval
 from simbench.report.pages import write_run_report
-from simbench.report.run_report import build_run_report, pick_baselines, sibling_runs, spread
+from simbench.report.run_report import build_run_report, noise_of, pick_baselines, sibling_runs, spread
 
 from synthetic_runs import (  # noqa: F401 (fixture)
     ATTR, PAYLOAD, SINGLE, XSS, always, flip_results, never, write_run,
@@ -156,3 +156,14 @@ def test_flip_report_shows_both_wishes_from_tau_beside_the_matching_no_flip_run(
     assert "identical up to τ = 4: yes" in md
     assert "- verdict: no change: no evidence that the flip run followed the new wish 'detailed'" in md
     assert "moved away" not in md
+
+
+def test_the_user_noise_rate_is_a_run_fact(flip_results, tmp_path):
+    assert noise_of({"irrelevant_rate": 0.0}) == "none" and noise_of({}) == "not recorded"
+    run = flip_results / RUN
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["persona"]["irrelevant_rate"] = 0.3
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    md, html = write_run_report(run, tmp_path)
+    assert "| user noise | 30% of follow-ups unrelated to the answer by design |" in md.read_text()
+    assert "30% of follow-ups unrelated to the answer by design" in html.read_text()

@@ -109,3 +109,55 @@ def test_the_openai_user_keeps_a_reply_that_never_passes_flagged():
     assert follow_up.text == "Thank you so much for this."
     assert follow_up.meta["gate"] == {"attempts": 2, "flags": [gate.OFF_WISH]}
     assert follow_up.violated == ("concise",)
+
+
+# The replies the issue quotes as missed (written as the assistant), and one per rule; each
+# also flagged when a user-like opening comes first, since small models flip mid-reply.
+@pytest.mark.parametrize("rule, text", [
+    ("praise", "You're right. I'll try again to make it even clearer: plants turn light into sugar."),
+    ("praise", "My friend, I'm glad you're interested in plants. That's a great question!"),
+    ("opener", "Sure! Here is a shorter version: plants use light to make sugar."),
+    ("opener", "Here are some fun and playful goldfish names your customer will love:"),
+    ("self", "As an AI, I can explain photosynthesis in two sentences."),
+    ("self", "I'm here to help you plan a wedding on your budget. What's your next question?"),
+    ("self", "I'm sorry, but as of now, I'm unable to assist with your request."),
+    ("promise", "I'll make sure to keep your plans updated and have more fun in the gym!"),
+    ("promise", "Let me rephrase that in fewer words."),
+    ("self", "I'm glad you enjoyed my response."),
+    ("self", "This answer is a classic, and I'm not sure what your question was?"),
+    ("service", "I'm sorry, but I cannot help you with your message."),
+    ("service", "Sounds like a wonderful team. I'd suggest an extra cup of coffee later today."),
+    ("sign_off", "Plants make sugar from light. I hope this helps!"),
+    ("sign_off", "Two sentences it is. Let me know if you need anything else."),
+])
+def test_each_assistant_rule_catches_its_examples_anywhere_in_the_reply(rule, text):
+    assert rule in gate.assistant_rules(text)
+    flipped = "Too long for me, just two sentences please. " + text
+    assert rule in gate.assistant_rules(flipped)
+    assert gate.ROLE_FLIP in gate.problems(flipped, ANSWER, [CONCISE], ["concise"])
+
+
+@pytest.mark.parametrize("text", [
+    "Could you keep it to two sentences next time?",
+    "Too long. Here is my question again: what does a 404 mean?",
+    "Shorter please - sure, the details are nice, but I only need the key point.",
+    "I'm glad it's short now, thanks.",
+    "Thanks, that's right. Can you drop the emojis next time?",
+])
+def test_a_user_voice_matches_no_assistant_rule(text):
+    assert gate.assistant_rules(text) == []
+
+
+def test_a_reply_that_restates_the_answer_is_an_echo_but_a_complaint_about_it_is_not():
+    # "Answers the question itself": the answer's content in other words (no shared trigram run).
+    restated = ("Photosynthesis: plants absorb sunlight through chlorophyll, take water through "
+                "their roots, carbon dioxide through leaves, making sugar.")
+    assert gate.ECHO in gate.problems(restated, ANSWER, [CONCISE], ["concise"])
+    complaint = "Too long: I only wanted to know where photosynthesis happens, in one sentence."
+    assert gate.ECHO not in gate.problems(complaint, ANSWER, [CONCISE], ["concise"])
+
+
+def test_copied_prompt_headings_are_label_leaks():
+    for text in ("How you want the assistant to answer: - Plain text answers.",
+                 "Your answer: sleep runs in cycles.", "The next message is here: How to change a tire."):
+        assert gate.LABEL_LEAK in gate.problems(text, ANSWER, [], []), text
