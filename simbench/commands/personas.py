@@ -7,6 +7,7 @@ Arguments take a persona file path or a shipped persona id ("concise"). Bad inpu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, List
 
 import typer
@@ -36,16 +37,16 @@ def list_personas() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from simbench.paths import DEFAULT_PERSONA, shipped_personas
+    from simbench import personas as api
+    from simbench.paths import DEFAULT_PERSONA
     from simbench.persona.engine import PersonaEngine
-    from simbench.persona.loader import load_persona
 
     table = Table(
         title="shipped personas (personas/)",
         caption="T: interactions per episode; noise: share of irrelevant follow-ups",
         box=box.SIMPLE_HEAD,
     )
-    personas = [load_persona(path, check_prompts=False) for path in shipped_personas()]
+    personas = api.list()
     # Ids never break across lines (scripts grep them); names and phases wrap instead.
     table.add_column("persona", min_width=max(len(p.id) for p in personas))
     table.add_column("scenario", no_wrap=True)
@@ -68,34 +69,12 @@ def list_personas() -> None:
 def validate(files: List[str] = typer.Argument(
     ..., help="Persona files, folders of persona files (*.yaml, *.yml) or shipped persona ids.")) -> None:
     """Validate persona files (schema, schedule rules, prompt pools); stop at the first bad one."""
-    from simbench.persona.loader import load_persona
+    from simbench import personas as api
 
-    for path in persona_files(files):
-        persona = load_persona(path, check_prompts=True)
-        phases = len(persona.schedule)
-        typer.echo(f"ok {path} ({persona.id}: {phases} phase(s), {persona.interactions} interactions)")
+    def valid(path: Path, persona: Persona) -> None:
+        typer.echo(f"ok {path} ({persona.id}: {len(persona.schedule)} phase(s), {persona.interactions} interactions)")
 
-
-def persona_files(refs: List[str]) -> list:
-    """The persona files `refs` name: a file, a shipped id, or every *.yaml/*.yml directly in a
-    folder (a folder without any is an error naming it)."""
-    from pathlib import Path
-
-    from simbench.errors import InputError
-    from simbench.paths import PERSONA_SUFFIXES, check_path_length, resolve_persona
-
-    paths = []
-    for ref in refs:
-        check_path_length(ref, "FILE")
-        folder = Path(ref)
-        if folder.is_dir():
-            found = sorted(p for p in folder.iterdir() if p.suffix in PERSONA_SUFFIXES and p.is_file())
-            if not found:
-                raise InputError(f"FILE {ref!r}", "folder holds no persona file (*.yaml, *.yml)")
-            paths.extend(found)
-        else:
-            paths.append(resolve_persona(ref, flag="FILE"))
-    return paths
+    api.validate(files, on_valid=valid)
 
 
 @personas_app.command("show")
@@ -104,11 +83,10 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
     from rich.console import Console
     from rich.table import Table
 
-    from simbench.paths import resolve_persona
+    from simbench import personas as api
     from simbench.persona.engine import PersonaEngine
-    from simbench.persona.loader import load_persona
 
-    persona = load_persona(resolve_persona(file, flag="FILE"), check_prompts=False)
+    persona = api.show(file)
     engine = PersonaEngine(persona)
     console = Console()
     # Printed as separate lines that the console may wrap, never crop.
@@ -139,9 +117,9 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
 @personas_app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of persona files."""
-    from simbench.persona.spec import Persona
+    from simbench import personas as api
 
-    typer.echo(json.dumps(Persona.model_json_schema(), indent=2))
+    typer.echo(json.dumps(api.schema(), indent=2))
 
 
 def phases_text(persona: Persona) -> str:

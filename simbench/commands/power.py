@@ -26,7 +26,7 @@ def power_command(
     from rich.table import Table
 
     from simbench import api
-    from simbench.report.format import fmt
+    from simbench.reporting.format import fmt
 
     console = Console()
     for cell in api.power(results_dir, target_mdd=target_mdd, probes=probes or ()):
