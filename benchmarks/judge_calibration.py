@@ -5,7 +5,7 @@
     python benchmarks/judge_calibration.py --base-url http://127.0.0.1:8099/v1 --model smollm2-135m \
         --results results/cpu-reference --seeds 0 --out docs/judge-calibration-smollm2-135m
 
-For every complete run of the results folders (the given seeds), simbench.report.calibration
+For every complete run of the results folders (the given seeds), simbench.reporting.calibration
 asks the judge, on each verifiable preference the persona holds: the rubric question (YES/NO)
 for every last-probe answer, and the pairwise question (both orders) for every probe prompt
 whose first and last answers the checker tells apart. Pooled per preference, with Wilson 95%
@@ -27,7 +27,7 @@ from typing import Any
 from simbench.judge import EndpointJudge
 from simbench.logs.run_folder import read_run
 from simbench.metrics import load_run_logs
-from simbench.report.calibration import calibrate
+from simbench.reporting.calibration import calibrate
 
 
 def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float] | tuple[None, None]:

@@ -34,7 +34,7 @@ def measure(model_name: str, preferences: list[str], probes: int, max_new_tokens
     from simbench.prompts import load_prompts
     from simbench.runner.episode import EpisodeSpec, probe
     from simbench.runner.parts import load_model
-    from simbench.teachability.measure import make_backend, single_phase_parts
+    from simbench.teaching.measure import make_backend, single_phase_parts
 
     model, tokenizer = load_model(model_name, device)
     backend = make_backend(model, tokenizer, max_new_tokens)

@@ -10,9 +10,11 @@ simbench.leaderboard("results/x")
 folder = simbench.read_run("runs/a")          # typed manifest + records
 ```
 
-The CLI (`simbench/commands/`) only parses flags, passes a display object for progress and
-prints; every file (manifests included) is written here or below. Bad input raises
-`InputError` before anything is written.
+Every CLI command is the function of the same name here (`train-preset` is `train_preset`,
+`personas show` is `simbench.personas.show`; `list` is `list_names`, so that
+`from simbench import *` leaves the builtin alone). The CLI (`simbench/commands/`) only parses
+flags, passes a display object or callback for progress and prints; every file (manifests
+included) is written here or below. Bad input raises `InputError` before anything is written.
 """
 
 from __future__ import annotations
@@ -20,25 +22,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from simbench import personas
+from simbench.catalogue import catalogue
 from simbench.config import RunConfig, build_config, load_config_file
 from simbench.data import CONVERTERS, Converted, convert
 from simbench.distillation import distill_conversations
 from simbench.errors import InputError
-from simbench.logs.run_folder import RunFolder, read_run
 from simbench.judge import build_judge
+from simbench.logs.run_folder import RunFolder, read_run
 from simbench.logs.schema import Manifest
 from simbench.plugins import load_plugins
-from simbench.report.leaderboard import write_leaderboard
-from simbench.report.pages import write_run_report
-from simbench.report.power import PowerCell, power_cells
-from simbench.runner.preflight import out_path
+from simbench.reporting.leaderboard import write_leaderboard
+from simbench.reporting.pages import write_run_report
+from simbench.reporting.power import PowerCell, power_cells
+from simbench.run_defaults import default_of
+from simbench.runner.preflight import check_model_available, check_out_dir, out_path
 from simbench.runner.resume import recorded_plugins
 from simbench.runner.run import RunResult, execute
 from simbench.runner.sweep import SweepResult, run_sweep
+from simbench.preset.train import RecipeSettings
+from simbench.preset.train import train_preset as train_adapter
+from simbench.schemas import json_schema
+from simbench.signal_analysis import SignalAnalysis, analyse_signal
+from simbench.teaching.measure import TeachabilitySettings
+from simbench.teaching.run import all_preferences
+from simbench.teaching.run import teachability as measure_teachability
 
 __all__ = [
-    "RunConfig", "RunFolder", "RunResult", "SweepResult", "convert_data", "distill", "leaderboard",
-    "manifest_schema", "power", "read_run", "report", "run", "run_config", "sweep",
+    "RunConfig", "RunFolder", "RunResult", "SignalAnalysis", "SweepResult", "convert_data", "distill", "leaderboard",
+    "list_names", "manifest_schema", "personas", "power", "read_run", "report", "run", "run_config",
+    "schema", "signal", "sweep", "teachability", "train_preset",
 ]
 
 EventHandler = Callable[[Any, dict[str, Any]], None]
@@ -119,7 +132,7 @@ def power(results_dir: str | Path, target_mdd: float = 0.10, probes: Sequence[in
     """Per specificity cell of a folder of runs: its variance components, the minimum detectable
     difference it achieves and the users `target_mdd` needs at each of `probes` prompts per user
     (default: the folder's own), with one shared prompt set and with per-user prompt draws.
-    Returns `simbench.report.power.PowerCell`s; reads the folder, writes nothing."""
+    Returns `simbench.reporting.power.PowerCell`s; reads the folder, writes nothing."""
     return power_cells(Path(results_dir), target_mdd, probes)
 
 
@@ -136,6 +149,76 @@ def convert_data(name: str, src: str, out: str | Path, *, split: str = "train", 
     if name not in CONVERTERS:
         raise InputError("data set", f"unknown data set {name!r}", f"choose one of {', '.join(CONVERTERS)}")
     return convert(name, src, out, split=split, limit=limit)
+
+
+def schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of `kind` (`simbench.schemas.KINDS`): a run-folder file or log line, the
+    run settings, a run summary or a leaderboard.json."""
+    return json_schema(kind)
+
+
+def list_names(kind: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """(name, one-line description) of what each run flag accepts, per kind (learners, users,
+    backends, personas, models; all of them when `kind` is None)."""
+    return catalogue(kind)
+
+
+def signal(
+    cases: str = "builtin",
+    *,
+    out: str | Path,
+    model: str = default_of("model"),
+    limit: int | None = None,
+    device: str = default_of("device"),
+    on_case: Callable[[int, int, Any], None] | None = None,
+) -> SignalAnalysis:
+    """Score signal cases (a JSONL file, or "builtin") with `model`: per-token hindsight
+    advantages under no, an unrelated and a relevant follow-up; writes signal.json,
+    summary.json, signal.html and PNG heatmaps into `out`. `on_case(index, total, case)`
+    hears each case as it is done."""
+    return analyse_signal(cases, model, out_path(out), limit=limit, device=device, on_case=on_case)
+
+
+def teachability(
+    model: str = default_of("model"),
+    *,
+    out: str | Path,
+    preferences: Sequence[str] | None = None,
+    max_new_tokens: int = 64,
+    probes: int = 16,
+    micro_steps: int = 2,
+    batch_size: int = 4,
+    bootstrap: int = 2000,
+    seed: int = 0,
+    learner_options: Mapping[str, Any] | None = None,
+    device: str = default_of("device"),
+    command: str = "",
+    on_unit: Callable[[str], None] | None = None,
+) -> tuple[list[Any], Any]:
+    """Per built-in preference (default: all), whether `model` can teach it to itself; writes
+    teachability.{md,json,png} into `out` and returns (rows, paths) (simbench/teaching/)."""
+    folder = out_path(out)
+    check_out_dir(folder)
+    settings = TeachabilitySettings(
+        preferences=tuple(preferences) if preferences else tuple(all_preferences()),
+        max_new_tokens=max_new_tokens, probes=probes, micro_steps=micro_steps, batch_size=batch_size,
+        seed=seed, bootstrap=bootstrap, learner_options=tuple((learner_options or {}).items()),
+    )
+    return measure_teachability(model, settings, folder, device=device, command=command, on_unit=on_unit)
+
+
+def train_preset(out: str | Path, *, seed: int = 0, epochs: int = 1, targets: str = "rewrite",
+                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Train the feedback-reading adapter of `smollm2-135m-fr` into `out` (targets: rewrite, the
+    checkers' rewrites; self, the model's own passing in-context answers); returns its recipe
+    record. `progress(stage, done, total)` hears each stage."""
+    folder = out_path(out)
+    check_out_dir(folder)
+    if targets not in ("rewrite", "self"):
+        raise InputError("--targets", f"unknown value {targets!r}", "use rewrite or self")
+    settings = RecipeSettings(seed=seed, epochs=epochs, targets=targets)
+    check_model_available(settings.model)
+    return train_adapter(settings, folder, progress=progress)
 
 
 def distill(

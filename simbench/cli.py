@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "simbench.commands.list",
     "simbench.commands.personas",
     "simbench.commands.report",
+    "simbench.commands.sweep",
     "simbench.commands.run",
     "simbench.commands.signal",
     "simbench.commands.teachability",

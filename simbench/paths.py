@@ -18,7 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 PACKAGE_DATA_DIR = PACKAGE_DIR / "prompts" / "data"
 # The wheel maps the repository's personas/ folder here (pyproject.toml); a checkout has no copy.
-PACKAGED_PERSONAS = PACKAGE_DIR / "personas"
+PACKAGED_PERSONAS = PACKAGE_DIR / "shipped_personas"
 # Conciseness is the preference SmolLM2-135M measurably learns from hindsight
 # (docs/LOG.md, 2026-11-26).
 DEFAULT_PERSONA = "concise"
@@ -55,7 +55,7 @@ def check_can_create(path: Path, flag: str, hint: str) -> None:
 
 
 def personas_dir() -> Path:
-    """The shipped personas: package data `simbench/personas/` in an installed wheel, else the
+    """The shipped personas: package data `simbench/shipped_personas/` in an installed wheel, else the
     repository's top-level personas/ folder (a source checkout or editable install)."""
     for folder in (PACKAGED_PERSONAS, REPO_ROOT / "personas"):
         if folder.is_dir():

@@ -24,7 +24,7 @@ from rich.progress import (
 
 from simbench.commands.console import make_console
 from simbench.logs.schema import RunStatus
-from simbench.report.summary_table import adherence_columns
+from simbench.reporting.summary_table import adherence_columns
 from simbench.runner.episode import BatchDone, InteractionDone, ProbeDone
 
 

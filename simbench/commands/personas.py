@@ -7,6 +7,7 @@ Arguments take a persona file path or a shipped persona id ("concise"). Bad inpu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, List
 
 import typer
@@ -37,17 +38,17 @@ def list_personas() -> None:
     from rich import box
     from rich.table import Table
 
+    from simbench import personas as api
     from simbench.commands.console import make_console
-    from simbench.paths import DEFAULT_PERSONA, shipped_personas
+    from simbench.paths import DEFAULT_PERSONA
     from simbench.persona.engine import PersonaEngine
-    from simbench.persona.loader import load_persona
 
     table = Table(
         title="shipped personas (personas/)",
         caption="T: interactions per episode; noise: share of irrelevant follow-ups",
         box=box.SIMPLE_HEAD,
     )
-    personas = [load_persona(path, check_prompts=False) for path in shipped_personas()]
+    personas = api.list()
     # Ids never break across lines (scripts grep them); names and phases wrap instead.
     table.add_column("persona", min_width=max(len(p.id) for p in personas))
     table.add_column("scenario", no_wrap=True)
@@ -71,54 +72,23 @@ def validate(files: List[str] = typer.Argument(
     ..., help="Persona files, folders of persona files (*.yaml, *.yml) or shipped persona ids.")) -> None:
     """Validate persona files (schema, schedule rules, prompt pools): one line per file, every
     bad one reported on stderr; exit 2 at the end when any was bad."""
-    import sys
-
+    from simbench import personas as api
     from simbench.errors import EXIT_INPUT, InputError
-    from simbench.persona.loader import load_persona
 
-    bad = 0
-    for ref in files:
-        try:
-            paths = persona_files([ref])
-        except InputError as exc:
-            bad += 1
-            print(f"error: {exc}", file=sys.stderr)
-            continue
-        for path in paths:
-            try:
-                persona = load_persona(path, check_prompts=True)
-            except InputError as exc:
-                bad += 1
-                print(f"error: {exc}", file=sys.stderr)
-                continue
-            phases = len(persona.schedule)
-            for warning in persona.warnings():
-                typer.echo(f"warning: {path}: {warning}", err=True)
-            typer.echo(f"ok {path} ({persona.id}: {phases} phase(s), {persona.interactions} interactions)")
+    bad: list[InputError] = []
+
+    def valid(path: Path, persona: Persona) -> None:
+        for warning in persona.warnings():
+            typer.echo(f"warning: {path}: {warning}", err=True)
+        typer.echo(f"ok {path} ({persona.id}: {len(persona.schedule)} phase(s), {persona.interactions} interactions)")
+
+    def invalid(error: InputError) -> None:
+        bad.append(error)
+        typer.echo(f"error: {error}", err=True)
+
+    api.validate(files, on_valid=valid, on_error=invalid)
     if bad:
         raise typer.Exit(EXIT_INPUT)
-
-
-def persona_files(refs: List[str]) -> list:
-    """The persona files `refs` name: a file, a shipped id, or every *.yaml/*.yml directly in a
-    folder (a folder without any is an error naming it)."""
-    from pathlib import Path
-
-    from simbench.errors import InputError
-    from simbench.paths import PERSONA_SUFFIXES, check_path_length, resolve_persona
-
-    paths = []
-    for ref in refs:
-        check_path_length(ref, "FILE")
-        folder = Path(ref)
-        if folder.is_dir():
-            found = sorted(p for p in folder.iterdir() if p.suffix in PERSONA_SUFFIXES and p.is_file())
-            if not found:
-                raise InputError(f"FILE {ref!r}", "folder holds no persona file (*.yaml, *.yml)")
-            paths.extend(found)
-        else:
-            paths.append(resolve_persona(ref, flag="FILE"))
-    return paths
 
 
 @personas_app.command("show")
@@ -126,12 +96,11 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
     """Timeline of a persona's preferences over the episode, one row per preference."""
     from rich.table import Table
 
+    from simbench import personas as api
     from simbench.commands.console import make_console
-    from simbench.paths import resolve_persona
     from simbench.persona.engine import PersonaEngine
-    from simbench.persona.loader import load_persona
 
-    persona = load_persona(resolve_persona(file, flag="FILE"), check_prompts=False)
+    persona = api.show(file)
     engine = PersonaEngine(persona)
     console = make_console()
     # Printed as separate lines that the console may wrap, never crop.
@@ -166,9 +135,9 @@ def show(file: str = typer.Argument(..., help="A persona file or shipped persona
 @personas_app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of persona files."""
-    from simbench.persona.spec import Persona
+    from simbench import personas as api
 
-    typer.echo(json.dumps(Persona.model_json_schema(), indent=2))
+    typer.echo(json.dumps(api.schema(), indent=2))
 
 
 def preference_label(persona: Persona, pid: str) -> str:

@@ -26,7 +26,7 @@ def power_command(
 
     from simbench import api
     from simbench.commands.console import make_console
-    from simbench.report.format import fmt
+    from simbench.reporting.format import fmt
 
     console = make_console()
     for cell in api.power(results_dir, target_mdd=target_mdd, probes=probes or ()):

@@ -1,6 +1,6 @@
 """`simbench train-preset`: rebuild the feedback-reading adapter of `smollm2-135m-fr`.
 
-Thin layer over `simbench.preset.train.train_preset`: samples the base model's own answers
+Thin layer over `simbench.train_preset`: samples the base model's own answers
 to the training prompts, rewrites them per trained preference, trains the LoRA and writes
 the adapter folder (peft format + recipe.json). Bad flags exit 2 before the model loads.
 """
@@ -23,31 +23,29 @@ def train_preset_command(
     """Train the feedback-reading adapter from the base model's own answers (~25 CPU-minutes)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from simbench import api
     from simbench.commands.console import make_console, quiet_libraries
-    from simbench.preset.train import RecipeSettings, train_preset
-    from simbench.runner.preflight import check_model_available, check_out_dir, out_path
+    from simbench.runner.preflight import out_path
 
-    from simbench.errors import InputError
-
-    folder = out_path(out)
-    check_out_dir(folder)
-    if targets not in ("rewrite", "self"):
-        raise InputError("--targets", f"unknown value {targets!r}", "use rewrite or self")
-    settings = RecipeSettings(seed=seed, epochs=epochs, targets=targets)
-    check_model_available(settings.model)
     console = make_console(stderr=True)
     bar = Progress(TextColumn("[bold]{task.description}"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
                    console=console, disable=quiet)
     tasks: dict[str, int] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
+        if not tasks:  # the first stage: every input was checked, so the bar can show
+            bar.start()
         if stage not in tasks:
             tasks[stage] = bar.add_task(stage, total=total)
         bar.update(tasks[stage], completed=done)
 
-    with bar, quiet_libraries(quiet):
-        record = train_preset(settings, folder, progress=progress)
-    typer.echo(f"wrote {folder} (recipe {record['digest']}, {sum(record['examples'].values())} examples, "
+    try:
+        with quiet_libraries(quiet):
+            record = api.train_preset(out, seed=seed, epochs=epochs, targets=targets, progress=progress)
+    finally:
+        if tasks:
+            bar.stop()
+    typer.echo(f"wrote {out_path(out)} (recipe {record['digest']}, {sum(record['examples'].values())} examples, "
                f"loss {record['epoch_losses'][-1]}, {record['seconds']:.0f} s)")
 
 

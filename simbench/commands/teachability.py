@@ -5,7 +5,7 @@ relevant-vs-unrelated SDPO micro-run with a paired interval); md + json + png.
 A command of its own rather than a mode of `simbench signal`: signal scores given cases
 without generating or training, while this generates, trains and reports per preference,
 with flags (probes, micro-steps, token cap) that signal would have to ignore. Thin layer
-over `simbench.teachability.run.teachability`; bad flags exit 2 before the model loads.
+over `simbench.teachability`; bad flags exit 2 before the model loads.
 """
 
 from __future__ import annotations
@@ -38,26 +38,23 @@ def teachability_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Which preferences can MODEL teach itself? One row per preference, before a long run."""
+    from simbench import api
     from simbench.commands.console import quiet_libraries
     from simbench.commands.display import UnitProgress
     from simbench.commands.options import parse_options
-    from simbench.runner.preflight import check_out_dir, out_path
-    from simbench.teachability.measure import TeachabilitySettings
-    from simbench.teachability.run import all_preferences, teachability
-
-    folder = out_path(out)
-    check_out_dir(folder)
+    from simbench.teaching.measure import TeachabilitySettings
+    from simbench.teaching.run import all_preferences
 
     named = [pid.strip() for value in preferences or [] for pid in value.split(",")]
-    settings = TeachabilitySettings(
-        preferences=tuple(named) if preferences else tuple(all_preferences()),
-        max_new_tokens=max_new_tokens, probes=probes, micro_steps=micro_steps,
-        batch_size=batch_size, seed=seed, bootstrap=bootstrap,
-        learner_options=tuple(parse_options(learner_option, "--learner-option").items()),
-    )
+    options = parse_options(learner_option, "--learner-option")
+    # The bar needs the unit count before the run starts: the settings the API will build.
+    units = TeachabilitySettings(preferences=tuple(named or all_preferences()), micro_steps=micro_steps).units()
     command = shlex.join(["simbench", *sys.argv[1:]]) if sys.argv[1:2] == ["teachability"] else ""
-    with UnitProgress("teachability", settings.units(), enabled=not quiet) as bar, quiet_libraries(quiet):
-        rows, paths = teachability(model, settings, folder, device=device, command=command, on_unit=bar.step)
+    with UnitProgress("teachability", units, enabled=not quiet) as bar, quiet_libraries(quiet):
+        rows, paths = api.teachability(
+            model, out=out, preferences=named, max_new_tokens=max_new_tokens, probes=probes,
+            micro_steps=micro_steps, batch_size=batch_size, bootstrap=bootstrap, seed=seed,
+            learner_options=options, device=device, command=command, on_unit=bar.step)
     for row in rows:
         gap = row.micro.gap
         typer.echo(f"{row.preference}: frozen {row.frozen_adherence:.2f}, micro {row.micro.relevant_adherence:.2f} "

@@ -6,7 +6,7 @@ A pair difference is modelled as d[u, p] = μ + a_u + b_p + e_up with a user eff
 a ~ (0, σ²_u), a prompt effect b ~ (0, σ²_p) and residual noise e ~ (0, σ²_e). The simulated
 user is the independent unit (metrics/paired.py); prompts are a sample from a pool too, so a
 design that shows every user the same P prompts keeps their σ²_p/P however many users it adds.
-Pure functions on numbers: callers (report/power.py) pass the differences.
+Pure functions on numbers: callers (reporting/power.py) pass the differences.
 """
 
 from __future__ import annotations

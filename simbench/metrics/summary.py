@@ -1,5 +1,6 @@
-"""One JSON-ready summary per run: scenario type, baselines, adaptation, unlearning, forgetting,
-drift and cost. Reports and the leaderboard read this instead of recomputing metrics."""
+"""One typed summary per run (`RunSummary`, metrics/run_summary.py): scenario type, baselines,
+adaptation, unlearning, forgetting, drift and cost. Reports and the leaderboard read it instead
+of recomputing metrics."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from simbench.metrics.curves import (
 )
 from simbench.metrics.drift import collateral_drift
 from simbench.metrics.forgetting import forgetting_metrics, general_drift
+from simbench.metrics.run_summary import RunSummary
 from simbench.metrics.unlearning import unlearning_events, unlearning_in_phase
 from simbench.persona.library import BUILTIN
 from simbench.persona.preference import beyond_cap, token_floors
@@ -117,9 +119,9 @@ NOT_SCORED_UNREADABLE = "not scored (the judge's replies were unparseable)"
 NOT_APPLICABLE = (UNREACHABLE, NO_HEADROOM, NOT_SCORED)
 
 
-def applicable(row: Mapping[str, Any]) -> bool:
-    """Whether an adaptation row of a summary counts in means (see NOT_APPLICABLE)."""
-    return not any(flag in row["flags"] for flag in NOT_APPLICABLE)
+def applicable(flags: Iterable[str]) -> bool:
+    """Whether an adaptation row with these `flags` counts in means (see NOT_APPLICABLE)."""
+    return not any(flag in NOT_APPLICABLE for flag in flags)
 
 
 def unreachable_preferences(manifest: Mapping[str, Any]) -> set[str]:
@@ -146,8 +148,8 @@ def summarise_run(
     threshold: float = THRESHOLD,
     sustain: int = SUSTAIN,
     bootstrap: int = 1000,
-) -> dict[str, Any]:
-    """All metrics of one run as plain JSON values (NaN and inf become null).
+) -> RunSummary:
+    """All metrics of one run, typed; NaN and inf become null.
 
     `frozen`/`oracle` are the same persona's frozen and in-context-oracle runs (baselines b
     and c); `general` are optional general-capability probe results {t, id, correct}.
@@ -229,9 +231,9 @@ def summarise_run(
         "user_quality": follow_up_quality(logs.interactions),
         "headline": _headline(adaptation, unlearning, forgetting),
     }
-    if unscored:  # only then: summaries of fully checker-scored runs read as before
+    if unscored:
         summary["not_scored"] = unscored
-    return _jsonable(summary)
+    return RunSummary.model_validate(_jsonable(summary))
 
 
 def not_scored_reason(probes: Sequence[ProbeRecord], pref: str) -> str:
@@ -270,7 +272,7 @@ def _headline(adaptation: list[dict], unlearning: list[dict], forgetting: dict |
     Not-applicable rows are left out of the means: preferences the run's token cap made
     impossible (b = c = 0 would score as "kept the ceiling" for every arm), preferences
     without headroom (c <= b), and unlearning rows with nothing to unlearn (NaN values)."""
-    adaptation = [a for a in adaptation if applicable(a)]
+    adaptation = [a for a in adaptation if applicable(a["flags"])]
     flips = [u for u in unlearning if u["kind"] == "flip"]
     return {
         "aulc": mean_finite([a["aulc"] for a in adaptation]),

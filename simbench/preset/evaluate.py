@@ -24,7 +24,7 @@ from simbench.learners.in_context import OracleLearner
 from simbench.persona.library import BUILTIN, verifiable_ids
 from simbench.preset.data import generate_samples
 from simbench.prompts import load_general, load_prompts, score_general
-from simbench.teachability.measure import TeachabilitySettings, measure_rows
+from simbench.teaching.measure import TeachabilitySettings, measure_rows
 from simbench.users.rules import unrelated_message
 
 Messages = list[dict[str, str]]

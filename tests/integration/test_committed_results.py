@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from cli_inprocess import run_main
-from simbench.report.leaderboard import build_leaderboard
+from simbench.reporting.leaderboard import build_leaderboard
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path("results") / "cpu-reference"
@@ -69,9 +69,10 @@ def test_the_recorded_sweep_command_is_the_one_in_reproduce_sh():
 def test_committed_leaderboard_is_what_the_logs_give(in_repo):
     committed = json.loads((RESULTS / "leaderboard.json").read_text())
     bootstrap = committed.get("bootstrap", 200)
-    fresh = json.loads(json.dumps(build_leaderboard(RESULTS, bootstrap=bootstrap), allow_nan=False))
+    fresh = json.loads(json.dumps(build_leaderboard(RESULTS, bootstrap=bootstrap).dump(), allow_nan=False))
     for key in VOLATILE:
         committed.pop(key), fresh.pop(key)
+    assert fresh.pop("schema_version") == committed.pop("schema_version", 1)  # older boards: version 1
     assert fresh == committed
     assert {c["scenario"] for c in committed["columns"]} == {"single", "flip", "complementary"}
 

@@ -16,8 +16,8 @@ import pytest
 from simbench.judge import EndpointJudge
 from simbench.logs.schema import CheckOutcome, PhaseInfo, ProbeRecord
 from simbench.persona.library import get_preference
-from simbench.report.calibration import calibrate
-from simbench.report.win_rate import win_rate_cell
+from simbench.reporting.calibration import calibrate
+from simbench.reporting.win_rate import win_rate_cell
 from scripted_server import ScriptedServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]

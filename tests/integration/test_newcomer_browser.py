@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from newcomer_runs import run_newcomer_sweep
-from simbench.report.leaderboard import write_leaderboard
-from simbench.report.plots import COLOURS, SWITCH_COLOUR
-from simbench.report.pages import write_run_report
+from simbench.reporting.leaderboard import write_leaderboard
+from simbench.reporting.plots import COLOURS, SWITCH_COLOUR
+from simbench.reporting.pages import write_run_report
 from test_report_browser import browser, chromium  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.timeout(900)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from newcomer_runs import PERSONAS, SCENARIOS, run_newcomer_sweep, write_personas
-from simbench.report.leaderboard import write_leaderboard
-from simbench.report.pages import write_run_report
-from simbench.report.summary_table import adherence_columns
+from simbench.reporting.leaderboard import write_leaderboard
+from simbench.reporting.pages import write_run_report
+from simbench.reporting.summary_table import adherence_columns
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -145,7 +145,7 @@ def test_scenario_words_agree_across_personas_list_reports_and_leaderboard(resul
     assert "## Scenario: revert (an earlier set of preferences comes back)" in md
     assert "## Glossary" in md and "probing" in board["metrics"]["cost"]
     # Every flag the rows carry is counted in the notes, in words.
-    from simbench.report.glossary import FLAG_WORDS
+    from simbench.reporting.glossary import FLAG_WORDS
 
     noted = [n for n in board["notes"] if " are flagged " in n]
     assert noted and all(FLAG_WORDS[n.split(" are flagged ")[1].split(":")[0]] in n for n in noted)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from simbench.report.leaderboard import write_leaderboard
-from simbench.report.plots import COLOURS
-from simbench.report.pages import write_run_report
+from simbench.reporting.leaderboard import write_leaderboard
+from simbench.reporting.plots import COLOURS
+from simbench.reporting.pages import write_run_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-HELPERS = Path(__file__).resolve().parents[1] / "unit" / "report" / "synthetic_runs.py"
+HELPERS = Path(__file__).resolve().parents[1] / "unit" / "reporting" / "synthetic_runs.py"
 COMMITTED = Path(__file__).resolve().parents[2] / "results" / "cpu-reference"
 # The first three plot colours (plots.COLOURS): curves and bars are drawn in them.
 PLOT_COLOURS = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in COLOURS[:3]]

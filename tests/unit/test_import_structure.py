@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("components", ("simbench.backends", "simbench.users", "simbench.learners", "simbench.judge",
                     "simbench.judge_cache", "simbench.scoring", "simbench.metrics")),
     ("runner", ("simbench.runner",)),
-    ("products", ("simbench.report", "simbench.teachability", "simbench.preset", "simbench.distillation",
+    ("products", ("simbench.reporting", "simbench.teaching", "simbench.preset", "simbench.distillation",
                   "simbench.data")),
     ("api", ("simbench", "simbench.api", "simbench.extend")),
     ("cli", ("simbench.commands", "simbench.cli", "simbench.__main__")),

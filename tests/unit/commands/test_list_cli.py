@@ -12,7 +12,7 @@ import simbench.backends  # noqa: F401  (register entries)
 import simbench.learners  # noqa: F401
 import simbench.users  # noqa: F401
 from simbench.backends.base import BACKENDS
-from simbench.commands.list import source_docstring
+from simbench.catalogue import source_docstring
 from simbench.learners import LEARNERS
 from simbench.paths import shipped_personas
 from simbench.users.base import USERS

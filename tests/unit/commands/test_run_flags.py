@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 
 from simbench.commands import options as opts
-from simbench.commands.report import sweep_command
+from simbench.commands.sweep import sweep_command
 from simbench.commands.run import run_command
 from simbench.config import RunConfig
 

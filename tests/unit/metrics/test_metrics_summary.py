@@ -1,4 +1,4 @@
-"""The run-folder loader, scenario detection, baselines and the JSON run summary."""
+"""The run-folder loader, scenario detection, baselines and the typed run summary."""
 
 from __future__ import annotations
 
@@ -83,22 +83,22 @@ def test_flip_run_summary_by_hand():
     # not_A, phase 1 (t 20..40): g = 0, 1, 1 -> N = 30 - 20 = 10, AULC 2/3.
     # Unlearning A from τ=20: s(τ)=1; after τ U = .5, 1 -> censored at 20, perseveration .25.
     summary = summarise_run(run(FLIP_TABLE, opposites={"A": "not_A"}))
-    json.dumps(summary, allow_nan=False)
-    assert summary["scenario"] == "flip"
-    first, second = summary["adaptation"]
-    assert (first["preference"], first["steps_to_threshold"], first["censored"]) == ("A", 20, True)
-    assert first["aulc"] == pytest.approx(0.5) and first["final_s"] == 1.0
-    assert first["final_s_ci"] == [1.0, 1.0]  # both prompts pass at t=20
-    assert (second["preference"], second["steps_to_threshold"], second["censored"]) == ("not_A", 10, False)
-    assert second["aulc"] == pytest.approx(2 / 3)
-    assert second["aulc_ci"] == pytest.approx([2 / 3, 2 / 3])  # both prompts have the same curve
-    (unlearned,) = summary["unlearning"]
-    assert (unlearned["kind"], unlearned["replaced_by"], unlearned["steps_to_unlearn"]) == ("flip", "not_A", 20)
-    assert unlearned["perseveration"] == pytest.approx(0.25)
-    assert summary["forgetting"] is None
-    assert summary["headline"]["aulc"] == pytest.approx((0.5 + 2 / 3) / 2)
-    assert summary["headline"]["censored"] == 1
-    assert summary["adherence"]["A"] == {"t": [0, 10, 20, 30, 40], "s": [0.0, 0.5, 1.0, 0.5, 0.0]}
+    json.dumps(summary.model_dump(), allow_nan=False)
+    assert summary.scenario == "flip"
+    first, second = summary.adaptation
+    assert (first.preference, first.steps_to_threshold, first.censored) == ("A", 20, True)
+    assert first.aulc == pytest.approx(0.5) and first.final_s == 1.0
+    assert first.final_s_ci == [1.0, 1.0]  # both prompts pass at t=20
+    assert (second.preference, second.steps_to_threshold, second.censored) == ("not_A", 10, False)
+    assert second.aulc == pytest.approx(2 / 3)
+    assert second.aulc_ci == pytest.approx([2 / 3, 2 / 3])  # both prompts have the same curve
+    (unlearned,) = summary.unlearning
+    assert (unlearned.kind, unlearned.replaced_by, unlearned.steps_to_unlearn) == ("flip", "not_A", 20)
+    assert unlearned.perseveration == pytest.approx(0.25)
+    assert summary.forgetting is None
+    assert summary.headline.aulc == pytest.approx((0.5 + 2 / 3) / 2)
+    assert summary.headline.censored == 1
+    assert summary.adherence["A"].model_dump() == {"t": [0, 10, 20, 30, 40], "s": [0.0, 0.5, 1.0, 0.5, 0.0]}
 
 
 def test_complementary_run_summary_has_forgetting_and_drift():
@@ -108,11 +108,11 @@ def test_complementary_run_summary_has_forgetting_and_drift():
     logs = run({"A": {0: [0], 10: [1], 20: [0]}, "B": {0: [0], 10: [0], 20: [1]}}, schedule, 20)
     general = [{"t": 0, "id": "q", "correct": True}, {"t": 20, "id": "q", "correct": False}]
     summary = summarise_run(logs, general=general)
-    assert summary["scenario"] == "complementary"
-    forgetting = summary["forgetting"]
-    assert forgetting["R"] == [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
-    assert (forgetting["acc"], forgetting["bwt"], forgetting["forgetting"], forgetting["min_acc"]) == (0.5, -1.0, 1.0, 0.0)
-    assert summary["general_drift"]["drift"] == [0.0, -1.0]
+    assert summary.scenario == "complementary"
+    forgetting = summary.forgetting
+    assert forgetting.R == [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    assert (forgetting.acc, forgetting.bwt, forgetting.forgetting, forgetting.min_acc) == (0.5, -1.0, 1.0, 0.0)
+    assert summary.general_drift.drift == [0.0, -1.0]
 
 
 def test_summary_rejects_other_persona_and_unchecked_preference():
@@ -186,12 +186,12 @@ def test_preferences_beyond_the_token_cap_are_flagged(persona_extra, cap, flagge
     logs = run(FLIP_TABLE, opposites={"A": "not_A"})
     logs = RunLogs(**{**logs.__dict__, "manifest": manifest})
     summary = summarise_run(logs, bootstrap=10)
-    marked = {a["preference"] for a in summary["adaptation"] if UNREACHABLE in a["flags"]}
+    marked = {a.preference for a in summary.adaptation if UNREACHABLE in a.flags}
     assert marked == flagged & {"A", "not_A"}
-    assert all(a["aulc"] is None and a["final_g"] is None and a["aulc_ci"] == [None, None]
-               and a["steps_to_threshold"] is None for a in summary["adaptation"] if a["preference"] in marked)
-    kept = [a["aulc"] for a in summary["adaptation"] if a["preference"] not in marked]
-    assert summary["headline"]["aulc"] == pytest.approx(sum(kept) / len(kept))  # A: 0.5, not_A: 2/3
+    assert all(a.aulc is None and a.final_g is None and a.aulc_ci == [None, None]
+               and a.steps_to_threshold is None for a in summary.adaptation if a.preference in marked)
+    kept = [a.aulc for a in summary.adaptation if a.preference not in marked]
+    assert summary.headline.aulc == pytest.approx(sum(kept) / len(kept))  # A: 0.5, not_A: 2/3
 
 
 def test_rows_without_headroom_or_anything_to_unlearn_stay_out_of_the_headline_means():
@@ -205,12 +205,12 @@ def test_rows_without_headroom_or_anything_to_unlearn_stay_out_of_the_headline_m
     learner = run({"A": half, "not_A": {0: [1, 0], 10: [1, 0], 20: [1, 0], 30: [1, 1], 40: [1, 1]}},
                   opposites={"A": "not_A"})
     summary = summarise_run(learner, frozen, oracle)
-    assert all("no_headroom" in a["flags"] and a["aulc"] is None for a in summary["adaptation"])
-    (unlearned,) = summary["unlearning"]
-    assert "nothing_to_unlearn" in unlearned["flags"] and unlearned["perseveration"] is None
-    headline = summary["headline"]
-    assert headline["aulc"] is None and headline["final_s"] is None and headline["perseveration"] is None
-    assert summary["collateral_drift"]["measured"] is False  # no drift records in this log
+    assert all("no_headroom" in a.flags and a.aulc is None for a in summary.adaptation)
+    (unlearned,) = summary.unlearning
+    assert "nothing_to_unlearn" in unlearned.flags and unlearned.perseveration is None
+    headline = summary.headline
+    assert headline.aulc is None and headline.final_s is None and headline.perseveration is None
+    assert summary.collateral_drift.measured is False  # no drift records in this log
 
 
 def test_a_judge_scored_preference_without_verdicts_gets_a_not_scored_row_and_stays_out_of_means():
@@ -218,10 +218,10 @@ def test_a_judge_scored_preference_without_verdicts_gets_a_not_scored_row_and_st
     for record in logs.probes:  # not_A was a rubric wish of a run without a judge
         record.checks["not_A"] = CheckOutcome(passed=None, evidence="not scored", scorer="none")
     summary = summarise_run(logs, bootstrap=20)
-    assert summary["not_scored"] == {"not_A": "not scored (no judge)"}
-    row = next(a for a in summary["adaptation"] if a["preference"] == "not_A")
-    assert row["flags"] == ["not_scored"] and row["aulc"] is None and row["final_s"] is None
-    measured = next(a for a in summary["adaptation"] if a["preference"] == "A")
-    assert summary["headline"]["aulc"] == pytest.approx(measured["aulc"])  # A alone
-    assert "not_A" not in summary["adherence"]
+    assert summary.not_scored == {"not_A": "not scored (no judge)"}
+    row = next(a for a in summary.adaptation if a.preference == "not_A")
+    assert row.flags == ["not_scored"] and row.aulc is None and row.final_s is None
+    measured = next(a for a in summary.adaptation if a.preference == "A")
+    assert summary.headline.aulc == pytest.approx(measured.aulc)  # A alone
+    assert "not_A" not in summary.adherence
     assert "not_scored" not in summarise_run(run(FLIP_TABLE), bootstrap=20)  # fully scored runs read as before

@@ -78,5 +78,5 @@ def test_a_run_logs_drift_at_every_probe(tmp_path, smol_tokenizer):
     assert any(r["kl"] > 0 for r in drift if r["t"] == 8)  # sdpo-token moved its LoRA
     from simbench.metrics import load_run_logs, summarise_run
 
-    collateral = summarise_run(load_run_logs(result.run_dir))["collateral_drift"]
-    assert collateral["measured"] and collateral["t"] == [0, 2, 4, 6, 8] and collateral["items"] == n_items
+    collateral = summarise_run(load_run_logs(result.run_dir)).collateral_drift
+    assert collateral.measured and collateral.t == [0, 2, 4, 6, 8] and collateral.items == n_items

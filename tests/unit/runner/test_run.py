@@ -185,7 +185,7 @@ def test_secrets_are_options_named_as_such_so_max_tokens_is_kept_and_checked_on_
 
 
 def test_end_of_run_table_reads_start_phase_end_and_end(reference):
-    from simbench.report.summary_table import adherence_columns
+    from simbench.reporting.summary_table import adherence_columns
 
     labels, values = adherence_columns(reference)
     assert labels == ["start (t=0)", "phase 1 last probe (t=4)", "end (t=8)"]
@@ -200,7 +200,7 @@ def test_end_of_run_columns_are_labelled_by_the_probe_time_they_show(tmp_path):
     """A flip at t=13 with probes every 8: phase 1's column shows the t=8 probe and says so;
     a phase that no probe measures gets no number at all."""
     from simbench.logs.io import write_json
-    from simbench.report.summary_table import adherence_columns
+    from simbench.reporting.summary_table import adherence_columns
 
     schedule = [{"at": 0, "preferences": ["concise"]}, {"at": 13, "preferences": ["detailed"]},
                 {"at": 14, "preferences": ["concise"]}]
