@@ -228,7 +228,7 @@ def batch_order(count: int, batch_size: int, epochs: int, seed: int) -> list[tup
     """(epoch, example indices) per update: each epoch a fresh seeded shuffle, last batch may be short."""
     check_positive("batch_size", batch_size)
     check_positive("epochs", epochs)
-    order = []
+    order: list[tuple[int, list[int]]] = []
     for epoch in range(epochs):
         indices = list(range(count))
         random.Random(f"{seed}:{epoch}").shuffle(indices)

@@ -155,7 +155,7 @@ def full_distribution_at(
     import torch
 
     single = isinstance(positions, int)
-    wanted = [positions] if single else list(positions)
+    wanted = [positions] if isinstance(positions, int) else list(positions)
     if any(not 0 <= t <= len(response_ids) for t in wanted):
         raise ValueError(f"positions {wanted} outside [0, {len(response_ids)}]")
     context = messages if follow_up is None else hindsight_messages(messages, follow_up, template)

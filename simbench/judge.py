@@ -136,6 +136,7 @@ _DECISIVE = (
 )
 _LEADING = re.compile(r"^[\s\*\(\[\"'`]*([AB])\s*(?:[\.\):\]\*\"'`,]|$|\n)")
 _NAMED = re.compile(r"(?i:answer|response|option)\s*([AB])\b")
+_LETTERS: dict[str, Letter] = {"A": "A", "B": "B"}  # every pattern above captures only A or B
 
 
 def parse_choice(text: str) -> Letter | None:
@@ -150,10 +151,10 @@ def parse_choice(text: str) -> Letter | None:
     for pattern in (_ONLY_LETTER, *_DECISIVE, _LEADING):
         match = pattern.search(text)
         if match:
-            return match.group(1).upper()  # type: ignore[return-value]
+            return _LETTERS[match.group(1).upper()]
     named = {letter.upper() for letter in _NAMED.findall(text)}
     if len(named) == 1:
-        return named.pop()  # type: ignore[return-value]
+        return _LETTERS[named.pop()]
     return None
 
 

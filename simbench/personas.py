@@ -7,6 +7,8 @@ persona files. Bad input raises `InputError` naming the file or field.
 
 from __future__ import annotations
 
+import builtins
+
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -18,10 +20,10 @@ from simbench.persona.spec import Persona
 # Deliberately no call to the builtin `list` below: this module's `list` is the command's.
 
 
-def files(refs: Sequence[str | Path]) -> list[Path]:
+def files(refs: Sequence[str | Path]) -> builtins.list[Path]:
     """The persona files `refs` name: a file, a shipped id, or every *.yaml/*.yml directly in a
     folder (a folder without any is an error naming it)."""
-    paths: list[Path] = []
+    paths: builtins.list[Path] = []
     for ref in refs:
         check_path_length(str(ref), "FILE")
         folder = Path(ref)
@@ -35,14 +37,14 @@ def files(refs: Sequence[str | Path]) -> list[Path]:
     return paths
 
 
-def list() -> list[Persona]:
+def list() -> builtins.list[Persona]:
     """The shipped personas (personas/), in file order; prompt pools are not checked."""
     return [load_persona(path, check_prompts=False) for path in shipped_personas()]
 
 
 def validate(refs: Sequence[str | Path],
              on_valid: Callable[[Path, Persona], None] | None = None,
-             on_error: Callable[[InputError], None] | None = None) -> list[Persona]:
+             on_error: Callable[[InputError], None] | None = None) -> builtins.list[Persona]:
     """Every persona `refs` name, fully checked (schema, schedule rules, prompt pools).
     `on_valid(path, persona)` hears each good one as it is checked. A bad one raises, or, with
     `on_error(error)`, is reported there and skipped, so every file gets checked."""

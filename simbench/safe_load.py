@@ -17,7 +17,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, Iterable, Iterator, TypeVar
 
 import yaml
 
@@ -79,6 +79,7 @@ def nesting_depth(value: Any) -> int:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, (list, tuple)):
@@ -170,7 +171,7 @@ def _at_line(where: str, line: int | None, text: str) -> str:
 
 def expect_type(value: Any, kind: type[T], where: str) -> T:
     if not isinstance(value, kind):
-        names = {dict: "a JSON object (mapping)", list: "a list"}
+        names: dict[type, str] = {dict: "a JSON object (mapping)", list: "a list"}
         raise InputError(where, f"must hold {names.get(kind, kind.__name__)}, got {type(value).__name__}")
     return value
 

@@ -106,8 +106,8 @@ class _Engine:
         self.ctx = lib.llama_init_from_model(self.model, params)
         if not self.ctx:
             raise PolicyError(f"--backend llama-cpp: llama.cpp could not make a context of {self.cells} cells")
-        self.batch = lib.llama_batch_init(params.n_batch, 0, 1)
-        self.capacity = params.n_batch
+        self.batch: Any = lib.llama_batch_init(params.n_batch, 0, 1)
+        self.capacity: int = params.n_batch
         if self.adapter is not None:
             self.use_adapter(self.adapter)
 
@@ -238,7 +238,7 @@ class LlamaCppBackend:
         if all(not bool(p.any()) for n, p in named if "lora_B" in n):
             adapter = None  # no adapter, or B = 0 (a fresh one): the base weights exactly, faster
         else:
-            config = getattr(self.policy, "config", None)
+            config = self.policy.config  # a transformers model (or its PEFT wrapper)
             tensors = lora_tensors(self.policy, config.num_attention_heads,
                                    getattr(config, "num_key_value_heads", None) or config.num_attention_heads)
             path = write_lora_gguf(tensors, Path(self._scratch.name) / f"adapter-{self.swaps}.gguf")

@@ -51,7 +51,9 @@ def check_run_invariants(manifest: Mapping[str, Any], logs: Mapping[str, Sequenc
     `checkpoint_t`: the logs were cut back to a checkpoint at interaction t, so they must
     hold exactly the records of t interactions (what `--resume` is about to continue from).
     """
-    config = manifest.get("config") if isinstance(manifest.get("config"), Mapping) else {}
+    config = manifest.get("config")
+    if not isinstance(config, Mapping):
+        config = {}
     episode = _int(manifest.get("interactions"))
     turns = _int(config.get("turns")) or 1
     batch = _int(config.get("batch_size")) or 1

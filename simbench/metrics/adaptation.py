@@ -3,8 +3,8 @@ N_k, AULC and final adherence within its phase (docs/metrics.md)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Sequence
+from dataclasses import Field, asdict, dataclass
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -73,6 +73,10 @@ def last_or_nan(values: np.ndarray) -> float:
 class FlaggedResult:
     """`to_dict` for a frozen result dataclass whose `flags` tuple is written as a JSON list."""
 
+    # Set by @dataclass on each subclass; declared so the checker knows `asdict` applies.
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    flags: tuple[str, ...]
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["flags"] = list(self.flags)
@@ -112,8 +116,9 @@ def adaptation_in_phase(
     """
     inside = curve.window(window.start, window.end)
     g = normalised_gain(inside.s, b, c)
+    steps: int | None
     steps, censored = sustained_steps(inside.t, g, window.start, window.length, threshold, sustain)
-    flags = []
+    flags: list[str] = []
     if not np.isnan(b) and not np.isnan(c) and not has_headroom(b, c):
         flags.append(NO_HEADROOM)
         g = np.full(g.shape, np.nan)
@@ -144,7 +149,7 @@ def newly_active(windows: Sequence[PhaseWindow]) -> list[tuple[PhaseWindow, str]
     Every preference of the first phase is new; a preference that returns after a gap (a
     revert) is new again, since it has to be re-adopted.
     """
-    pairs = []
+    pairs: list[tuple[PhaseWindow, str]] = []
     previous: tuple[str, ...] = ()
     for window in windows:
         pairs.extend((window, pref) for pref in window.preferences if pref not in previous)

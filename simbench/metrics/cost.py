@@ -62,6 +62,7 @@ def run_cost(
     per_interaction = {stage: total / n for stage, total in sorted(totals.items())} if n else {}
     if per_interaction:
         per_interaction["total"] = sum(per_interaction.values())
+    wall = wall_seconds(manifest)
     return RunCost(
         interactions=n,
         updates=len(updates),
@@ -70,7 +71,7 @@ def run_cost(
         tokens_per_interaction=sum(r.tokens for r in interactions) / n if n else float("nan"),
         probe_tokens_per_response=sum(p.tokens for p in probes) / len(probes) if probes else float("nan"),
         peak_memory_mb=peak_memory(manifest, updates),
-        wall_seconds_per_interaction=wall_seconds(manifest) / n if n and wall_seconds(manifest) else None,
+        wall_seconds_per_interaction=wall / n if n and wall else None,
     )
 
 

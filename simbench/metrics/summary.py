@@ -204,8 +204,8 @@ def summarise_run(
             continue  # nothing measured to fade; the adaptation table names it as not scored
         window = windows[event.to_phase]
         b, _, note = baselines(event.preference, window)
-        result = unlearning_in_phase(curves[event.preference], event, window, b, threshold, sustain)
-        unlearning.append({**result.to_dict(), "baseline_note": note})
+        unlearned = unlearning_in_phase(curves[event.preference], event, window, b, threshold, sustain)
+        unlearning.append({**unlearned.to_dict(), "baseline_note": note})
     scenario = detect_scenario(windows, logs.opposites)
     forgetting = None
     if scenario == "complementary":

@@ -117,8 +117,9 @@ def unlearning_in_phase(
     inside = curve.window(window.start + 1, window.end)
     s_at_change = curve.at_or_before(window.start)
     u = unlearning_score(inside.s, s_at_change, b)
+    steps: int | None
     steps, censored = sustained_steps(inside.t, u, window.start, window.length, threshold, sustain)
-    flags = []
+    flags: list[str] = []
     if np.isnan(s_at_change):
         flags.append("no_probe_before_change")
     elif not np.isnan(b) and s_at_change - b < MIN_TO_UNLEARN:

@@ -323,7 +323,7 @@ def check_ends_with_question(text: str) -> CheckResult:
         return CheckResult(False, "empty response")
     last = tail[-1]
     # Everything after the last letter or digit: "?", "?!", "? 😊", "?**" all end a question.
-    if "?" in re.search(r"[\W_]*$", last).group():
+    if "?" in re.split(r"[^\W_]", last)[-1]:
         return PASS
     return CheckResult(False, f"last sentence is not a question: {quote(last)}")
 

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from typing import Any, Optional
 
 import regex
 
-try:  # Python >= 3.11
-    import re._parser as _sre_parse  # type: ignore[import-not-found]
-    from re._constants import MAXREPEAT  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
-    from sre_constants import MAXREPEAT  # type: ignore[no-redef]
+if sys.version_info >= (3, 11):  # sre_parse is deprecated from 3.11 on
+    import re._parser as _sre_parse
+    from re._constants import MAXREPEAT
+else:  # pragma: no cover - Python 3.10
+    import sre_parse as _sre_parse
+    from sre_constants import MAXREPEAT
 
 MAX_PATTERN_CHARS = 500
 MAX_REPEAT_COUNT = 1000
@@ -187,7 +188,9 @@ class _Analysis:
             return self._seq(list(av[1]), _EMPTY, in_repeat, depth + 1)
         if op == "GROUPREF_EXISTS":
             for branch in av[1:]:
-                found = branch is not None and self._seq(list(branch), follow, in_repeat, depth + 1)
+                if branch is None:
+                    continue
+                found = self._seq(list(branch), follow, in_repeat, depth + 1)
                 if found:
                     return found
         return None

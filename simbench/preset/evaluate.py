@@ -50,7 +50,9 @@ def chat(cell: str, prompt: str, index: int, pid: str | None = None) -> Messages
     assert pid is not None
     if cell == "read_relevant":
         return hindsight_messages(user, relevant_follow_up(pid, index), DEFAULT_HINDSIGHT_TEMPLATE)
-    return [{"role": "system", "content": OracleLearner().system_prompt([BUILTIN[pid]])}, *user]  # oracle
+    system = OracleLearner().system_prompt([BUILTIN[pid]])
+    assert system is not None  # the oracle always states a non-empty set of preferences
+    return [{"role": "system", "content": system}, *user]  # oracle
 
 
 def in_context(model: Any, tokenizer: Any, preferences: Sequence[str], probes: int, max_new_tokens: int,

@@ -88,7 +88,7 @@ def _resolve(ref: str, base_dir: Path | None, builtins: Sequence[str]) -> tuple[
         if name not in builtins:
             choices = [BUILTIN_PREFIX + b for b in builtins]
             raise InputError(ref, f"unknown builtin {name!r}", suggest(ref, choices))
-        data = resources.files(__name__).joinpath("data", f"{name}.jsonl").read_bytes()
+        data = (resources.files(__name__) / "data" / f"{name}.jsonl").read_bytes()
         return ref, data, name
     path = Path(ref).expanduser()
     if not path.is_absolute() and base_dir is not None:

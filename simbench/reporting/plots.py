@@ -73,7 +73,8 @@ def curve_styles(adherence: Mapping[str, Adherence]) -> list[dict[str, Any]]:
     and lower, so a later identical curve sits visibly on top of them; a curve equal to an
     earlier one says so in its legend label ("no-lists (= concise)").
     """
-    styles, seen = [], {}
+    styles: list[dict[str, Any]] = []
+    seen: dict[tuple[tuple[Any, ...], tuple[Any, ...]], str] = {}
     for k, (pref, curve) in enumerate(sorted(adherence.items())):
         key = (tuple(curve.t), tuple(curve.s))
         label = f"{pref} (= {seen[key]})" if key in seen else pref

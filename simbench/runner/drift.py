@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-from sdpo.hindsight import prompt_ids, response_batch
+from sdpo.hindsight import ResponseBatch, prompt_ids, response_batch
 from sdpo.scoring import pad_token_id, response_logits
 from simbench.logs.schema import DriftRecord
 from simbench.prompts import GeneralQuestion, Prompt
@@ -95,12 +95,16 @@ class DriftScorer:
             ]
         return records
 
+    def batch(self, chunk: Sequence[DriftItem], frame: Frame, pad: int) -> ResponseBatch:
+        pairs = [self.sequence(item, frame) for item in chunk]
+        return response_batch([ids for ids, _ in pairs], [prompt_len for _, prompt_len in pairs], pad)
+
     def score(self, chunk: Sequence[DriftItem], frame: Frame) -> list[tuple[int, float, float, float]]:
         """(scored tokens, mean NLL, frozen mean NLL, mean KL(frozen || policy)) per item."""
         import torch
         pad = pad_token_id(self.tokenizer)
-        current = response_batch(*zip(*(self.sequence(item, frame) for item in chunk)), pad)
-        frozen = response_batch(*zip(*(self.sequence(item, bare) for item in chunk)), pad)
+        current = self.batch(chunk, frame, pad)
+        frozen = self.batch(chunk, bare, pad)
         device = next(self.model.parameters()).device
         with torch.no_grad():
             log_p = response_logits(self.model, current).float().log_softmax(-1)

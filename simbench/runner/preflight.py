@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sdpo.errors import ModelNotFoundError
 from sdpo.models import check_available
@@ -28,6 +28,12 @@ _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 # ---------------------------------------------------------------------------- output folders
 
 
+@overload
+def out_path(value: str | Path, flag: str = ...) -> Path: ...
+@overload
+def out_path(value: None, flag: str = ...) -> None: ...
+@overload
+def out_path(value: str | Path | None, flag: str = ...) -> Path | None: ...
 def out_path(value: str | Path | None, flag: str = "--out") -> Path | None:
     """A CLI output-folder value as a Path; an empty string is refused (it would mean '.')."""
     if value is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from simbench.errors import InputError
 from simbench.logs.invariants import LOGS
@@ -90,13 +90,12 @@ def check_resume(inputs: Any, run_dir: Path) -> tuple[dict[str, Any], Checkpoint
 
 def changed_inputs(manifest: dict[str, Any], inputs: Any) -> str:
     """What of the persona and prompt pools differs from the manifest ("" when nothing)."""
-    persona = manifest.get("persona") if isinstance(manifest.get("persona"), dict) else {}
-    prompts = manifest.get("prompts") if isinstance(manifest.get("prompts"), dict) else {}
     current = {
-        f"persona {inputs.persona_path} (content hash)": (persona.get("content_hash"), inputs.persona.content_hash()),
-        "the training prompt pool": (_get(prompts, "train", "sha256"), pool_hash(inputs.train)),
-        "the probe prompt pool": (_get(prompts, "probe", "sha256"), pool_hash(inputs.probe)),
-        "the general questions": (_get(prompts, "general", "ids"), [q.id for q in inputs.general]),
+        f"persona {inputs.persona_path} (content hash)": (_get(manifest, "persona", "content_hash"),
+                                                          inputs.persona.content_hash()),
+        "the training prompt pool": (_get(manifest, "prompts", "train", "sha256"), pool_hash(inputs.train)),
+        "the probe prompt pool": (_get(manifest, "prompts", "probe", "sha256"), pool_hash(inputs.probe)),
+        "the general questions": (_get(manifest, "prompts", "general", "ids"), [q.id for q in inputs.general]),
     }
     for what, (stored, now) in current.items():
         if stored != now:
@@ -146,11 +145,12 @@ def _prefix(run_dir: Path, log: str, checkpoint: Checkpoint) -> bytes:
     return data
 
 
-def _count(value: Any) -> bool:
+def _count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _get(mapping: dict[str, Any], *keys: str) -> Any:
+def _get(value: Any, *keys: str) -> Any:
+    """value[k1][k2]...; None where a level is missing or not a mapping (a hand-edited manifest)."""
     for key in keys:
-        mapping = mapping.get(key) if isinstance(mapping, dict) else None
-    return mapping
+        value = value.get(key) if isinstance(value, dict) else None
+    return value

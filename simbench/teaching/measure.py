@@ -19,6 +19,7 @@ from simbench.backends.hf import GenerationConfig, HFBackend
 from simbench.learners import LEARNERS
 from simbench.learners.base import LearnerContext
 from simbench.learners.frozen import FrozenLearner
+from simbench.logs.schema import ProbeRecord
 from simbench.persona.preference import Preference, beyond_cap, token_floors
 from simbench.prompts import SignalCase
 from simbench.run_defaults import DEFAULTS
@@ -86,7 +87,7 @@ def measure_rows(
         assert sensitivity is not None
         rows.append(TeachabilityRow(
             preference=preference.id,
-            frozen_adherence=sum(r.checks[preference.id].passed for r in frozen) / len(frozen),
+            frozen_adherence=sum(_passed(r, preference.id) for r in frozen) / len(frozen),
             probes=len(frozen),
             min_tokens=floors.get(preference.id, 0),
             reachable=preference.id not in unreachable,
@@ -117,7 +118,16 @@ def _micro_arm(
         tick(f"{preference.id}: update {step + 1}/{settings.micro_steps}")
     records = probe(parts, spec, settings.micro_steps * b).records
     tick(f"{preference.id}: probes")
-    return [r.checks[preference.id].passed for r in records], sensitivity
+    return [_passed(r, preference.id) for r in records], sensitivity
+
+
+def _passed(record: ProbeRecord, pid: str) -> bool:
+    """A probe record's checker verdict on `pid`; judge-scored preferences are refused before
+    any measuring (`teachability.run`), so an unscored one here is a bug, not a user error."""
+    passed = record.checks[pid].passed
+    if passed is None:
+        raise ValueError(f"preference {pid!r} was not scored; teachability measures checker-scored ones only")
+    return passed
 
 
 def _sensitivity(model: Any, tokenizer: Any, learner: Any, turns: Sequence[Any]) -> Sensitivity:

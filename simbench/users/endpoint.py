@@ -180,7 +180,7 @@ class ChatEndpoint:
             try:
                 response = self._client.chat.completions.create(
                     model=self.model,
-                    messages=list(messages),  # type: ignore[arg-type]
+                    messages=list(messages),
                     temperature=temperature,
                     max_tokens=max_tokens,
                     **extra,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Generic, Sequence, TypeVar
 
 from simbench.persona.preference import Preference
 
@@ -149,12 +149,15 @@ def problems(
     return found
 
 
+Extra = TypeVar("Extra")  # what a backend's `write` returns beside the text
+
+
 @dataclass(frozen=True)
-class GateResult:
+class GateResult(Generic[Extra]):
     """The follow-up kept, what the LLM backend returned with it, and the gate's record."""
 
     text: str
-    extra: object
+    extra: Extra
     attempts: int
     flags: tuple[str, ...]
 
@@ -164,12 +167,12 @@ class GateResult:
 
 
 def gated(
-    write: Callable[[int], tuple[str, object]],
+    write: Callable[[int], tuple[str, Extra]],
     answer: str,
     active: Sequence[Preference],
     violated: Sequence[str],
     attempts: int = DEFAULT_ATTEMPTS,
-) -> GateResult:
+) -> GateResult[Extra]:
     """Call `write(attempt)` (0-based) until its text passes the gate, at most `attempts`
     times; the last reply is kept, with the gate's flags, when none passes."""
     if attempts < 1:
