@@ -24,8 +24,8 @@ from tiny_runs import one_torch_thread, tiny_parts_factory, write_persona  # noq
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def test_registry_names_both_executors_and_local_is_the_default():
-    assert EXECUTORS.names() == ["local", "ray"]
+def test_registry_names_every_executor_and_local_is_the_default():
+    assert EXECUTORS.names() == ["batched", "local", "ray"]
     assert isinstance(make_executor(), LocalExecutor)
     with pytest.raises(InputError, match=r"--executor: unknown executor 'rey' \(did you mean 'ray'"):
         make_executor("rey")
