@@ -94,10 +94,11 @@ def update_arms(samples: list[Any], repeats: int, kl_every: int = 8, lr: float =
     """simbench's step on both paths vs TRL's fp32 and its `bf16=True`, same batch and starting
     weights; simbench's step counters run on as in a run (never reset)."""
     from bench_update import _lora_restore, _lora_snapshot
+    from trl_peer import TRLStep
+
     from sdpo.config import SDPOConfig
     from sdpo.models import load_policy
     from sdpo.updater import SDPOUpdater
-    from trl_peer import TRLStep
 
     variants = {"fp32": dict(matmul_precision="fp32"), "bf16": dict(matmul_precision="bf16"),
                 f"bf16, KL every {kl_every}": dict(matmul_precision="bf16", kl_every=kl_every)}
@@ -206,11 +207,11 @@ def decode_arms(batches: tuple[int, ...], new_tokens: int, repeats: int) -> dict
         arms = {}
         for path in ("fp32", "bf16"):
             config = GenerationConfig(max_new_tokens=new_tokens, stop_token_ids=(), batch_size=batch, matmul_path=path)
-            arms[f"{path} batch {batch}"] = (lambda b: lambda: b.generate(requests))(HFBackend(model, tokenizer, config))
+            arms[f"{path} batch {batch}"] = (lambda b, r: lambda: b.generate(r))(HFBackend(model, tokenizer, config), requests)
         if llama_backend is not None:
             config = GenerationConfig(max_new_tokens=new_tokens, stop_token_ids=(), batch_size=batch)
             backend = llama_backend(gguf_source("smollm2-135m"), model, tokenizer, config)
-            arms[f"llama-cpp backend batch {batch}"] = (lambda b: lambda: b.generate(requests))(backend)
+            arms[f"llama-cpp backend batch {batch}"] = (lambda b, r: lambda: b.generate(r))(backend, requests)
         for name, t in interleaved(arms, repeats).items():
             out[name] = {**t, "tokens_per_second": batch * new_tokens / t["median"]}
     return out
@@ -273,13 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=HERE / "PEERS.md")
     args = parser.parse_args(argv)
     import torch
-
     from bench_report import machine
     from bench_update import FOLLOW_UPS, synthetic_samples
     from peers_report import render
+    from trl_peer import available
+
     from sdpo.models import load_tokenizer
     from simbench.runner.provenance import cpu_flags
-    from trl_peer import available
 
     if not available():
         parser.error('TRL is not installed: pip install -e ".[bench]"')

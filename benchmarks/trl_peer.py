@@ -21,8 +21,8 @@ from contextlib import nullcontext
 from typing import Any, Sequence
 
 import torch
-
 from bench_update import _lora_restore, _lora_snapshot
+
 from sdpo.hindsight import DEFAULT_HINDSIGHT_TEMPLATE, HindsightSample
 
 

@@ -32,6 +32,8 @@ from simbench.judge import build_judge
 from simbench.logs.run_folder import RunFolder, read_run
 from simbench.logs.schema import Manifest
 from simbench.plugins import load_plugins
+from simbench.preset.train import RecipeSettings
+from simbench.preset.train import train_preset as train_adapter
 from simbench.reporting.leaderboard import write_leaderboard
 from simbench.reporting.pages import write_run_report
 from simbench.reporting.power import PowerCell, power_cells
@@ -40,8 +42,6 @@ from simbench.runner.preflight import check_model_available, check_out_dir, out_
 from simbench.runner.resume import recorded_plugins
 from simbench.runner.run import RunResult, execute
 from simbench.runner.sweep import SweepResult, run_sweep
-from simbench.preset.train import RecipeSettings
-from simbench.preset.train import train_preset as train_adapter
 from simbench.schemas import json_schema
 from simbench.signal_analysis import SignalAnalysis, analyse_signal
 from simbench.teaching.measure import TeachabilitySettings

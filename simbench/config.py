@@ -10,18 +10,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from simbench.arms import FEEDBACK, Feedback, parse_arm, twin_name
 from simbench.errors import InputError
-from simbench.safe_load import (check_text, decode_utf8, load_plain_yaml, parse_json, read_bounded,
-                                     too_many_digits)
 from simbench.paths import check_path_length
 from simbench.plugins import load_plugins, loaded_plugins
+from simbench.redaction import redact
 from simbench.registry import suggest
 from simbench.run_defaults import DEFAULTS, MAX_BATCH
-from simbench.redaction import redact
+from simbench.safe_load import check_text, decode_utf8, load_plain_yaml, parse_json, read_bounded, too_many_digits
 from simbench.seeding import MAX_SEED
 
 

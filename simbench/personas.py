@@ -8,7 +8,6 @@ persona files. Bad input raises `InputError` naming the file or field.
 from __future__ import annotations
 
 import builtins
-
 from pathlib import Path
 from typing import Any, Callable, Sequence
 

@@ -24,6 +24,9 @@ class GenerationRequest:
     messages: tuple[dict[str, str], ...]
     seed: int
     greedy: bool = False
+    adapter_slot: int | None = None
+    """The stacked-adapter slot this row answers with (population members; -1: base weights);
+    None for a single run, whose policy carries its own adapter."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ its sampling noise from its own seed, so its reply does not depend on which batc
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -149,13 +150,17 @@ class HFBackend:
     """Generates with a transformers causal LM (optionally peft-wrapped) on its own device.
 
     Generation always reads the model's current weights and active adapter, runs in eval mode
-    under no_grad, and restores every module's training flag afterwards.
+    under no_grad, and restores every module's training flag afterwards. With `adapters` (a
+    population's `sdpo.multi_lora.StackedLoRA` on `model`), each row uses the slot its request's
+    `adapter_slot` names, so one batch serves many members.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, config: GenerationConfig | None = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, config: GenerationConfig | None = None,
+                 adapters: Any = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config or GenerationConfig()
+        self.adapters = adapters
         model_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
         self.stop_ids = resolve_stop_ids(tokenizer, self.config, model_eos)
         pad = tokenizer.pad_token_id
@@ -194,6 +199,12 @@ class HFBackend:
                 module.training = training
         return [results[i] for i in range(len(requests))]
 
+    def _rows(self, requests: Sequence[GenerationRequest]) -> Any:
+        """Each row's adapter slot for the forwards of one batch (no stacked adapters: none)."""
+        if self.adapters is None:
+            return contextlib.nullcontext()
+        return self.adapters.rows([-1 if r.adapter_slot is None else r.adapter_slot for r in requests])
+
     def _generate_batch(
         self, prompts: list[list[int]], requests: list[GenerationRequest]
     ) -> list[Generation]:
@@ -215,6 +226,18 @@ class HFBackend:
         ).to(device)
 
         input_ids, attention, positions = input_ids.to(device), attention.to(device), positions.to(device)
+        with contextlib.ExitStack() as rows:
+            rows.enter_context(self._rows(requests))
+            return self._decode(input_ids, attention, positions, greedy, uniforms, requests, rows)
+
+    def _decode(self, input_ids: Any, attention: Any, positions: Any, greedy: Any, uniforms: Any,
+                requests: list[GenerationRequest], rows: contextlib.ExitStack) -> list[Generation]:
+        """Prefill, then one token per live row per step; `rows` holds the adapter slots of
+        the live rows and is renewed whenever finished rows are dropped."""
+        import torch
+
+        config = self.config
+        device = input_ids.device
         out = self.model(
             input_ids=input_ids,
             attention_mask=attention,
@@ -225,9 +248,9 @@ class HFBackend:
         cache_key = cache_keyword(self.model)
         cache = getattr(out, cache_key)  # filled in place by every later forward
         next_position = positions[:, -1:] + 1
-        live = list(range(len(prompts)))  # original row of each row still decoding
-        tokens_out: list[list[int]] = [[] for _ in prompts]
-        finish = ["length"] * len(prompts)
+        live = list(range(len(requests)))  # original row of each row still decoding
+        tokens_out: list[list[int]] = [[] for _ in requests]
+        finish = ["length"] * len(requests)
         for step in range(config.max_new_tokens):
             chosen = next_tokens(
                 out.logits[:, -1, :], greedy[live], uniforms[live, step], config.temperature, config.top_p
@@ -247,6 +270,8 @@ class HFBackend:
                 cache.batch_select_indices(index)
                 chosen, attention, next_position = chosen[index], attention[index], next_position[index]
                 live = [live[k] for k in keep]
+                rows.close()
+                rows.enter_context(self._rows([requests[row] for row in live]))
             attention = torch.cat([attention, attention.new_ones((len(live), 1))], dim=-1)
             out = self.model(
                 input_ids=chosen.unsqueeze(-1),

@@ -24,7 +24,6 @@ from sdpo.errors import ModelNotFoundError
 from sdpo.gguf_lora import lora_tensors, write_lora_gguf
 from sdpo.models import gguf_source
 from simbench.backends.base import BackendContext, Generation, GenerationRequest
-from simbench.distribution import install_hint
 from simbench.backends.hf import (
     GenerationConfig,
     chat_prompt_ids,
@@ -33,6 +32,7 @@ from simbench.backends.hf import (
     request_uniforms,
     resolve_stop_ids,
 )
+from simbench.distribution import install_hint
 from simbench.errors import InputError, PolicyError, missing_package
 
 INSTALL_HINT = install_hint("llamacpp")

@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping, Sequence
 from sdpo.errors import ModelNotFoundError
 from sdpo.models import resolve_model_folder
 from simbench.backends.base import BackendContext, Generation, GenerationRequest
-from simbench.distribution import install_hint
 from simbench.backends.hf import GenerationConfig, chat_prompt_ids, resolve_stop_ids
+from simbench.distribution import install_hint
 from simbench.errors import InputError, PolicyError, missing_package
 
 INSTALL_HINT = install_hint("vllm")

@@ -18,8 +18,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from simbench.errors import InputError
-from simbench.safe_load import check_text, parse_json
 from simbench.run_defaults import default_of
+from simbench.safe_load import check_text, parse_json
 from simbench.seeding import MAX_SEED
 
 MAX_BOOTSTRAP = 100_000

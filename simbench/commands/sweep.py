@@ -23,10 +23,11 @@ def sweep_command(
     seeds: List[int] = typer.Option([0], "--seeds", **opts.SEED_RANGE, help="Run seeds (space-separated)."),
     out: str = typer.Option(..., help="Results folder; one sub-folder per run."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
-    executor: str = typer.Option("local", help="Where cells run: local (one after another here) | ray (a Ray cluster)."),
+    executor: str = typer.Option("local", help="Where cells run: local (one after another here) | ray (a Ray cluster) | batched (populations sharing one model here)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join: HEAD_IP:6379, or auto (default: start Ray on this machine)."),
     cpus_per_run: Optional[float] = typer.Option(None, help="CPUs Ray reserves per cell; also its torch threads (default: 1)."),
     gpus_per_run: Optional[float] = typer.Option(None, help="GPUs per cell, fractions share one (default: 1 with --device cuda, else 0)."),
+    max_members: Optional[int] = typer.Option(None, help="Cells per population with --executor batched; the rest follow in later groups (default: all)."),
     settings: dict[str, Any] = None,  # type: ignore[assignment]  # the shared flags, merged
 ) -> None:
     """Run every persona x learner x seed; complete runs are skipped, unfinished ones resumed."""
@@ -40,7 +41,8 @@ def sweep_command(
         if grid_key in settings:
             raise typer.BadParameter(f"the --config file sets '{grid_key}'; the sweep's grid flags choose it")
     command = shlex.join(["simbench", *sys.argv[1:]])
-    runner = make_executor(executor, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    runner = make_executor(executor, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                           max_members=max_members)
     with quiet_libraries(quiet):
         result = api.sweep(personas, learners, seeds, out_path(out), settings, command=command,
                            display=SweepProgress(enabled=not quiet), executor=runner)

@@ -17,8 +17,7 @@ from typing import List, Optional
 import typer
 
 from simbench.commands.options import BOOTSTRAP_RANGE, SEED_RANGE
-from simbench.run_defaults import MAX_BATCH
-from simbench.run_defaults import default_of
+from simbench.run_defaults import MAX_BATCH, default_of
 
 
 def teachability_command(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sdpo.offline import ROLES, validate_conversation
+
 # WildFeedback marks a user message as satisfied (SAT) and/or dissatisfied (DSAT) with the
 # assistant answer before it.
 LABELS = {(True, False): "satisfied", (False, True): "dissatisfied", (True, True): "mixed"}

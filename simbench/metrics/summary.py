@@ -20,7 +20,6 @@ from simbench.metrics.adaptation import (
     normalised_gain,
 )
 from simbench.metrics.cost import run_cost
-from simbench.metrics.user_quality import follow_up_quality
 from simbench.metrics.curves import (
     Curve,
     PhaseWindow,
@@ -35,6 +34,7 @@ from simbench.metrics.drift import collateral_drift
 from simbench.metrics.forgetting import forgetting_metrics, general_drift
 from simbench.metrics.run_summary import RunSummary
 from simbench.metrics.unlearning import unlearning_events, unlearning_in_phase
+from simbench.metrics.user_quality import follow_up_quality
 from simbench.persona.library import BUILTIN
 from simbench.persona.preference import beyond_cap, token_floors
 from simbench.persona.scenario import scenario_of

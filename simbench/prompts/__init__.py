@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from simbench.errors import InputError
-from simbench.safe_load import POOL_BYTES, parse_json, read_bounded
 from simbench.paths import check_path_length
 from simbench.registry import suggest
+from simbench.safe_load import POOL_BYTES, parse_json, read_bounded
 
 BUILTIN_PREFIX = "builtin:"
 PROMPT_POOLS = ("train", "probe", "everyday-probe", "ambiguous-train", "ambiguous-probe")

@@ -11,14 +11,20 @@ import html
 import math
 from typing import Any, Iterable, Sequence
 
-from simbench.reporting.format import fmt, fmt_interval, joined  # noqa: F401  (fmt, fmt_interval: older import path)
-from simbench.reporting.leaderboard_schema import Leaderboard
-from simbench.reporting.markdown import judge_scored_words, leaderboard_tables, provenance_lists, run_rows, scenario_heading
 from simbench.reporting.calibration import calibration_sections
 from simbench.reporting.flip_report import flip_verdict_lines
+from simbench.reporting.format import fmt, fmt_interval, joined  # noqa: F401  (fmt, fmt_interval: older import path)
+from simbench.reporting.leaderboard_schema import Leaderboard
+from simbench.reporting.markdown import (
+    judge_scored_words,
+    leaderboard_tables,
+    provenance_lists,
+    run_rows,
+    scenario_heading,
+)
 from simbench.reporting.pairs import pair_sections
-from simbench.reporting.rubric import rubric_lines
 from simbench.reporting.plots import adherence_svg, interval_bars_svg
+from simbench.reporting.rubric import rubric_lines
 from simbench.reporting.run_notes import (
     gate_note,
     glossary_sections,

@@ -29,17 +29,16 @@ from simbench.logs.run_folder import read_run
 from simbench.metrics import load_run_logs, summarise_run
 from simbench.metrics.curves import adherence_curves, mean_finite
 from simbench.metrics.paired import DIFFERENCE, RATE, clip_interval, t_quantile
-from simbench.metrics.unlearning import unlearning_score
 from simbench.metrics.run_summary import AdaptationRow, RunSummary, UnlearningRow
 from simbench.metrics.summary import NOT_SCORED, applicable
+from simbench.metrics.unlearning import unlearning_score
+from simbench.reporting.copies import keep_one_copy
+from simbench.reporting.html import leaderboard_html
 from simbench.reporting.leaderboard_notes import notes, provenance
 from simbench.reporting.leaderboard_schema import LEADERBOARD_VERSION, Leaderboard
-from simbench.reporting.copies import keep_one_copy
+from simbench.reporting.markdown import leaderboard_markdown
 from simbench.reporting.pairs import specificity_cells
 from simbench.reporting.rubric import judge_words, score_after_run, scored_during_run
-from simbench.reporting.win_rate import DESCRIPTION as WIN_RATE, win_rate_cell
-from simbench.reporting.html import leaderboard_html
-from simbench.reporting.markdown import leaderboard_markdown
 from simbench.reporting.run_report import (
     FROZEN,
     ORACLE,
@@ -47,6 +46,8 @@ from simbench.reporting.run_report import (
     pick_baselines,
     read_general,
 )
+from simbench.reporting.win_rate import DESCRIPTION as WIN_RATE
+from simbench.reporting.win_rate import win_rate_cell
 
 SCENARIOS = ("single", "profile", "flip", "drop", "revert", "complementary")
 SPECIFICITY = {

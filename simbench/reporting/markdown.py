@@ -12,9 +12,9 @@ import re
 from typing import Any, Iterable, Sequence
 
 from simbench.persona.scenario import SCENARIO_WORDS
-from simbench.reporting.format import Section, fmt, fmt_interval, joined
 from simbench.reporting.calibration import calibration_sections
 from simbench.reporting.flip_report import flip_verdict_lines
+from simbench.reporting.format import Section, fmt, fmt_interval, joined
 from simbench.reporting.leaderboard_schema import Cell, Leaderboard, MetricCell, PairedCell, Provenance, WinRateCell
 from simbench.reporting.pairs import pair_sections, signed_interval
 from simbench.reporting.rubric import rubric_lines

@@ -119,7 +119,7 @@ def adherence_svg(
     preferences (numbered from 1), stacked in rows where short phases would make labels overlap.
     """
     fig, ax = _figure(7.5, 3.6)
-    for k, ((pref, curve), style) in enumerate(zip(sorted(adherence.items()), curve_styles(adherence))):
+    for k, ((_, curve), style) in enumerate(zip(sorted(adherence.items()), curve_styles(adherence))):
         t = [*curve.t]
         s = [math.nan if v is None else float(v) for v in curve.s]
         ax.plot(t, s, gid=f"curve-{k}", **style)

@@ -17,9 +17,9 @@ from simbench.metrics import load_run_logs, summarise_run
 from simbench.metrics.run_summary import RunSummary
 from simbench.metrics.user_quality import UNFIT_SHARE
 from simbench.persona.scenario import SCENARIO_WORDS
+from simbench.reporting.calibration import judged
 from simbench.reporting.format import Section, fmt, fmt_interval
 from simbench.reporting.glossary import flag_words
-from simbench.reporting.calibration import judged
 from simbench.reporting.pairs import run_pairs
 from simbench.reporting.peers import FROZEN, ORACLE, comparable_key
 from simbench.reporting.rubric import score_after_run, scored_during_run

@@ -10,20 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdpo.precision_choice import PathChoice, PrecisionUnavailable, resolve as resolve_precision
+from sdpo.precision_choice import PathChoice, PrecisionUnavailable
+from sdpo.precision_choice import resolve as resolve_precision
 from simbench.backends import BACKENDS
 from simbench.config import RunConfig
 from simbench.errors import InputError
+from simbench.judge import build_judge
 from simbench.learners import LEARNERS
-from simbench.plugins import load_plugins
 from simbench.paths import resolve_persona
 from simbench.persona.engine import PersonaEngine
 from simbench.persona.loader import load_persona, load_persona_prompts, parse_persona
 from simbench.persona.preference import token_cap_warnings, token_floors
+from simbench.plugins import load_plugins
 from simbench.prompts import GeneralQuestion, Prompt, load_drift_texts, load_general
 from simbench.prompts.draws import draw_probes
 from simbench.runner.episode import EpisodeSpec, probe_times
-from simbench.judge import build_judge
 from simbench.scoring import Scorer
 from simbench.users import USERS
 from simbench.users.base import UserContext

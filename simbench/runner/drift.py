@@ -16,7 +16,7 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from sdpo.hindsight import ResponseBatch, prompt_ids, response_batch
 from sdpo.scoring import pad_token_id, response_logits
@@ -65,10 +65,15 @@ def adapters_disabled(model: Any) -> Iterator[None]:
 class DriftScorer:
     """Scores `items` under the current policy and the frozen model at each probe."""
 
-    def __init__(self, model: Any, tokenizer: Any, items: Sequence[DriftItem]) -> None:
+    def __init__(self, model: Any, tokenizer: Any, items: Sequence[DriftItem],
+                 adapter_rows: Callable[[int], ContextManager[Any]] | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.items = list(items)
+        # A population member's policy is its slot of stacked adapters on a shared plain
+        # model: `adapter_rows(n)` applies that slot to a batch of n rows (outside it the
+        # model is the frozen base). A single run's policy carries its own peft adapter.
+        self.adapter_rows = adapter_rows or (lambda rows: contextlib.nullcontext())
 
     def sequence(self, item: DriftItem, frame: Frame) -> tuple[list[int], int]:
         """(token ids, prompt length): the tokens from the prompt length on are scored."""
@@ -107,7 +112,8 @@ class DriftScorer:
         frozen = self.batch(chunk, bare, pad)
         device = next(self.model.parameters()).device
         with torch.no_grad():
-            log_p = response_logits(self.model, current).float().log_softmax(-1)
+            with self.adapter_rows(len(chunk)):
+                log_p = response_logits(self.model, current).float().log_softmax(-1)
             with adapters_disabled(self.model):
                 log_q = response_logits(self.model, frozen).float().log_softmax(-1)
             # Answer tokens are the same in both contexts; only the framing of the prompt may differ.

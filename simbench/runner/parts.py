@@ -77,6 +77,13 @@ def build_parts(inputs: Inputs, load: ModelLoader = load_model) -> EpisodeParts:
 
     learner = build_learner(inputs, model, tokenizer, regenerate)
     backend = build_backend(inputs, learner, tokenizer)
+    drift = DriftScorer(learner.policy, tokenizer, drift_items(inputs.drift_texts, inputs.general))
+    return episode_parts(inputs, learner, backend, drift)
+
+
+def episode_parts(inputs: Inputs, learner: Any, backend: Any, drift: DriftScorer) -> EpisodeParts:
+    """The episode's parts around a built learner, backend and drift scorer (the user is
+    built here); a population member assembles its own parts through this too."""
     persona = inputs.persona
     return EpisodeParts(
         active=inputs.engine.active,
@@ -88,6 +95,6 @@ def build_parts(inputs: Inputs, load: ModelLoader = load_model) -> EpisodeParts:
         user=build_user(inputs),
         learner=learner,
         general=inputs.general,
-        drift=DriftScorer(learner.policy, tokenizer, drift_items(inputs.drift_texts, inputs.general)),
+        drift=drift,
         scorer=inputs.scorer,
     )

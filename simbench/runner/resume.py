@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from simbench.errors import InputError
-from simbench.logs.invariants import LOGS
-from simbench.logs.invariants import check_run_invariants, refuse_if_violated
+from simbench.logs.invariants import LOGS, check_run_invariants, refuse_if_violated
 from simbench.logs.run_folder import read_run
-from simbench.safe_load import TEXT_BYTES, iter_jsonl, load_json, read_bounded
 from simbench.prompts import pool_hash
+from simbench.safe_load import TEXT_BYTES, iter_jsonl, load_json, read_bounded
 
 _CHECKPOINT = re.compile(r"^ckpt-\d{7}$")
 HINT = "resume with the original flags and files, or start a new --out folder"

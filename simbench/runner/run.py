@@ -28,6 +28,7 @@ from simbench.logs.invariants import LOGS
 from simbench.logs.io import JsonlWriter, truncate, write_atomic, write_json
 from simbench.logs.run_folder import read_run
 from simbench.logs.schema import Manifest, RunStatus, SignalRecord
+from simbench.redaction import resolved_secrets, scrubber
 from simbench.runner.build import Inputs, resolve_inputs
 from simbench.runner.episode import (
     BatchDone,
@@ -43,7 +44,6 @@ from simbench.runner.parts import build_parts
 from simbench.runner.preflight import check_out_dir, folder_is_empty, preflight
 from simbench.runner.provenance import manifest_for
 from simbench.runner.resume import Checkpoint, check_resume, read_checkpoint
-from simbench.redaction import resolved_secrets, scrubber
 
 KEEP_CHECKPOINTS = 2
 
@@ -120,11 +120,14 @@ def execute(
     resume: bool = False,
     on_event: Callable[[Event, dict[str, Any]], None] | None = None,
     parts_factory: Callable[[Inputs], Any] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> RunResult:
     """Run (or resume) one episode into a run folder; returns how it ended.
 
     The folder is locked for the whole run (`runner.lock`): a second writer is refused before
-    it loads anything, and the folder checks are repeated under the lock.
+    it loads anything, and the folder checks are repeated under the lock. `stop` is asked at
+    every batch end; True acts as a Ctrl-C does (checkpoint, then stop as interrupted): a
+    population stops its other members this way when one fails.
     """
     inputs, run_dir = prepare(config, out, resume)
     for warning in inputs.warnings():
@@ -135,11 +138,12 @@ def execute(
             return RunResult(run_dir, RunStatus.COMPLETE, inputs.interactions, "already complete")
         parts = (parts_factory or build_parts)(inputs)
         lock.keep_folder()
-        return _run(inputs, run_dir, parts, manifest, resume_from, on_event)
+        return _run(inputs, run_dir, parts, manifest, resume_from, on_event, stop)
 
 
 def _run(inputs: Inputs, run_dir: Path, parts: Any, manifest: dict[str, Any],
-         resume_from: Checkpoint | None, on_event: Callable[[Event, dict[str, Any]], None] | None) -> RunResult:
+         resume_from: Checkpoint | None, on_event: Callable[[Event, dict[str, Any]], None] | None,
+         stop: Callable[[], bool] | None = None) -> RunResult:
     """The episode loop with its logs, checkpoints and end states (the folder is locked)."""
     config = inputs.config
     scrub = scrubber(resolved_secrets(config.user, config.user_options)) or (lambda value: value)
@@ -176,6 +180,8 @@ def _run(inputs: Inputs, run_dir: Path, parts: Any, manifest: dict[str, Any],
                 if not isinstance(event, BatchDone):
                     continue
                 state.t, state.sizes = event.t, sizes_of(writers)
+                if stop is not None and stop():
+                    state.stop_requested = True
                 release_free_memory()
                 if state.failed_updates >= config.max_failed_updates:
                     checkpoint(run_dir, parts.learner, writers, state)

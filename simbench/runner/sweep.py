@@ -3,8 +3,8 @@
 Every cell is validated (names, persona files, prompt pools, existing run folders) before
 anything runs. Each cell is one `execute` call into RESULTS_DIR/<persona>--<learner>--s<seed>/:
 complete runs are skipped, unfinished ones resumed, so rerunning the command continues the
-sweep. An executor (`runner/executors`: local or Ray) decides where the cells run; sweep.json
-records the grid, the command, the executor and each run's status and node as it goes.
+sweep. An executor (`runner/executors`: local, Ray or batched) decides where the cells run;
+sweep.json records the grid, the command, the executor and each run's status and node as it goes.
 """
 
 from __future__ import annotations
@@ -185,7 +185,8 @@ def _run_cells(cells: list[SweepCell], personas: Sequence[str], learners: Sequen
             if report.resumed_from is not None:
                 run["resumed_from"] = report.resumed_from
             _save(out, record)
-            where = f", {report.node['host']}" if executor.name != "local" and "host" in report.node else ""
+            in_process = executor.name in ("local", "batched")  # no host worth naming
+            where = f", {report.node['host']}" if not in_process and "host" in report.node else ""
             bar.advance(report.name, f"{outcome.status} ({outcome.seconds:.0f} s{where})",
                         failed=outcome.status != "complete")
     finally:

@@ -16,8 +16,9 @@ def test_docs_cli_md_matches_the_command_line():
 
 
 def test_the_reference_covers_every_command_and_flag_of_run():
-    from simbench.cli import app
     import typer
+
+    from simbench.cli import app
 
     page = render()
     root = typer.main.get_command(app)

@@ -20,8 +20,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from cli_inprocess import run_main
+
 from simbench.reporting.leaderboard import build_leaderboard
 
 ROOT = Path(__file__).resolve().parents[2]

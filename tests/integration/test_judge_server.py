@@ -12,13 +12,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from scripted_server import ScriptedServer
 
 from simbench.judge import EndpointJudge
 from simbench.logs.schema import CheckOutcome, PhaseInfo, ProbeRecord
 from simbench.persona.library import get_preference
 from simbench.reporting.calibration import calibrate
 from simbench.reporting.win_rate import win_rate_cell
-from scripted_server import ScriptedServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 

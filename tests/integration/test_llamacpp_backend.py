@@ -14,12 +14,12 @@ import importlib.util
 import numpy as np
 import pytest
 import torch
+from tinymodels import set_lora_b
 
 from simbench.backends.base import GenerationRequest
 from simbench.backends.hf import GenerationConfig, chat_prompt_ids
 from simbench.errors import InputError
 from tests.integration.conftest import _missing
-from tinymodels import set_lora_b
 
 pytestmark = pytest.mark.slow
 

@@ -13,12 +13,12 @@ import re
 from pathlib import Path
 
 import pytest
-
 from newcomer_runs import run_newcomer_sweep
-from simbench.reporting.leaderboard import write_leaderboard
-from simbench.reporting.plots import COLOURS, SWITCH_COLOUR
-from simbench.reporting.pages import write_run_report
 from test_report_browser import browser, chromium  # noqa: F401  (browser is a fixture)
+
+from simbench.reporting.leaderboard import write_leaderboard
+from simbench.reporting.pages import write_run_report
+from simbench.reporting.plots import COLOURS, SWITCH_COLOUR
 
 pytestmark = pytest.mark.timeout(900)
 RUNS = ("flip-odd", "add-drop-revert", "noisy")

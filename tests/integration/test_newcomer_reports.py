@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from newcomer_runs import PERSONAS, SCENARIOS, run_newcomer_sweep, write_personas
+
 from simbench.reporting.leaderboard import write_leaderboard
 from simbench.reporting.pages import write_run_report
 from simbench.reporting.summary_table import adherence_columns

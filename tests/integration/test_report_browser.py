@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from simbench.reporting.leaderboard import write_leaderboard
-from simbench.reporting.plots import COLOURS
 from simbench.reporting.pages import write_run_report
+from simbench.reporting.plots import COLOURS
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HELPERS = Path(__file__).resolve().parents[1] / "unit" / "reporting" / "synthetic_runs.py"

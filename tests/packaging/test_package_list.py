@@ -3,8 +3,9 @@ new package folder that is not listed would be left out of the wheel: this keeps
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 

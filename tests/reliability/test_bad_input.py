@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from reliability_helpers import run_cli
+
 from simbench.cli import main
 
 CORPUS = Path(__file__).resolve().parent / "corpus"

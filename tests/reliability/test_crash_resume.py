@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from reliability_helpers import (
     LOGS,
     TINY_RUN,
@@ -26,6 +25,7 @@ from reliability_helpers import (
     strict_json,
     write_run_config,
 )
+
 from simbench.errors import InputError
 from simbench.logs.io import JsonlWriter, read_jsonl, truncate
 

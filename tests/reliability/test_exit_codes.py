@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import simbench
 from cli_inprocess import run_main
 from scripted_server import ScriptedServer
+
+import simbench
 from simbench.errors import EXIT_BUG, EXIT_CODES, EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, SimbenchError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data", ("simbench.persona", "simbench.prompts", "simbench.logs", "simbench.config")),
     ("components", ("simbench.backends", "simbench.users", "simbench.learners", "simbench.judge",
                     "simbench.judge_cache", "simbench.scoring", "simbench.metrics")),
-    ("runner", ("simbench.runner",)),
+    ("runner", ("simbench.runner", "simbench.population")),
     ("products", ("simbench.reporting", "simbench.teaching", "simbench.preset", "simbench.distillation",
                   "simbench.data")),
     ("api", ("simbench", "simbench.api", "simbench.extend")),

@@ -1,4 +1,5 @@
-"""Sweep executors by name: `local` (this process, the default) and `ray` (a Ray cluster).
+"""Sweep executors by name: `local` (this process, the default), `ray` (a Ray cluster) and
+`batched` (cells as populations sharing one model in this process).
 
 Registered lazily, so naming `local` never imports Ray; `make_executor` turns the CLI's
 executor flags into one, refusing flags the chosen executor does not take.
@@ -13,9 +14,13 @@ from simbench.runner.executors.base import EXECUTORS, CellReport, Executor, Swee
 
 EXECUTORS.register_lazy("local", "simbench.runner.executors.local:LocalExecutor")
 EXECUTORS.register_lazy("ray", "simbench.runner.executors.ray:RayExecutor")
+EXECUTORS.register_lazy("batched", "simbench.runner.executors.batched:BatchedExecutor")
 
 # Executor option -> its flag; an option given to an executor that does not take it is an error.
-OPTION_FLAGS = {"address": "--address", "cpus_per_run": "--cpus-per-run", "gpus_per_run": "--gpus-per-run"}
+OPTION_FLAGS = {"address": "--address", "cpus_per_run": "--cpus-per-run", "gpus_per_run": "--gpus-per-run",
+                "max_members": "--max-members"}
+# Which executor takes each option, for the hint when another one is given it.
+OPTION_OWNERS = {"address": "ray", "cpus_per_run": "ray", "gpus_per_run": "ray", "max_members": "batched"}
 
 
 def make_executor(name: str = "local", **options: Any) -> Executor:
@@ -26,7 +31,8 @@ def make_executor(name: str = "local", **options: Any) -> Executor:
     for key in given:
         if key not in takes:
             flag = OPTION_FLAGS.get(key, key)
-            raise InputError(flag, f"does not apply to --executor {name}", "it is an option of --executor ray")
+            raise InputError(flag, f"does not apply to --executor {name}",
+                             f"it is an option of --executor {OPTION_OWNERS.get(key, 'ray')}")
     return factory(**given)
 
 

@@ -161,22 +161,24 @@ def run_cell(
     parts_factory: Optional[Callable[[Any], Any]] = None,
     on_event: Optional[Callable[[Any, dict[str, Any]], None]] = None,
     node: Optional[dict[str, Any]] = None,
+    stop: Optional[Callable[[], bool]] = None,
 ) -> CellReport:
     """Run (or continue) one cell into its folder, deciding fresh vs resume from the folder.
 
     The folder, not the plan, decides: a cell whose worker died is retried with a manifest
     already there, and goes through `--resume`'s path (logs cut back to the last checkpoint,
     then replayed), so its records end exactly as an uninterrupted run's; the run folder's
-    lock is an flock, which the kernel released when that worker died. Simbench failures of
-    the run (and a cell another process holds) become a report; any other InputError
-    propagates (it would hit every cell).
+    lock is an flock, which the kernel released when that worker died. `stop` (asked at every
+    batch end) stops the run as a Ctrl-C would; a population stops its members so. Simbench
+    failures of the run (and a cell another process holds) become a report; any other
+    InputError propagates (it would hit every cell).
     """
     resume = (cell.run_dir / "manifest.json").is_file()
     resumed_from = checkpoint_position(cell.run_dir) if resume else None
     started = time.perf_counter()
     try:
         run = execute(cell.config, out=cell.run_dir, resume=resume, on_event=on_event,
-                      parts_factory=parts_factory)
+                      parts_factory=parts_factory, stop=stop)
         status, message = run.status, run.message
     except FolderInUse as exc:  # a `simbench run` holds this cell: the others can go on
         status, message = "failed", str(exc)

@@ -145,7 +145,7 @@ def cell_task(cell: Any, parts_factory: Optional[Callable[[Any], Any]], workdir:
             os.chdir(workdir)
         except OSError as err:
             raise InputError("--executor ray", f"node {label} cannot enter the sweep's working directory {workdir} "
-                             f"({err.strerror})", "run the sweep from a folder every node mounts at the same path")
+                             f"({err.strerror})", "run the sweep from a folder every node mounts at the same path") from None
         check_results_folder(cell.run_dir.parent, label)
         return run_cell(cell, parts_factory, node=node)
     except InputError as exc:

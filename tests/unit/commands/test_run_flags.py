@@ -6,8 +6,8 @@ from __future__ import annotations
 import inspect
 
 from simbench.commands import options as opts
-from simbench.commands.sweep import sweep_command
 from simbench.commands.run import run_command
+from simbench.commands.sweep import sweep_command
 from simbench.config import RunConfig
 
 GRID = {"persona", "learner", "seed", "feedback"}  # sweep: chosen by --personas/--learners/--seeds

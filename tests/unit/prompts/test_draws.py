@@ -6,8 +6,8 @@ import json
 from collections import Counter
 
 import pytest
-
 from cli_inprocess import run_main
+
 from simbench.config import build_config
 from simbench.errors import InputError
 from simbench.persona.library import BUILTIN, get_preference

@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from synthetic_runs import SINGLE, write_run
 
 from simbench.metrics.flip_verdict import MOVED_AWAY, NO_CHANGE, SLOWED_OLD, VERDICTS, flip_verdict
 from simbench.reporting.leaderboard import build_leaderboard
 from simbench.reporting.markdown import leaderboard_markdown
 from simbench.reporting.pages import write_run_report
 from simbench.reporting.run_report import build_run_report
-
-from synthetic_runs import SINGLE, write_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runner"))
 from tiny_runs import run_tiny, tiny_config  # noqa: E402

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from simbench.reporting.html import Raw, advantage_colour, esc, fmt, fmt_interval, page, table, token_spans
-
 from synthetic_runs import ATTR, XSS
+
+from simbench.reporting.html import Raw, advantage_colour, esc, fmt, fmt_interval, page, table, token_spans
 
 
 def test_esc_neutralises_tags_and_attribute_breakouts():

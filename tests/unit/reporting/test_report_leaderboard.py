@@ -5,15 +5,13 @@ users (seeds) or a probe-prompt bootstrap for one seed, provenance, always-liste
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
+from synthetic_runs import FLIP, SINGLE, always, flip_results, never, write_run  # noqa: F401 (fixture)
 
 from simbench.cli import main
 from simbench.errors import InputError
 from simbench.reporting.leaderboard import build_leaderboard, write_leaderboard
-
-from synthetic_runs import FLIP, SINGLE, always, flip_results, never, write_run  # noqa: F401 (fixture)
 
 # One persona, one phase, T=4, probes at t=0, 2, 4 over 2 prompts. Frozen passes nothing
 # (b = 0), the oracle everything (c = 1), so g = s and AULC = mean of s over the 3 probes.
@@ -200,9 +198,8 @@ def test_a_weak_oracle_and_an_unreachable_preference_are_noted(tmp_path):
 
 
 def test_resamples_count_the_adaptation_rows_the_full_sample_counts():
-    from simbench.reporting.leaderboard import pinned_adaptation
-
     from simbench.metrics.run_summary import AdaptationRow
+    from simbench.reporting.leaderboard import pinned_adaptation
 
     def adaptation(phase, preference, aulc, final_s, flags):
         return AdaptationRow(phase=phase, preference=preference, start=0, end=8, b=0.0, c=1.0, n_probes=4,
@@ -261,7 +258,7 @@ def test_no_printed_mean_falls_outside_its_interval_in_the_constructed_flip_case
     assert cell["mean"] == pytest.approx(0.5) and cell["n_seeds"] == len(seeds)
     assert ("t-interval over 10 users" if len(seeds) > 1 else "one seed: bootstrap") in cell["method"]
     for r in board["rows"]:
-        for scenario, cells in r["cells"].items():
+        for cells in r["cells"].values():
             for metric, cell in cells.items():
                 if cell and cell.get("lo") is not None:
                     assert cell["lo"] - 1e-9 <= cell["mean"] <= cell["hi"] + 1e-9, (r["learner"], metric, cell)

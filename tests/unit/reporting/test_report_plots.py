@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from synthetic_runs import XSS
+
 from simbench.metrics.run_summary import Adherence, Phase
 from simbench.reporting.plots import adherence_svg, curve_styles, interval_bars_svg, label_rows
-
-from synthetic_runs import XSS
 
 CURVES = {"concise": Adherence(t=[0, 2, 4, 6, 8], s=[0.0, 0.5, 1.0, None, 0.5]),
           "detailed": Adherence(t=[0, 2, 4, 6, 8], s=[0.0, 0.0, 0.25, 0.75, 1.0])}

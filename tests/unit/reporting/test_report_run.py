@@ -7,6 +7,16 @@ import re
 import shutil
 
 import pytest
+from synthetic_runs import (  # noqa: F401 (fixture)
+    ATTR,
+    PAYLOAD,
+    SINGLE,
+    XSS,
+    always,
+    flip_results,
+    never,
+    write_run,
+)
 
 from simbench.cli import main
 from simbench.errors import InputError
@@ -14,10 +24,6 @@ from simbench.metrics import load_run_logs, summarise_run
 from simbench.reporting.html import fmt_interval
 from simbench.reporting.pages import write_run_report
 from simbench.reporting.run_report import build_run_report, noise_of, pick_baselines, sibling_runs, spread
-
-from synthetic_runs import (  # noqa: F401 (fixture)
-    ATTR, PAYLOAD, SINGLE, XSS, always, flip_results, never, write_run,
-)
 
 RUN = "flipper--sdpo-token--s0"
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import pytest
+from synthetic_runs import never, write_run
 
 from simbench.cli import main
-from simbench.users.base import follow_up_each
 from simbench.commands.display import SweepProgress
 from simbench.commands.sweep import expand_grid_flags
 from simbench.errors import InputError, UserSimulatorError
 from simbench.runner.sweep import plan_sweep, run_sweep
-
-from synthetic_runs import never, write_run
+from simbench.users.base import follow_up_each
 
 PERSONA = """\
 id: tiny-flip
@@ -90,9 +88,9 @@ def test_sweep_command_reports_bad_names_in_one_line(persona_file, tmp_path, cap
 
 def test_sweep_runs_the_grid_skips_complete_runs_and_resumes_failed_ones(persona_file, tmp_path, smol_tokenizer,
                                                                          capsys):
-    from simbench.runner.parts import build_parts
-
     from tinymodels import make_tiny_llama
+
+    from simbench.runner.parts import build_parts
 
     built = []
 

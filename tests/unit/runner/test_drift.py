@@ -19,6 +19,7 @@ QUESTIONS = [GeneralQuestion("q1", "What is 7 times 8?", "56")]
 def lora(model, seed=0):
     """`model` with LoRA adapters whose B matrices are random (a LoRA that moved)."""
     import torch
+
     from sdpo.adapters import attach_lora
     from sdpo.config import SDPOConfig
 

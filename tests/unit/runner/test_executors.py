@@ -11,6 +11,7 @@ import socket
 import sys
 
 import pytest
+from tiny_runs import one_torch_thread, tiny_parts_factory, write_persona  # noqa: F401
 
 from simbench.cli import main
 from simbench.errors import InputError
@@ -19,13 +20,11 @@ from simbench.runner.executors.base import CellReport, checkpoint_position
 from simbench.runner.executors.local import LocalExecutor
 from simbench.runner.executors.ray import check_address, check_results_folder, gpus_for
 
-from tiny_runs import one_torch_thread, tiny_parts_factory, write_persona  # noqa: F401
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def test_registry_names_both_executors_and_local_is_the_default():
-    assert EXECUTORS.names() == ["local", "ray"]
+def test_registry_names_every_executor_and_local_is_the_default():
+    assert EXECUTORS.names() == ["batched", "local", "ray"]
     assert isinstance(make_executor(), LocalExecutor)
     with pytest.raises(InputError, match=r"--executor: unknown executor 'rey' \(did you mean 'ray'"):
         make_executor("rey")

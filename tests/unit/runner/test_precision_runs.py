@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_inprocess import run_main
 from tiny_runs import one_torch_thread, records, run_tiny, tiny_config, write_persona  # noqa: F401
 
-from cli_inprocess import run_main
 from sdpo import precision_choice
 from sdpo.precision import ProbeResult
 from simbench.errors import InputError
@@ -57,6 +57,7 @@ def test_bf16_is_refused_in_one_line_where_this_machine_does_not_compute_in_bf16
 
 def test_the_path_reaches_the_learner_and_the_generation_config(tmp_path, smol_tokenizer):
     from tinymodels import make_tiny_llama
+
     from simbench.runner.build import resolve_inputs
 
     inputs = resolve_inputs(tiny_config(write_persona(tmp_path), precision="bf16"))
@@ -76,6 +77,7 @@ def test_bf16_decoding_starts_at_the_measured_batch_size(monkeypatch, smol_token
     from contextlib import nullcontext
 
     from tinymodels import make_tiny_llama
+
     from simbench.backends import hf
     from simbench.backends.base import GenerationRequest
 

@@ -8,14 +8,15 @@ import math
 
 import pytest
 import torch
-
 from tinymodels import make_tiny_llama
+
 from sdpo import precision
 from sdpo.adapters import attach_lora
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError
 from sdpo.hindsight import HindsightSample
 from sdpo.updater import SDPOUpdater
+
 
 def test_cpu_flags_and_model_are_read_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tinymodels import make_tiny_llama
+
 from sdpo import precision_choice as choice
 from sdpo.config import SDPOConfig
 from sdpo.errors import ConfigError
