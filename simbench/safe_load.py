@@ -290,7 +290,10 @@ def load_plain_yaml(text: str, max_depth: int = MAX_DEPTH) -> Any:
             depth += 1
             if depth > max_depth:
                 problem = f"nested more than {max_depth} levels deep"
-                raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+                start = event.start_mark  # the C parser's Mark is another class: copy its position
+                mark = None if start is None else yaml.error.Mark(start.name, start.index, start.line, start.column,
+                                                                   "", 0)
+                raise yaml.composer.ComposerError(None, None, problem, mark)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
     return yaml.load(text, Loader=PlainYamlLoader)  # noqa: S506 - a SafeLoader
