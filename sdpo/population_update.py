@@ -40,7 +40,7 @@ from sdpo.multi_lora import BASE, StackedLoRA
 from sdpo.precision import bf16_weight_shadows
 from sdpo.precision_choice import PrecisionUnavailable, resolve
 from sdpo.scoring import gather_targets, pad_token_id, response_logits, sampled_logprobs
-from sdpo.updater import _STRUCTURAL, CHECKPOINT_FORMAT, UpdateRecord, _record, _replace_folder
+from sdpo.updater import CHECKPOINT_FORMAT, UpdateRecord, checkpoint_state, replace_folder, update_record
 
 TEACHERS = ("live", "trust_region")
 """Teachers a population can batch: both read the member's current slot (trust_region also
@@ -144,7 +144,7 @@ class PopulationUpdater:
         for plan in plans:
             member, cfg = plan.member, plan.member.config
             grad_norm, reason = self._apply(member, plan.reason)
-            records[member.slot] = _record(
+            records[member.slot] = update_record(
                 step=member.steps,
                 reason=reason,
                 loss=plan.loss,
@@ -311,7 +311,7 @@ class PopulationUpdater:
             }
             (scratch / "state.json").write_text(json.dumps(state, indent=2) + "\n")
             umask_modes(scratch)
-            _replace_folder(scratch, target)
+            replace_folder(scratch, target)
         finally:
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -322,20 +322,7 @@ class PopulationUpdater:
 
         member = self._member(slot)
         source = Path(directory)
-        state_file = source / "state.json"
-        if not state_file.is_file():
-            raise CheckpointError(str(source), "no state.json: not an SDPO updater checkpoint")
-        state = json.loads(state_file.read_text())
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(str(state_file), f"unsupported format {state.get('format')!r}")
-        mine = member.config.to_dict()
-        for key in _STRUCTURAL:
-            if state["config"].get(key) != mine[key]:
-                raise CheckpointError(
-                    str(state_file),
-                    f"{key}={state['config'].get(key)!r} but this member has {key}={mine[key]!r}",
-                    "add the member with the checkpoint's config",
-                )
+        state = checkpoint_state(source, member.config, "this member", "add the member with the checkpoint's config")
         weights = source / "adapter" / ADAPTER_WEIGHTS
         if not weights.is_file():
             raise CheckpointError(str(source / "adapter"), f"no {ADAPTER_WEIGHTS}")

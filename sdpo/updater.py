@@ -40,7 +40,7 @@ from sdpo.teacher import make_teacher
 
 CHECKPOINT_FORMAT = 1
 # Config fields that shape the adapter or teacher state; a checkpoint must agree on them.
-_STRUCTURAL = ("lora_r", "lora_alpha", "target_modules", "teacher")
+STRUCTURAL = ("lora_r", "lora_alpha", "target_modules", "teacher")
 
 
 @dataclass
@@ -149,7 +149,7 @@ class SDPOUpdater:
             self.teacher.after_step(self.model)
             self.applied_steps += 1
 
-        record = _record(
+        record = update_record(
             step=self.steps,
             reason=reason,
             loss=loss_total,
@@ -243,7 +243,7 @@ class SDPOUpdater:
             }
             (scratch / "state.json").write_text(json.dumps(state, indent=2) + "\n")
             umask_modes(scratch)  # mkdtemp's 0700 (and safetensors' 0600) would hide it from others
-            _replace_folder(scratch, target)
+            replace_folder(scratch, target)
         finally:
             if scratch.exists():
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -251,20 +251,7 @@ class SDPOUpdater:
     def load(self, folder: str | Path) -> None:
         """Restore a checkpoint written by `save` into this updater (same LoRA shape/teacher)."""
         source = Path(folder)
-        state_file = source / "state.json"
-        if not state_file.is_file():
-            raise CheckpointError(str(source), "no state.json: not an SDPO updater checkpoint")
-        state = json.loads(state_file.read_text())
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(str(state_file), f"unsupported format {state.get('format')!r}")
-        mine = self.config.to_dict()
-        for key in _STRUCTURAL:
-            if state["config"].get(key) != mine[key]:
-                raise CheckpointError(
-                    str(state_file),
-                    f"{key}={state['config'].get(key)!r} but this updater has {key}={mine[key]!r}",
-                    "build the updater with the checkpoint's config",
-                )
+        state = checkpoint_state(source, self.config, "this updater", "build the updater with the checkpoint's config")
         load_adapter(self.model, source / "adapter")
         # map to CPU: a GPU checkpoint must load anywhere; both loaders move state to the params' device.
         self.optimizer.load_state_dict(torch.load(source / "optimizer.pt", map_location="cpu", weights_only=True))
@@ -295,7 +282,25 @@ def apply_step(
     return grad_norm, reason
 
 
-def _record(
+def checkpoint_state(source: Path, config: SDPOConfig, owner: str, hint: str) -> dict[str, Any]:
+    """The state.json of checkpoint folder `source`, checked: a known format, and the fields that
+    shape the adapter or teacher (STRUCTURAL) equal to `config`'s (`owner` names who loads it)."""
+    state_file = source / "state.json"
+    if not state_file.is_file():
+        raise CheckpointError(str(source), "no state.json: not an SDPO updater checkpoint")
+    state = json.loads(state_file.read_text())
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(str(state_file), f"unsupported format {state.get('format')!r}")
+    mine = config.to_dict()
+    for key in STRUCTURAL:
+        if state["config"].get(key) != mine[key]:
+            raise CheckpointError(
+                str(state_file), f"{key}={state['config'].get(key)!r} but {owner} has {key}={mine[key]!r}", hint
+            )
+    return state
+
+
+def update_record(
     *,
     step: int,
     reason: str,
@@ -330,7 +335,7 @@ def _record(
     )
 
 
-def _replace_folder(new: Path, target: Path) -> None:
+def replace_folder(new: Path, target: Path) -> None:
     # os.rename cannot replace a non-empty folder: move the old one aside first (a symbolic
     # link there is moved aside itself, never followed).
     if os.path.lexists(target):
