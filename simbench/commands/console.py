@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -61,3 +62,10 @@ def quiet_libraries(quiet: bool) -> Iterator[None]:
             hf_logging.set_verbosity(level)
             if bars:
                 hf_logging.enable_progress_bar()
+        elif "transformers.utils.logging" in sys.modules and saved["HF_HUB_DISABLE_PROGRESS_BARS"] is None:
+            # transformers was first imported inside the block and read the switch then: its
+            # bars stay off for the rest of the process unless they are given back here
+            # (huggingface_hub keeps the switch it read at import and says so in a warning).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                sys.modules["transformers.utils.logging"].enable_progress_bar()

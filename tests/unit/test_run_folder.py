@@ -111,10 +111,11 @@ def test_schema_command_prints_the_manifest_json_schema(capsys):
 def test_a_written_manifest_reads_back_equal_with_the_whole_config():
     manifest = read_run(RUN).manifest.model_copy(update={"position": None, "peak_rss_mb": None})
     data = manifest.to_json()
-    # Every field, except the judge's and the precision: a run without a judge or on the default
-    # fp32 path is written as before those settings existed.
+    # Every field, except those at their defaults that came later (judge, precision, probe draw,
+    # feedback, plugins): such a run is written as before those settings existed.
     assert "position" not in data and "matmul_path" not in data
-    assert set(data["config"]) == set(RunConfig.model_fields) - {"judge", "judge_options", "precision"}
+    later = {"judge", "judge_options", "precision", "probe_draw", "feedback", "plugins"}
+    assert set(data["config"]) == set(RunConfig.model_fields) - later
     assert Manifest.model_validate(json.loads(json.dumps(data))) == manifest
     judged = manifest.model_copy(update={"config": manifest.config.model_copy(
         update={"judge": "openai", "judge_options": {"model": "m"}})})
