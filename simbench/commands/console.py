@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from rich.console import Console
 
@@ -61,11 +61,16 @@ def quiet_libraries(quiet: bool) -> Iterator[None]:
         if hf_logging is not None:
             hf_logging.set_verbosity(level)
             if bars:
-                hf_logging.enable_progress_bar()
+                _enable_bars(hf_logging)
         elif "transformers.utils.logging" in sys.modules and saved["HF_HUB_DISABLE_PROGRESS_BARS"] is None:
             # transformers was first imported inside the block and read the switch then: its
-            # bars stay off for the rest of the process unless they are given back here
-            # (huggingface_hub keeps the switch it read at import and says so in a warning).
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                sys.modules["transformers.utils.logging"].enable_progress_bar()
+            # bars stay off for the rest of the process unless they are given back here.
+            _enable_bars(sys.modules["transformers.utils.logging"])
+
+
+def _enable_bars(hf_logging: Any) -> None:
+    """transformers' bars on again, without huggingface_hub's warning that the switch it read
+    at import (inside a quiet block) keeps its own bars off: that is not the user's concern."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        hf_logging.enable_progress_bar()
