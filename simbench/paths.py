@@ -57,9 +57,9 @@ def check_can_create(path: Path, flag: str, hint: str) -> None:
 def personas_dir() -> Path:
     """The shipped personas: package data `simbench/shipped_personas/` in an installed wheel, else the
     repository's top-level personas/ folder (a source checkout or editable install)."""
-    for folder in (PACKAGED_PERSONAS, REPO_ROOT / "personas"):
-        if folder.is_dir():
-            return folder
+    folder = _personas_folder()
+    if folder is not None:
+        return folder
     hint = "reinstall simbench-online, or pass a persona file path"
     raise InputError(str(PACKAGED_PERSONAS), "shipped personas folder not found", hint)
 
@@ -92,12 +92,13 @@ def resolve_persona(ref: str | Path, flag: str = "persona") -> Path:
             if candidate.is_file():
                 return candidate
 
-    hint = _persona_hint(text) if _has_personas() else None
+    hint = _persona_hint(text) if _personas_folder() is not None else None
     raise InputError(f"{flag} {text!r}", "no such persona file or shipped persona id", hint)
 
 
-def _has_personas() -> bool:
-    return PACKAGED_PERSONAS.is_dir() or (REPO_ROOT / "personas").is_dir()
+def _personas_folder() -> Path | None:
+    """The first shipped-personas folder that exists (see `personas_dir`), or None."""
+    return next((f for f in (PACKAGED_PERSONAS, REPO_ROOT / "personas") if f.is_dir()), None)
 
 
 def _shipped_path(path: Path) -> Path | None:
@@ -106,7 +107,7 @@ def _shipped_path(path: Path) -> Path | None:
     parts = path.parts
     if path.is_absolute() or len(parts) < 2 or parts[0] != "personas" or ".." in parts:
         return None
-    if not _has_personas():
+    if not _personas_folder() is not None:
         return None
     candidate = personas_dir().joinpath(*parts[1:])
     return candidate if candidate.is_file() else None
