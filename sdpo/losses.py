@@ -177,3 +177,20 @@ def _kl(p_log: torch.Tensor, q_log: torch.Tensor) -> torch.Tensor:
 
 def _normaliser(mask: torch.Tensor, normaliser: Any) -> Any:
     return token_count(mask) if normaliser is None else normaliser
+
+
+def configured_loss(cfg: Any, student_logits: torch.Tensor, teacher_logits: torch.Tensor, student_lp: torch.Tensor,
+                    teacher_lp: torch.Tensor, raw: torch.Tensor, mask: torch.Tensor, normaliser: float,
+                    weights: torch.Tensor | None) -> torch.Tensor:
+    """The loss `cfg.loss` names ("logit", "sequence" or "token"), from one batch's teacher and
+    student passes; `raw` are the uncentred token advantages (teacher_lp - student_lp)."""
+    if cfg.loss == "logit":
+        return logit_level_loss(student_logits, teacher_logits, mask, cfg.top_k, cfg.divergence, cfg.alpha,
+                                normaliser, weights)
+    if cfg.loss == "sequence":
+        rewards = sequence_rewards(raw, mask)
+        if cfg.centre_advantages:
+            rewards = rewards - rewards.mean()
+        return sequence_level_loss(student_lp, rewards, mask, normaliser)
+    adv = token_advantages(teacher_lp, student_lp, mask, centre=cfg.centre_advantages)
+    return token_level_loss(student_lp, adv, mask, normaliser, weights)

@@ -255,18 +255,8 @@ class PopulationUpdater:
             teacher_lp = sampled_logprobs(teacher_logits, targets)
         raw = losses.token_advantages(teacher_lp, student_lp, mask)
         weights = _importance_weights(samples, student_lp, mask, cfg.is_clip) if cfg.is_clip is not None else None
-        if cfg.loss == "logit":
-            loss = losses.logit_level_loss(
-                student_logits, teacher_logits, mask, cfg.top_k, cfg.divergence, cfg.alpha, normaliser, weights
-            )
-        elif cfg.loss == "sequence":
-            rewards = losses.sequence_rewards(raw, mask)
-            if cfg.centre_advantages:
-                rewards = rewards - rewards.mean()
-            loss = losses.sequence_level_loss(student_lp, rewards, mask, normaliser)
-        else:
-            adv = losses.token_advantages(teacher_lp, student_lp, mask, centre=cfg.centre_advantages)
-            loss = losses.token_level_loss(student_lp, adv, mask, normaliser, weights)
+        loss = losses.configured_loss(cfg, student_logits, teacher_logits, student_lp, teacher_lp, raw, mask,
+                                      normaliser, weights)
         kl_sum = float((losses.kl_from_logprobs(student_log, teacher_log) * mask).sum()) if plan.with_kl else 0.0
         lengths = [len(s.response_ids) for s in samples]
         return loss, float(loss.detach()), kl_sum, [raw[b, :n].tolist() for b, n in enumerate(lengths)]
